@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+
+namespace Microsoft.ML.Kare.Backend;
+
+/// <summary>
+/// A trained KARE model in primal form (kare.md §5): the frozen network θ, the parameter-space KRR weights β, and the
+/// standardisations. The prediction for a raw row x is labelMean + labelScale·∇θ f(z; θ)ᵀ β with z the standardised x.
+/// </summary>
+internal sealed class KareFitResult
+{
+    public required KareNetworkArchitecture Architecture { get; init; }
+
+    /// <summary>θ, length P, in the layout of <see cref="KareNetworkArchitecture"/>.</summary>
+    public required double[] Parameters { get; init; }
+
+    /// <summary>β, P × c (column-major: output k occupies [k·P, (k+1)·P)).</summary>
+    public required double[] PrimalWeights { get; init; }
+
+    public required int OutputCount { get; init; }
+
+    public required double[] FeatureMeans { get; init; }
+    public required double[] FeatureScales { get; init; }
+
+    /// <summary>Per-output target mean and scale (length c).</summary>
+    public required double[] TargetMeans { get; init; }
+    public required double[] TargetScales { get; init; }
+
+    /// <summary>Chosen relative ridge λ̃ and the absolute λ = λ̃·Tr(K)/n² of the final fit.</summary>
+    public required double RelativeRidge { get; init; }
+    public required double Ridge { get; init; }
+
+    public required int SelectedEpoch { get; init; }
+    public required IReadOnlyList<KareEpochSummary> TrainingCurve { get; init; }
+}

@@ -1,0 +1,32 @@
+using System.Collections.Generic;
+
+namespace Microsoft.ML.Kare.Backend;
+
+/// <summary>Everything the backend needs to train a KARE kernel and fit the final kernel ridge regression.</summary>
+internal sealed record KareFitSettings
+{
+    public required IReadOnlyList<int> HiddenWidths { get; init; }
+    public KareActivation Activation { get; init; } = KareActivation.Gelu;
+    public int Epochs { get; init; } = 100;
+    public double LearningRate { get; init; } = 100;
+    public KareOptimizer Optimizer { get; init; } = KareOptimizer.Sgd;
+
+    /// <summary>Rows per KARE step; 0 = full batch.</summary>
+    public int BatchSize { get; init; }
+
+    /// <summary>Relative ridge z of the KARE objective during training: λ = z·Tr(K)/n².</summary>
+    public double TrainingRelativeRidge { get; init; } = 0.1;
+
+    /// <summary>Relative ridges λ̃ tried by the final fit (λ = λ̃·Tr(K)/n²).</summary>
+    public required IReadOnlyList<double> RelativeRidgeGrid { get; init; }
+
+    public KareRidgeSelection RidgeSelection { get; init; } = KareRidgeSelection.HoldOut;
+
+    /// <summary>Fraction of rows held out when <see cref="RidgeSelection"/> is HoldOut.</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+
+    public int Seed { get; init; }
+
+    /// <summary>Number of threads libtorch may use; 0 = its default.</summary>
+    public int ThreadCount { get; init; }
+}

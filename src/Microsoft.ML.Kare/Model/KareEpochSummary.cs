@@ -1,0 +1,11 @@
+namespace Microsoft.ML.Kare;
+
+/// <summary>One point of a KARE training curve.</summary>
+/// <param name="Epoch">Epoch number; 0 is the network at initialisation.</param>
+/// <param name="Kare">KARE objective ρ on the rows the kernel is trained on (mean over the epoch's mini-batches).</param>
+/// <param name="ValidationError">
+/// Mean squared error of kernel ridge regression on the held-out rows, in standardised label units, at the best λ of the
+/// grid; NaN when no rows are held out.
+/// </param>
+/// <param name="ValidationRelativeRidge">The relative ridge λ̃ that achieved <paramref name="ValidationError"/>; NaN when no rows are held out.</param>
+public readonly record struct KareEpochSummary(int Epoch, double Kare, double ValidationError, double ValidationRelativeRidge);

@@ -1,0 +1,18 @@
+namespace Microsoft.ML.Kare;
+
+/// <summary>How the final kernel ridge regression chooses its ridge λ (and the training epoch) from training data.</summary>
+public enum KareRidgeSelection
+{
+    /// <summary>
+    /// Hold out a fraction of the training rows, train the kernel on the rest, choose λ on a grid and the best epoch
+    /// by validation error, then refit the kernel ridge regression on all training rows with the frozen kernel.
+    /// Robust; the default.
+    /// </summary>
+    HoldOut = 0,
+
+    /// <summary>
+    /// Train the kernel on all rows and choose λ by generalised cross-validation on the same rows. Uses every row for
+    /// the kernel, but is optimistic after KARE training, which fits the kernel to those very rows.
+    /// </summary>
+    GeneralizedCrossValidation = 1,
+}
