@@ -1,0 +1,267 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Solvers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Backend;
+
+/// <summary>
+/// Trains an MLP's empirical NTK by minimising the KARE objective on training rows, freezes it, and fits kernel ridge
+/// regression with it (kare.md §4), returning the model in primal form (§5).
+/// </summary>
+/// <remarks>
+/// Procedure: standardise features and targets; with <see cref="KareRidgeSelection.HoldOut"/>, hold out a fraction of
+/// the rows, train the kernel on the rest, and after every epoch measure the held-out error of KRR at every λ̃ of the
+/// grid, keeping the best (epoch, λ̃); then refit KRR with that frozen kernel on all rows. With
+/// <see cref="KareRidgeSelection.GeneralizedCrossValidation"/>, train on all rows and pick λ̃ by GCV at the end.
+/// Row weights w enter as K_w = S K S, y_w = S y with S = diag(√(w/mean w)), which turns KRR and KARE into their
+/// weighted forms.
+/// </remarks>
+internal static class KareFitter
+{
+    /// <summary>Held-out and fit parts each need at least this many rows for the hold-out procedure.</summary>
+    internal const int MinimumHoldOutRows = 10;
+
+    /// <summary>At most this many fit rows form the KRR basis when measuring held-out error during training.</summary>
+    internal const int MaximumValidationBasisRows = 2000;
+
+    /// <summary>Above this many rows the full-batch default switches to mini-batches of this size.</summary>
+    internal const int AutomaticBatchRows = 2048;
+
+    /// <summary>The final fit is solved in kernel space: K (n×n) must fit in memory.</summary>
+    internal const int MaximumKernelRows = 16384;
+
+    public static KareFitResult Fit(KareTrainingData data, KareFitSettings settings, ITrainingMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(monitor);
+        int n = data.RowCount;
+        int d = data.FeatureCount;
+        int c = data.TargetCount;
+        if (n < 2)
+            throw new ArgumentException($"KARE needs at least 2 training rows, got {n}.", nameof(data));
+        if (n > MaximumKernelRows)
+            throw new NotSupportedException(
+                $"{n} training rows: the final kernel ridge fit is solved in kernel space, which holds an n×n matrix and supports at most {MaximumKernelRows} rows. Subsample the training data.");
+        if (settings.ThreadCount > 0)
+            torch.set_num_threads(settings.ThreadCount);
+
+        var stopwatch = Stopwatch.StartNew();
+        var random = new Random(settings.Seed);
+        double[]? weights = NormalizedWeights(data.Weights);
+        var (featureMeans, featureScales) = Standardization.ColumnStatistics(data.Features, n, d, weights);
+        var (targetMeans, targetScales) = Standardization.ColumnStatistics(data.Targets, n, c, weights);
+        double[] features = Standardization.Apply(data.Features, n, d, featureMeans, featureScales);
+        double[] targets = Standardization.Apply(data.Targets, n, c, targetMeans, targetScales);
+
+        var architecture = new KareNetworkArchitecture(d, settings.HiddenWidths, settings.Activation);
+        int[] order = Permutation(n, random);
+        bool holdOut = settings.RidgeSelection == KareRidgeSelection.HoldOut;
+        int validationRows = holdOut ? (int)Math.Round(settings.ValidationFraction * n) : 0;
+        if (holdOut && (validationRows < MinimumHoldOutRows || n - validationRows < MinimumHoldOutRows))
+        {
+            monitor.Warning($"{n} training rows are too few to hold out {settings.ValidationFraction:P0} for choosing the ridge and epoch; " +
+                            "using generalised cross-validation on all rows instead.");
+            holdOut = false;
+            validationRows = 0;
+        }
+
+        int[] validationIndex = order.Take(validationRows).ToArray();
+        int[] fitIndex = order.Skip(validationRows).ToArray();
+        monitor.Info($"KARE: {architecture} ({architecture.ParameterCount} parameters), {fitIndex.Length} rows to train the kernel" +
+                     (holdOut ? $", {validationRows} held out to choose λ̃ and the epoch." : ", λ̃ by GCV."));
+
+        using var all = new RowSet(features, targets, weights, d, c, Enumerable.Range(0, n).ToArray());
+        using var fit = new RowSet(features, targets, weights, d, c, fitIndex);
+        using var validation = holdOut ? new RowSet(features, targets, weights, d, c, validationIndex) : null;
+        using var basis = holdOut && fitIndex.Length > MaximumValidationBasisRows
+            ? new RowSet(features, targets, weights, d, c, fitIndex.Take(MaximumValidationBasisRows).ToArray())
+            : null;
+        RowSet validationBasis = basis ?? fit;
+
+        using var network = MlpNetwork.Initialize(architecture, random);
+        using var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, settings.LearningRate);
+        int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
+        int batchCount = Math.Max(1, (int)Math.Ceiling(fitIndex.Length / (double)batchRows));
+
+        var curve = new List<KareEpochSummary>(settings.Epochs + 1);
+        double[] bestParameters = network.GetParameters();
+        int bestEpoch = 0;
+        double bestError = double.PositiveInfinity;
+        double bestRelativeRidge = double.NaN;
+
+        for (int epoch = 0; epoch <= settings.Epochs; epoch++)
+        {
+            monitor.CheckAlive();
+            double kare;
+            if (epoch == 0)
+            {
+                kare = KareOnRows(network, fit.Take(Math.Min(fitIndex.Length, batchRows)), settings.TrainingRelativeRidge);
+            }
+            else
+            {
+                double sum = 0;
+                foreach (RowSet batch in fit.Batches(batchCount, random))
+                {
+                    using (batch)
+                        sum += KareStep(network, optimizer, batch, settings.TrainingRelativeRidge);
+                    monitor.CheckAlive();
+                }
+                kare = sum / batchCount;
+            }
+
+            if (!double.IsFinite(kare) || !network.IsFinite())
+            {
+                if (epoch == 0)
+                    throw new InvalidOperationException($"The KARE objective is {kare} at initialisation: the training data give a non-finite kernel.");
+                monitor.Warning($"KARE training diverged at epoch {epoch} (ρ = {kare}); stopped there and kept epoch {bestEpoch}. " +
+                                $"Lower the learning rate (now {settings.LearningRate}) or use the Adam optimizer.");
+                break;
+            }
+
+            double validationError = double.NaN;
+            double validationRidge = double.NaN;
+            if (holdOut)
+            {
+                (validationError, validationRidge) = BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid);
+                if (validationError < bestError)
+                {
+                    bestError = validationError;
+                    bestRelativeRidge = validationRidge;
+                    bestEpoch = epoch;
+                    bestParameters = network.GetParameters();
+                }
+            }
+            else
+            {
+                bestEpoch = epoch;
+                bestParameters = network.GetParameters();
+            }
+
+            var summary = new KareEpochSummary(epoch, kare, validationError, validationRidge);
+            curve.Add(summary);
+            monitor.EpochCompleted(summary, settings.Epochs);
+        }
+
+        network.SetParameters(bestParameters);
+        var (relativeRidge, ridge, primalWeights) = FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN, settings.RelativeRidgeGrid);
+        monitor.Info($"KARE: kept epoch {bestEpoch}" + (holdOut ? $" (held-out MSE {bestError:G4} in standardised units)" : string.Empty) +
+                     $", λ̃ = {relativeRidge:G3} (λ = {ridge:G3}); trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+
+        return new KareFitResult
+        {
+            Architecture = architecture,
+            Parameters = bestParameters,
+            PrimalWeights = primalWeights,
+            OutputCount = c,
+            FeatureMeans = featureMeans,
+            FeatureScales = featureScales,
+            TargetMeans = targetMeans,
+            TargetScales = targetScales,
+            RelativeRidge = relativeRidge,
+            Ridge = ridge,
+            SelectedEpoch = bestEpoch,
+            TrainingCurve = curve,
+        };
+    }
+
+    /// <summary>One KARE step on a batch: ρ and dρ/dK in closed form, then dρ/dθ by one backward pass through K.</summary>
+    internal static double KareStep(MlpNetwork network, ParameterOptimizer optimizer, RowSet batch, double relativeRidge)
+    {
+        using var scope = torch.NewDisposeScope();
+        NetworkFeatures features = network.Features(batch.Features);
+        Tensor kernel = StructuredNtk.Compute(features, features);
+        Tensor weightedKernel = batch.WeightKernel(kernel.detach());
+        var (value, gradient, _) = KareObjective.ValueAndGradient(weightedKernel, batch.WeightedTargets, relativeRidge);
+        if (!double.IsFinite(value))
+            return value;
+        Tensor surrogate = (kernel * batch.WeightKernel(gradient)).sum();
+        surrogate.backward();
+        optimizer.Step();
+        return value;
+    }
+
+    private static double KareOnRows(MlpNetwork network, RowSet rows, double relativeRidge)
+    {
+        using (rows)
+        using (var noGrad = torch.no_grad())
+        using (var scope = torch.NewDisposeScope())
+        {
+            NetworkFeatures features = network.Features(rows.Features);
+            Tensor kernel = rows.WeightKernel(StructuredNtk.Compute(features, features));
+            return KareObjective.Value(kernel, rows.WeightedTargets, relativeRidge);
+        }
+    }
+
+    /// <summary>The lowest held-out MSE over the ridge grid of KRR on <paramref name="basis"/>, and its λ̃.</summary>
+    private static (double Error, double RelativeRidge) BestValidationError(MlpNetwork network, RowSet basis, RowSet validation, IReadOnlyList<double> grid)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        NetworkFeatures basisFeatures = network.Features(basis.Features);
+        NetworkFeatures validationFeatures = network.Features(validation.Features);
+        Tensor kernel = basis.WeightKernel(StructuredNtk.ComputeDetached(basisFeatures, basisFeatures));
+        Tensor cross = basis.WeightColumns(StructuredNtk.ComputeDetached(validationFeatures, basisFeatures));
+        using var path = new SpectralRidgePath(kernel, basis.WeightedTargets);
+        double[] errors = path.ValidationError(cross, validation.Targets, validation.Weights, grid);
+        int best = ArgMin(errors);
+        return (errors[best], grid[best]);
+    }
+
+    /// <summary>KRR on all rows with the frozen kernel; λ̃ given, or chosen by GCV when NaN. Returns β = Jᵀ S α.</summary>
+    private static (double RelativeRidge, double Ridge, double[] PrimalWeights) FinalFit(MlpNetwork network, RowSet all, double relativeRidge, IReadOnlyList<double> grid)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        NetworkFeatures features = network.Features(all.Features);
+        Tensor kernel = all.WeightKernel(StructuredNtk.ComputeDetached(features, features));
+        if (double.IsNaN(relativeRidge))
+        {
+            using var path = new SpectralRidgePath(kernel, all.WeightedTargets);
+            relativeRidge = grid[ArgMin(path.GeneralizedCrossValidation(grid))];
+        }
+        double ridge = KernelRidge.AbsoluteRidge(kernel, relativeRidge);
+        Tensor alpha = KernelRidge.DualWeights(kernel, all.WeightedTargets, ridge);
+        double[] primal = StructuredNtk.TransposedJacobianTimes(features, all.WeightRows(alpha));
+        if (primal.Any(v => !double.IsFinite(v)))
+            throw new ArithmeticException($"The kernel ridge regression produced non-finite weights at λ̃ = {relativeRidge}. The kernel is numerically singular; use a larger ridge grid.");
+        return (relativeRidge, ridge, primal);
+    }
+
+    private static double[]? NormalizedWeights(double[]? weights)
+    {
+        if (weights is null)
+            return null;
+        double mean = weights.Average();
+        if (!(mean > 0) || !double.IsFinite(mean))
+            throw new ArgumentException("The example weights must have a positive, finite mean.", nameof(weights));
+        return weights.Select(w => w / mean).ToArray();
+    }
+
+    private static int[] Permutation(int n, Random random)
+    {
+        int[] order = Enumerable.Range(0, n).ToArray();
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+
+    private static int ArgMin(double[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] < values[best] || double.IsNaN(values[best]))
+                best = i;
+        }
+        return best;
+    }
+}

@@ -1,0 +1,62 @@
+using System;
+
+namespace Microsoft.ML.Kare.Backend;
+
+/// <summary>Weighted column means and standard deviations, used to standardise features and targets.</summary>
+internal static class Standardization
+{
+    /// <summary>
+    /// Means and scales of the columns of a row-major rows×columns matrix. A column whose spread is zero (or
+    /// negligible against its magnitude) gets scale 1, so it standardises to zeros instead of dividing by zero.
+    /// </summary>
+    public static (double[] Means, double[] Scales) ColumnStatistics(double[] values, int rows, int columns, double[]? weights)
+    {
+        var means = new double[columns];
+        var scales = new double[columns];
+        double totalWeight = 0;
+        for (int i = 0; i < rows; i++)
+            totalWeight += weights?[i] ?? 1.0;
+        if (!(totalWeight > 0))
+            throw new ArgumentException("The example weights sum to zero.", nameof(weights));
+
+        for (int i = 0; i < rows; i++)
+        {
+            double w = weights?[i] ?? 1.0;
+            for (int j = 0; j < columns; j++)
+                means[j] += w * values[(long)i * columns + j];
+        }
+        for (int j = 0; j < columns; j++)
+            means[j] /= totalWeight;
+
+        for (int i = 0; i < rows; i++)
+        {
+            double w = weights?[i] ?? 1.0;
+            for (int j = 0; j < columns; j++)
+            {
+                double centred = values[(long)i * columns + j] - means[j];
+                scales[j] += w * centred * centred;
+            }
+        }
+        for (int j = 0; j < columns; j++)
+        {
+            double sd = Math.Sqrt(scales[j] / totalWeight);
+            scales[j] = sd > 1e-12 * Math.Max(1.0, Math.Abs(means[j])) && double.IsFinite(sd) ? sd : 1.0;
+        }
+        return (means, scales);
+    }
+
+    /// <summary>Returns (values − mean)/scale column by column, as a new array.</summary>
+    public static double[] Apply(double[] values, int rows, int columns, double[] means, double[] scales)
+    {
+        var result = new double[values.Length];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                long k = (long)i * columns + j;
+                result[k] = (values[k] - means[j]) / scales[j];
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,93 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Solvers;
+
+/// <summary>
+/// The KARE objective (kare.md §3) with the ridge tied to the kernel's size, λ = z·Tr(K)/n², which makes it scale
+/// invariant in K. With A = (K/n + λI)⁻¹ and targets Y (n×c):
+///   N = Tr(YᵀA²Y)/(n·c),  D = Tr(A)/n,  ρ = N/D².
+/// Its gradient with respect to K, in closed form (no autograd through the solve):
+///   ∂ρ/∂K|_λ = −[(AY)(A²Y)ᵀ + (A²Y)(AY)ᵀ]/(n²·c·D²) + 2N·A²/(n²·D³),
+///   ∂ρ/∂λ    = −2·Σ(AY ⊙ A²Y)/(n·c·D²) + 2N·Tr(A²)/(n·D³),
+///   dρ/dK    = ∂ρ/∂K|_λ + ∂ρ/∂λ · (z/n²)·I.
+/// </summary>
+internal static class KareObjective
+{
+    /// <summary>ρ and dρ/dK for a symmetric positive semi-definite kernel K (n×n) and targets Y (n×c).</summary>
+    /// <param name="kernel">K, n×n, float64, detached.</param>
+    /// <param name="targets">Y, n×c, float64.</param>
+    /// <param name="relativeRidge">z &gt; 0.</param>
+    /// <returns>ρ, and a new n×n tensor dρ/dK (caller's dispose scope), the ridge λ used.</returns>
+    public static (double Value, Tensor Gradient, double Ridge) ValueAndGradient(Tensor kernel, Tensor targets, double relativeRidge)
+    {
+        long n = kernel.shape[0];
+        long c = targets.shape[1];
+        double ridge = RidgeFor(kernel, relativeRidge);
+
+        Tensor gradient;
+        double value;
+        using (var scope = torch.NewDisposeScope())
+        {
+            Tensor a = InverseOfShifted(kernel, ridge);
+            Tensor ay = a.mm(targets);
+            Tensor a2y = a.mm(ay);
+            Tensor a2 = a.mm(a);
+            double numerator = (targets * a2y).sum().item<double>() / (n * c);
+            double denominator = a.trace().item<double>() / n;
+            value = numerator / (denominator * denominator);
+
+            double d2 = denominator * denominator;
+            double d3 = d2 * denominator;
+            double dRhoDRidge = -2.0 * (ay * a2y).sum().item<double>() / (n * c * d2)
+                                + 2.0 * numerator * a.square().sum().item<double>() / (n * d3); // Tr(A²) = ‖A‖_F²
+
+            // dρ/dK = α₁·A² − β₁·[(AY)(A²Y)ᵀ + (A²Y)(AY)ᵀ] + γ₁·I, built in place in one buffer.
+            double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
+            double scaleOuter = 1.0 / ((double)n * n * c * d2);
+            // (addmm_'s scalar factors are float32, so the float64 scale goes into a vector instead.)
+            Tensor scaledAy = ay * -scaleOuter;
+            gradient = a2.mul_(scaleA2);
+            gradient.addmm_(scaledAy, a2y.t());
+            gradient.addmm_(a2y, scaledAy.t());
+            gradient.diagonal().add_(dRhoDRidge * relativeRidge / ((double)n * n));
+            gradient.MoveToOuterDisposeScope();
+        }
+        return (value, gradient, ridge);
+    }
+
+    /// <summary>ρ alone (the same quantity as <see cref="ValueAndGradient"/>).</summary>
+    public static double Value(Tensor kernel, Tensor targets, double relativeRidge)
+    {
+        long n = kernel.shape[0];
+        long c = targets.shape[1];
+        using var scope = torch.NewDisposeScope();
+        Tensor a = InverseOfShifted(kernel, RidgeFor(kernel, relativeRidge));
+        Tensor ay = a.mm(targets);
+        double numerator = ay.square().sum().item<double>() / (n * c);
+        double denominator = a.trace().item<double>() / n;
+        return numerator / (denominator * denominator);
+    }
+
+    /// <summary>λ = z·Tr(K)/n².</summary>
+    public static double RidgeFor(Tensor kernel, double relativeRidge)
+    {
+        long n = kernel.shape[0];
+        double trace = kernel.trace().item<double>();
+        double ridge = relativeRidge * trace / ((double)n * n);
+        if (!(ridge > 0) || double.IsInfinity(ridge))
+            throw new ArithmeticException($"The kernel's trace is {trace}; the KARE ridge λ = z·Tr(K)/n² must be positive and finite.");
+        return ridge;
+    }
+
+    /// <summary>A = (K/n + λI)⁻¹ by Cholesky.</summary>
+    private static Tensor InverseOfShifted(Tensor kernel, double ridge)
+    {
+        long n = kernel.shape[0];
+        Tensor shifted = kernel / n;
+        shifted.diagonal().add_(ridge);
+        Tensor factor = CholeskyFactor.Compute(shifted, "the KARE objective");
+        return factor.cholesky_inverse();
+    }
+}

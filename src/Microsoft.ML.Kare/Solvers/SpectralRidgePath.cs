@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Solvers;
+
+/// <summary>
+/// Kernel ridge regression over a whole grid of ridges from one eigendecomposition K = V diag(s) Vᵀ (kare.md §4):
+/// (K + nλI)⁻¹ = V diag(1/(s + nλ)) Vᵀ, so each λ costs a diagonal rescaling. Used to pick λ by hold-out error or by
+/// generalised cross-validation (GCV, equal to the KARE ρ at that λ).
+/// </summary>
+internal sealed class SpectralRidgePath : IDisposable
+{
+    private readonly Tensor _eigenvalues;   // s, length n, clamped at 0
+    private readonly Tensor _projectedTargets; // Vᵀ Y, n×c
+    private readonly Tensor _eigenvectors;  // V, n×n
+    private readonly long _n;
+    private readonly long _outputs;
+
+    /// <param name="kernel">K (n×n), symmetric, detached.</param>
+    /// <param name="targets">Y (n×c).</param>
+    public SpectralRidgePath(Tensor kernel, Tensor targets)
+    {
+        _n = kernel.shape[0];
+        _outputs = targets.shape[1];
+        Scale = kernel.trace().item<double>() / ((double)_n * _n);
+        if (!(Scale > 0) || !double.IsFinite(Scale))
+            throw new ArithmeticException($"The kernel's trace is {Scale * _n * _n}; kernel ridge regression needs a positive finite trace.");
+        var (values, vectors) = torch.linalg.eigh(kernel);
+        _eigenvalues = values.clamp_min(0.0);
+        values.Dispose();
+        _eigenvectors = vectors;
+        _projectedTargets = vectors.t().mm(targets);
+    }
+
+    /// <summary>Tr(K)/n²: the absolute ridge is λ = λ̃·Scale.</summary>
+    public double Scale { get; }
+
+    /// <summary>
+    /// GCV (= KARE ρ) at each relative ridge: ρ = [Σ_i ‖(VᵀY)_i‖²/(s_i/n + λ)² /(n·c)] / [Σ_i 1/(s_i/n + λ) / n]².
+    /// </summary>
+    public double[] GeneralizedCrossValidation(IReadOnlyList<double> relativeRidges)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor energy = _projectedTargets.square().sum(dim: 1);
+        var result = new double[relativeRidges.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            Tensor inverse = (_eigenvalues / _n + relativeRidges[i] * Scale).reciprocal();
+            double numerator = (energy * inverse.square()).sum().item<double>() / (_n * _outputs);
+            double denominator = inverse.sum().item<double>() / _n;
+            result[i] = numerator / (denominator * denominator);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Weighted mean squared error on held-out rows at each relative ridge. Predictions are
+    /// K(X_v, X)(K + nλI)⁻¹Y = [K(X_v, X)V] diag(1/(s + nλ)) [VᵀY].
+    /// </summary>
+    /// <param name="crossKernel">K(X_v, X), v×n.</param>
+    /// <param name="validationTargets">Y_v, v×c.</param>
+    /// <param name="validationWeights">Row weights (length v) or null.</param>
+    /// <param name="relativeRidges">The grid of relative ridges λ̃.</param>
+    public double[] ValidationError(Tensor crossKernel, Tensor validationTargets, Tensor? validationWeights, IReadOnlyList<double> relativeRidges)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor projected = crossKernel.mm(_eigenvectors);
+        double totalWeight = validationWeights is null ? crossKernel.shape[0] : validationWeights.sum().item<double>();
+        var result = new double[relativeRidges.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            Tensor inverse = (_eigenvalues + _n * relativeRidges[i] * Scale).reciprocal();
+            Tensor predictions = projected.mm(_projectedTargets * inverse.unsqueeze(1));
+            Tensor squared = (predictions - validationTargets).square().sum(dim: 1);
+            if (validationWeights is not null)
+                squared = squared * validationWeights;
+            result[i] = squared.sum().item<double>() / (totalWeight * _outputs);
+        }
+        return result;
+    }
+
+    public void Dispose()
+    {
+        _eigenvalues.Dispose();
+        _eigenvectors.Dispose();
+        _projectedTargets.Dispose();
+    }
+}
