@@ -1,0 +1,35 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Backend;
+
+/// <summary>
+/// Ordinary training of the network's own output by weighted mean squared error, the baseline of the KARE paper
+/// ("DNN", and the network whose kernel "after-kernel" uses).
+/// </summary>
+internal static class MseStep
+{
+    /// <summary>One step on Σ w_i (f(x_i) − y_i)² / Σ w_i (single output); returns the loss before the update.</summary>
+    public static double Run(MlpNetwork network, ParameterOptimizer optimizer, RowSet batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor outputs = network.Features(batch.Features).Outputs;
+        Tensor residual = outputs - batch.Targets.select(1, 0);
+        Tensor squared = residual.square();
+        Tensor loss = batch.Weights is null ? squared.mean() : (squared * batch.Weights).sum() / batch.Weights.sum();
+        double value = loss.item<double>();
+        if (!double.IsFinite(value))
+            return value;
+        loss.backward();
+        optimizer.Step();
+        return value;
+    }
+
+    /// <summary>The network's own predictions f(x) for the rows (no autograd), as a new array.</summary>
+    public static double[] Predict(MlpNetwork network, Tensor features)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        return network.Features(features).Outputs.contiguous().data<double>().ToArray();
+    }
+}
