@@ -98,7 +98,10 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         /// <summary>Number of passes of KARE training over the training rows. 0 uses the kernel of the network at initialisation.</summary>
         public int NumberOfEpochs = Defaults.NumberOfEpochs;
 
-        /// <summary>Step size of the optimiser that minimises KARE. The paper's plain gradient descent uses 100.</summary>
+        /// <summary>
+        /// Step size of the optimiser that minimises KARE. The default 20 is plain gradient descent's step on the
+        /// standardised label; it equals the KARE paper's step of 100 on its unstandardised simulation targets (variance ≈ 0.2).
+        /// </summary>
         public double LearningRate = Defaults.LearningRate;
 
         /// <summary>The optimiser that minimises KARE.</summary>
@@ -130,6 +133,14 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
 
         /// <summary>Number of threads libtorch may use for training; null uses its default.</summary>
         public int? NumberOfThreads;
+
+        /// <summary>Receives a summary after every training epoch (KARE value, held-out error); null for none.</summary>
+        public IProgress<KareEpochSummary>? Progress;
+
+        /// <summary>
+        /// Cancels training: Fit then throws <see cref="OperationCanceledException"/> within one training step.
+        /// </summary>
+        public CancellationToken CancellationToken;
     }
 
     /// <summary>Default values shared by <see cref="Options"/> and the <see cref="KareCatalog"/> overloads.</summary>
@@ -138,7 +149,7 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         public const int HiddenLayerWidth = 64;
         public const KareActivation Activation = KareActivation.Gelu;
         public const int NumberOfEpochs = 100;
-        public const double LearningRate = 100.0;
+        public const double LearningRate = 20.0;
         public const KareOptimizer Optimizer = KareOptimizer.Sgd;
         public const int BatchSize = 0;
         public const double TrainingRidge = 0.1;
@@ -253,7 +264,7 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         KareFitResult result;
         using (IProgressChannel pch = Host.StartProgressChannel("Training KARE"))
         {
-            var monitor = new ChannelMonitor(Host, ch, pch);
+            var monitor = new ChannelMonitor(Host, ch, pch, _options.Progress, _options.CancellationToken);
             result = KareFitter.Fit(rows, settings, monitor);
         }
         ch.Info($"KARE model: epoch {result.SelectedEpoch}, relative ridge {result.RelativeRidge:G4} (λ = {result.Ridge:G4}).");
@@ -315,6 +326,8 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         ValidationFraction = options.ValidationFraction,
         Seed = options.Seed,
         NumberOfThreads = options.NumberOfThreads,
+        Progress = options.Progress,
+        CancellationToken = options.CancellationToken,
     };
 
     /// <summary>
@@ -458,15 +471,19 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
     {
         private readonly IHost _host;
         private readonly IChannel _channel;
+        private readonly IProgress<KareEpochSummary>? _progress;
+        private readonly CancellationToken _cancellation;
         private int _epoch;
         private int _totalEpochs;
         private double _kare = double.NaN;
         private double _validationError = double.NaN;
 
-        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress)
+        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, IProgress<KareEpochSummary>? epochProgress, CancellationToken cancellation)
         {
             _host = host;
             _channel = channel;
+            _progress = epochProgress;
+            _cancellation = cancellation;
             progress.SetHeader(new ProgressHeader(new[] { "KARE", "Validation MSE" }, new[] { "epochs" }), entry =>
             {
                 entry.SetProgress(0, Volatile.Read(ref _epoch), Math.Max(1, Volatile.Read(ref _totalEpochs)));
@@ -487,8 +504,13 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
             Volatile.Write(ref _epoch, summary.Epoch);
             _channel.Info($"Epoch {summary.Epoch}/{totalEpochs}: KARE ρ={summary.Kare:G6}, validation MSE={summary.ValidationError:G6}"
                 + (double.IsNaN(summary.ValidationRelativeRidge) ? "" : $" (relative ridge {summary.ValidationRelativeRidge:G3})"));
+            _progress?.Report(summary);
         }
 
-        public void CheckAlive() => _host.CheckAlive();
+        public void CheckAlive()
+        {
+            _cancellation.ThrowIfCancellationRequested();
+            _host.CheckAlive();
+        }
     }
 }

@@ -15,7 +15,7 @@ public sealed class KareRegressionTrainerOptionsTests
         CollectionAssert.AreEqual(new[] { 64 }, options.HiddenLayerWidths);
         Assert.AreEqual(KareActivation.Gelu, options.Activation);
         Assert.AreEqual(100, options.NumberOfEpochs);
-        Assert.AreEqual(100.0, options.LearningRate);
+        Assert.AreEqual(20.0, options.LearningRate);
         Assert.AreEqual(KareOptimizer.Sgd, options.Optimizer);
         Assert.AreEqual(0, options.BatchSize);
         Assert.AreEqual(0.1, options.TrainingRidge);

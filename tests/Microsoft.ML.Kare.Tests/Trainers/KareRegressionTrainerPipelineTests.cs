@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -169,6 +170,45 @@ public sealed class KareRegressionTrainerPipelineTests
         options.NumberOfEpochs = 1000;
         IDataView data = mlContext.Data.LoadFromEnumerable(VectorRow.Generate(100, seed: 14));
         Assert.Throws<OperationCanceledException>(() => mlContext.Regression.Trainers.Kare(options).Fit(data));
+    }
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public void CancellationTokenStopsTrainingAndProgressReportsEachEpoch()
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var cancellation = new CancellationTokenSource();
+        var seen = new List<int>();
+        var options = FastOptions();
+        options.NumberOfEpochs = 1000;
+        options.CancellationToken = cancellation.Token;
+        options.Progress = new SynchronousProgress(summary =>
+        {
+            seen.Add(summary.Epoch);
+            if (summary.Epoch == 3)
+                cancellation.Cancel();
+        });
+        IDataView data = mlContext.Data.LoadFromEnumerable(VectorRow.Generate(100, seed: 14));
+        Assert.Throws<OperationCanceledException>(() => mlContext.Regression.Trainers.Kare(options).Fit(data));
+        CollectionAssert.AreEqual(new[] { 0, 1, 2, 3 }, seen);
+    }
+
+    [TestMethod]
+    public void ProgressReportsTheTrainingCurve()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var seen = new List<KareEpochSummary>();
+        var options = FastOptions();
+        options.Progress = new SynchronousProgress(seen.Add);
+        var model = mlContext.Regression.Trainers.Kare(options).Fit(mlContext.Data.LoadFromEnumerable(VectorRow.Generate(100, seed: 15)));
+        CollectionAssert.AreEqual(model.Model.TrainingCurve.ToArray(), seen.ToArray());
+        Assert.HasCount(options.NumberOfEpochs + 1, seen);
+    }
+
+    /// <summary>Reports on the training thread (System.Progress would post to the thread pool).</summary>
+    private sealed class SynchronousProgress(Action<KareEpochSummary> report) : IProgress<KareEpochSummary>
+    {
+        public void Report(KareEpochSummary value) => report(value);
     }
 
     public sealed class HouseRow
