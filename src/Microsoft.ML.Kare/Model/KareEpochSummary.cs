@@ -2,7 +2,10 @@ namespace Microsoft.ML.Kare;
 
 /// <summary>One point of a KARE training curve.</summary>
 /// <param name="Epoch">Epoch number; 0 is the network at initialisation.</param>
-/// <param name="Kare">KARE objective ρ on the rows the kernel is trained on (mean over the epoch's mini-batches).</param>
+/// <param name="Kare">
+/// KARE objective ρ on the rows the kernel is trained on: for epoch 0 at initialisation; for later epochs the mean over
+/// the epoch's steps of ρ measured just before each step's update (as training losses are usually reported).
+/// </param>
 /// <param name="ValidationError">
 /// Mean squared error of kernel ridge regression on the held-out rows, in standardised label units, at the best λ of the
 /// grid; NaN when no rows are held out.

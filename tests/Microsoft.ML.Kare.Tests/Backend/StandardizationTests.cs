@@ -1,0 +1,93 @@
+using System;
+using System.Linq;
+using MathNet.Numerics.Statistics;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Kare.Tests.Backend;
+
+[TestClass]
+public sealed class StandardizationTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void UnweightedStatisticsArePopulationMeanAndStandardDeviation()
+    {
+        var random = new Random(1);
+        const int rows = 50;
+        const int columns = 4;
+        double[] values = Enumerable.Range(0, rows * columns).Select(i => (i % columns + 1) * (random.NextDouble() * 10 - 3)).ToArray();
+
+        var (means, scales) = Standardization.ColumnStatistics(values, rows, columns, null);
+        for (int j = 0; j < columns; j++)
+        {
+            double[] column = Enumerable.Range(0, rows).Select(i => values[i * columns + j]).ToArray();
+            Assert.AreEqual(column.Mean(), means[j], 1e-13 * Math.Abs(column.Mean()) + 1e-15, $"mean {j}");
+            Assert.AreEqual(column.PopulationStandardDeviation(), scales[j], 1e-13 * scales[j], $"sd {j}");
+        }
+    }
+
+    [TestMethod]
+    public void IntegerWeightsEqualDuplicatedRows()
+    {
+        // Weighted statistics with integer weights w are the statistics of the rows repeated w times (MathNet, unweighted).
+        var random = new Random(2);
+        const int rows = 30;
+        const int columns = 3;
+        double[] values = Enumerable.Range(0, rows * columns).Select(_ => random.NextDouble() * 4 - 1).ToArray();
+        int[] counts = Enumerable.Range(0, rows).Select(_ => random.Next(1, 5)).ToArray();
+        double[] weights = counts.Select(c => (double)c).ToArray();
+
+        var (means, scales) = Standardization.ColumnStatistics(values, rows, columns, weights);
+        int[] repeated = Reference.RepeatIndices(counts);
+        for (int j = 0; j < columns; j++)
+        {
+            double[] column = repeated.Select(i => values[i * columns + j]).ToArray();
+            Assert.AreEqual(column.Mean(), means[j], 1e-13, $"weighted mean {j}");
+            Assert.AreEqual(column.PopulationStandardDeviation(), scales[j], 1e-13 * scales[j], $"weighted sd {j}");
+        }
+
+        // Weights only matter relative to each other.
+        var (scaledMeans, scaledScales) = Standardization.ColumnStatistics(values, rows, columns, weights.Select(w => 0.01 * w).ToArray());
+        Dense.AssertWithin(Dense.RelativeError(means, scaledMeans), 1e-13, "means with weights ×0.01", TestContext);
+        Dense.AssertWithin(Dense.RelativeError(scales, scaledScales), 1e-13, "scales with weights ×0.01", TestContext);
+    }
+
+    [TestMethod]
+    public void ConstantAndNegligibleSpreadColumnsGetScaleOne()
+    {
+        const int rows = 6;
+        // Columns: constant 3.5, constant −2e12, 1e12 plus a spread of 1e-3 (negligible against the magnitude), varied.
+        double[] values = new double[rows * 4];
+        for (int i = 0; i < rows; i++)
+        {
+            values[i * 4] = 3.5;
+            values[i * 4 + 1] = -2e12;
+            values[i * 4 + 2] = 1e12 + 1e-3 * (i % 2);
+            values[i * 4 + 3] = i;
+        }
+        var (means, scales) = Standardization.ColumnStatistics(values, rows, 4, null);
+        Assert.AreEqual(3.5, means[0]);
+        Assert.AreEqual(-2e12, means[1]);
+        CollectionAssert.AreEqual(new[] { 1.0, 1.0, 1.0 }, scales.Take(3).ToArray());
+        Assert.AreEqual(Math.Sqrt(35.0 / 12), scales[3], 1e-14);
+
+        double[] standardized = Standardization.Apply(values, rows, 4, means, scales);
+        Assert.IsTrue(standardized.All(double.IsFinite));
+        for (int i = 0; i < rows; i++)
+        {
+            Assert.AreEqual(0.0, standardized[i * 4]);
+            Assert.AreEqual(0.0, standardized[i * 4 + 1]);
+            Assert.AreEqual((i - 2.5) / Math.Sqrt(35.0 / 12), standardized[i * 4 + 3], 1e-14);
+        }
+    }
+
+    [TestMethod]
+    public void ZeroTotalWeightIsRejected()
+    {
+        double[] values = { 1, 2, 3 };
+        Assert.ThrowsExactly<ArgumentException>(() => Standardization.ColumnStatistics(values, 3, 1, new double[] { 0, 0, 0 }));
+    }
+}
