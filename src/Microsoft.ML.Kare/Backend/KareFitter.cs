@@ -90,15 +90,18 @@ internal static class KareFitter
         int batchCount = Math.Max(1, (int)Math.Ceiling(fitIndex.Length / (double)batchRows));
 
         var curve = new List<KareEpochSummary>(settings.Epochs + 1);
-        double[] bestParameters = network.GetParameters();
+        double[] initialParameters = network.GetParameters();
+        double[] bestParameters = initialParameters;
         int bestEpoch = 0;
         double bestError = double.PositiveInfinity;
         double bestRelativeRidge = double.NaN;
+        double[] lastEpochStart = initialParameters;
 
         for (int epoch = 0; epoch <= settings.Epochs; epoch++)
         {
             monitor.CheckAlive();
             double kare;
+            double[] parametersBeforeEpoch = epoch == 0 ? initialParameters : network.GetParameters();
             if (epoch == 0)
             {
                 kare = KareOnRows(network, fit.Take(Math.Min(fitIndex.Length, batchRows)), settings.TrainingRelativeRidge);
@@ -115,20 +118,33 @@ internal static class KareFitter
                 kare = sum / batchCount;
             }
 
-            if (!double.IsFinite(kare) || !network.IsFinite())
+            double validationError = double.NaN;
+            double validationRidge = double.NaN;
+            bool diverged = !double.IsFinite(kare) || !network.IsFinite();
+            if (!diverged && holdOut)
+            {
+                (validationError, validationRidge) = BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid);
+                diverged = !double.IsFinite(validationError);
+            }
+            if (diverged)
             {
                 if (epoch == 0)
                     throw new InvalidOperationException($"The KARE objective is {kare} at initialisation: the training data give a non-finite kernel.");
-                monitor.Warning($"KARE training diverged at epoch {epoch} (ρ = {kare}); stopped there and kept epoch {bestEpoch}. " +
+                if (!holdOut)
+                {
+                    // ρ of an epoch is measured at the parameters it started from: if it is finite the last update broke the
+                    // kernel, so keep those; if not, they were already broken, so keep where the previous epoch started.
+                    bool startWasGood = double.IsFinite(kare);
+                    bestParameters = startWasGood ? parametersBeforeEpoch : lastEpochStart;
+                    bestEpoch = Math.Max(0, startWasGood ? epoch - 1 : epoch - 2);
+                }
+                monitor.Warning($"KARE training diverged at epoch {epoch} (ρ = {kare}, a non-finite kernel or parameters); stopped there and kept epoch {bestEpoch}. " +
                                 $"Lower the learning rate (now {settings.LearningRate}) or use the Adam optimizer.");
                 break;
             }
 
-            double validationError = double.NaN;
-            double validationRidge = double.NaN;
             if (holdOut)
             {
-                (validationError, validationRidge) = BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid);
                 if (validationError < bestError)
                 {
                     bestError = validationError;
@@ -143,12 +159,22 @@ internal static class KareFitter
                 bestParameters = network.GetParameters();
             }
 
+            lastEpochStart = parametersBeforeEpoch;
             var summary = new KareEpochSummary(epoch, kare, validationError, validationRidge);
             curve.Add(summary);
             monitor.EpochCompleted(summary, settings.Epochs);
         }
 
         network.SetParameters(bestParameters);
+        if (!holdOut && bestEpoch == settings.Epochs && settings.Epochs > 0
+            && !double.IsFinite(KareOnRows(network, fit.Take(Math.Min(fitIndex.Length, batchRows)), settings.TrainingRelativeRidge)))
+        {
+            // The last update was never evaluated: its kernel overflowed, so keep the parameters the last epoch started from.
+            monitor.Warning($"KARE training diverged in its last epoch; kept epoch {settings.Epochs - 1}. Lower the learning rate (now {settings.LearningRate}).");
+            bestEpoch = settings.Epochs - 1;
+            bestParameters = lastEpochStart;
+            network.SetParameters(bestParameters);
+        }
         var (relativeRidge, ridge, primalWeights) = FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN, settings.RelativeRidgeGrid);
         monitor.Info($"KARE: kept epoch {bestEpoch}" + (holdOut ? $" (held-out MSE {bestError:G4} in standardised units)" : string.Empty) +
                      $", λ̃ = {relativeRidge:G3} (λ = {ridge:G3}); trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
@@ -177,6 +203,8 @@ internal static class KareFitter
         NetworkFeatures features = network.Features(batch.Features);
         Tensor kernel = StructuredNtk.Compute(features, features);
         Tensor weightedKernel = batch.WeightKernel(kernel.detach());
+        if (!IsFinite(weightedKernel))
+            return double.NaN;
         var (value, gradient, _) = KareObjective.ValueAndGradient(weightedKernel, batch.WeightedTargets, relativeRidge);
         if (!double.IsFinite(value))
             return value;
@@ -194,7 +222,7 @@ internal static class KareFitter
         {
             NetworkFeatures features = network.Features(rows.Features);
             Tensor kernel = rows.WeightKernel(StructuredNtk.Compute(features, features));
-            return KareObjective.Value(kernel, rows.WeightedTargets, relativeRidge);
+            return IsFinite(kernel) ? KareObjective.Value(kernel, rows.WeightedTargets, relativeRidge) : double.NaN;
         }
     }
 
@@ -207,6 +235,8 @@ internal static class KareFitter
         NetworkFeatures validationFeatures = network.Features(validation.Features);
         Tensor kernel = basis.WeightKernel(StructuredNtk.ComputeDetached(basisFeatures, basisFeatures));
         Tensor cross = basis.WeightColumns(StructuredNtk.ComputeDetached(validationFeatures, basisFeatures));
+        if (!IsFinite(kernel) || !IsFinite(cross))
+            return (double.NaN, double.NaN);
         using var path = new SpectralRidgePath(kernel, basis.WeightedTargets);
         double[] errors = path.ValidationError(cross, validation.Targets, validation.Weights, grid);
         int best = ArgMin(errors);
@@ -232,6 +262,9 @@ internal static class KareFitter
             throw new ArithmeticException($"The kernel ridge regression produced non-finite weights at λ̃ = {relativeRidge}. The kernel is numerically singular; use a larger ridge grid.");
         return (relativeRidge, ridge, primal);
     }
+
+    /// <summary>True when every entry is finite (their sum is then finite too, barring overflow, which also counts as divergence).</summary>
+    private static bool IsFinite(Tensor tensor) => double.IsFinite(tensor.sum().item<double>());
 
     private static double[]? NormalizedWeights(double[]? weights)
     {

@@ -205,6 +205,34 @@ public sealed class KareRegressionTrainerPipelineTests
         Assert.HasCount(options.NumberOfEpochs + 1, seen);
     }
 
+    [TestMethod]
+    [DataRow(KareRidgeSelection.HoldOut)]
+    [DataRow(KareRidgeSelection.GeneralizedCrossValidation)]
+    public void DivergenceStopsWithAWarningAndKeepsAFiniteModel(KareRidgeSelection selection)
+    {
+        var mlContext = new MLContext(seed: 1);
+        var warnings = new ConcurrentQueue<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Kind == Runtime.ChannelMessageKind.Warning)
+                warnings.Enqueue(e.Message);
+        };
+        var options = FastOptions();
+        options.LearningRate = 1e300; // overflows θ on the first step: a non-finite KARE value
+        options.NumberOfEpochs = 20;
+        options.RidgeSelection = selection;
+        IDataView data = mlContext.Data.LoadFromEnumerable(VectorRow.Generate(100, seed: 16));
+        var model = mlContext.Regression.Trainers.Kare(options).Fit(data);
+
+        string warning = warnings.SingleOrDefault(w => w.Contains("diverged", StringComparison.Ordinal)) ?? "";
+        StringAssert.Contains(warning, "at epoch ");
+        StringAssert.Contains(warning, "Lower the learning rate");
+        Assert.IsLessThan(options.NumberOfEpochs, model.Model.SelectedEpoch);
+        Assert.IsTrue(model.Model.NetworkParameters.All(double.IsFinite) && model.Model.PrimalWeights.All(double.IsFinite));
+        float[] scores = model.Transform(data).GetColumn<float>("Score").ToArray();
+        Assert.IsTrue(scores.All(float.IsFinite));
+    }
+
     /// <summary>Reports on the training thread (System.Progress would post to the thread pool).</summary>
     private sealed class SynchronousProgress(Action<KareEpochSummary> report) : IProgress<KareEpochSummary>
     {
