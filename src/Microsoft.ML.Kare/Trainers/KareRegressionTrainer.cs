@@ -107,7 +107,10 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         /// <summary>The optimiser that minimises KARE.</summary>
         public KareOptimizer Optimizer = Defaults.Optimizer;
 
-        /// <summary>Rows per KARE step; 0 uses all training rows in every step (full batch), as the paper does.</summary>
+        /// <summary>
+        /// Rows per KARE step. 0 (the default) uses all training rows in every step (full batch, as the paper does) up to
+        /// 2048 rows, and mini-batches of 2048 rows above that.
+        /// </summary>
         public int BatchSize = Defaults.BatchSize;
 
         /// <summary>
