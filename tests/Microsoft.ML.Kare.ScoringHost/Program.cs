@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
+using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
 
@@ -11,22 +12,25 @@ namespace Microsoft.ML.Kare.ScoringHost;
 
 /// <summary>
 /// Loads a model zip, scores the rows of a text file (one row per line, comma-separated feature values) through the
-/// loaded transformer, and prints:
+/// loaded transformer, cast to the type its task's trainer returns, and prints:
 /// <code>
 /// model: &lt;type of the loaded transformer&gt;
-/// score: &lt;score of row 1, round-trip precision&gt;
+/// score: &lt;score of row 1, round-trip precision; multiclass: the class scores separated by ';'&gt;
+/// probability: &lt;probability of row 1 (binary only)&gt;
 /// ...
 /// libtorch: &lt;comma-separated native libraries of libtorch/LibTorchSharp mapped into the process, or none&gt;
 /// </code>
-/// Usage: <c>dotnet Microsoft.ML.Kare.ScoringHost.dll &lt;model.zip&gt; &lt;rows.csv&gt;</c>.
+/// Usage: <c>dotnet Microsoft.ML.Kare.ScoringHost.dll &lt;model.zip&gt; &lt;rows.csv&gt; [regression|binary|multiclass]</c>
+/// (regression by default).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        if (args.Length != 2)
+        string task = args.Length == 3 ? args[2] : "regression";
+        if (args.Length is < 2 or > 3 || task is not ("regression" or "binary" or "multiclass"))
         {
-            Console.Error.WriteLine("Usage: Microsoft.ML.Kare.ScoringHost <model.zip> <rows.csv>");
+            Console.Error.WriteLine("Usage: Microsoft.ML.Kare.ScoringHost <model.zip> <rows.csv> [regression|binary|multiclass]");
             return 2;
         }
 
@@ -44,19 +48,47 @@ public static class Program
         ITransformer loaded = mlContext.Model.Load(args[0], out _);
         Console.WriteLine($"model: {loaded.GetType().FullName}");
 
-        // The typed cast a user of a built-in trainer would write.
-        var transformer = (RegressionPredictionTransformer<KareRegressionModelParameters>)loaded;
-
         SchemaDefinition schema = SchemaDefinition.Create(typeof(Row));
         schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, rows[0].Length);
         IDataView data = mlContext.Data.LoadFromEnumerable(rows.Select(r => new Row { Features = r }), schema);
-        IDataView scored = transformer.Transform(data);
-        foreach (float score in scored.GetColumn<float>("Score"))
-            Console.WriteLine($"score: {score.ToString("R", CultureInfo.InvariantCulture)}");
+
+        // The typed cast a user of a built-in trainer would write.
+        switch (task)
+        {
+            case "regression":
+            {
+                var transformer = (RegressionPredictionTransformer<KareRegressionModelParameters>)loaded;
+                foreach (float score in transformer.Transform(data).GetColumn<float>("Score"))
+                    Console.WriteLine($"score: {Format(score)}");
+                break;
+            }
+            case "binary":
+            {
+                var transformer = (BinaryPredictionTransformer<CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>>)loaded;
+                IDataView scored = transformer.Transform(data);
+                float[] probabilities = scored.GetColumn<float>("Probability").ToArray();
+                int i = 0;
+                foreach (float score in scored.GetColumn<float>("Score"))
+                {
+                    Console.WriteLine($"score: {Format(score)}");
+                    Console.WriteLine($"probability: {Format(probabilities[i++])}");
+                }
+                break;
+            }
+            default:
+            {
+                var transformer = (MulticlassPredictionTransformer<KareMulticlassModelParameters>)loaded;
+                foreach (float[] scores in transformer.Transform(data).GetColumn<float[]>("Score"))
+                    Console.WriteLine($"score: {string.Join(";", scores.Select(Format))}");
+                break;
+            }
+        }
 
         Console.WriteLine($"libtorch: {string.Join(",", LoadedTorchLibraries().DefaultIfEmpty("none"))}");
         return 0;
     }
+
+    private static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Native libraries of libtorch or TorchSharp mapped into this process (from /proc/self/maps).</summary>
     private static IEnumerable<string> LoadedTorchLibraries()

@@ -31,4 +31,11 @@ internal sealed class KareFitResult
 
     public required int SelectedEpoch { get; init; }
     public required IReadOnlyList<KareEpochSummary> TrainingCurve { get; init; }
+
+    /// <summary>
+    /// Exact leave-one-out predictions of the final kernel ridge regression (frozen kernel and ridge) for each training
+    /// row, n×c row-major in target units, NaN for rows of weight 0; null unless
+    /// <see cref="KareFitSettings.ComputeLeaveOneOutPredictions"/> was set.
+    /// </summary>
+    public double[]? LeaveOneOutPredictions { get; init; }
 }

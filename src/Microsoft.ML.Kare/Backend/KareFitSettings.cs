@@ -29,4 +29,7 @@ internal sealed record KareFitSettings
 
     /// <summary>Number of threads libtorch may use; 0 = its default.</summary>
     public int ThreadCount { get; init; }
+
+    /// <summary>Also return the final fit's exact leave-one-out predictions (classifiers calibrate on them).</summary>
+    public bool ComputeLeaveOneOutPredictions { get; init; }
 }

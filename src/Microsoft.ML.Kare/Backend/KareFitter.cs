@@ -86,6 +86,7 @@ internal static class KareFitter
 
         using var network = MlpNetwork.Initialize(architecture, random);
         using var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, settings.LearningRate);
+        using var stepEngine = new KareStepEngine();
         int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
         int batchCount = Math.Max(1, (int)Math.Ceiling(fitIndex.Length / (double)batchRows));
 
@@ -109,11 +110,20 @@ internal static class KareFitter
             else
             {
                 double sum = 0;
-                foreach (RowSet batch in fit.Batches(batchCount, random))
+                if (batchCount == 1)
                 {
-                    using (batch)
-                        sum += KareStep(network, optimizer, batch, settings.TrainingRelativeRidge);
+                    // Full batch: the same rows every epoch, so their cached X Xᵀ + 1 serves the whole fit.
+                    sum = stepEngine.Step(network, optimizer, fit, settings.TrainingRelativeRidge);
                     monitor.CheckAlive();
+                }
+                else
+                {
+                    foreach (RowSet batch in fit.Batches(batchCount, random))
+                    {
+                        using (batch)
+                            sum += stepEngine.Step(network, optimizer, batch, settings.TrainingRelativeRidge);
+                        monitor.CheckAlive();
+                    }
                 }
                 kare = sum / batchCount;
             }
@@ -175,7 +185,8 @@ internal static class KareFitter
             bestParameters = lastEpochStart;
             network.SetParameters(bestParameters);
         }
-        var (relativeRidge, ridge, primalWeights) = FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN, settings.RelativeRidgeGrid);
+        var (relativeRidge, ridge, primalWeights, leaveOneOut) = FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN,
+            settings.RelativeRidgeGrid, settings.ComputeLeaveOneOutPredictions);
         monitor.Info($"KARE: kept epoch {bestEpoch}" + (holdOut ? $" (held-out MSE {bestError:G4} in standardised units)" : string.Empty) +
                      $", λ̃ = {relativeRidge:G3} (λ = {ridge:G3}); trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
 
@@ -193,25 +204,29 @@ internal static class KareFitter
             Ridge = ridge,
             SelectedEpoch = bestEpoch,
             TrainingCurve = curve,
+            LeaveOneOutPredictions = leaveOneOut is null ? null : Unstandardize(leaveOneOut, n, c, targetMeans, targetScales),
         };
     }
 
-    /// <summary>One KARE step on a batch: ρ and dρ/dK in closed form, then dρ/dθ by one backward pass through K.</summary>
+    /// <summary>mean + scale·value column by column, in place; returns <paramref name="values"/> (row-major rows×columns).</summary>
+    private static double[] Unstandardize(double[] values, int rows, int columns, double[] means, double[] scales)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+                values[(long)i * columns + j] = means[j] + scales[j] * values[(long)i * columns + j];
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// One KARE step on a batch: ρ and dρ/dK in closed form, then dρ/dθ by the hand-written contraction with the
+    /// structured kernel's derivative (<see cref="KareStepEngine"/>), then the update. Returns ρ before the update.
+    /// </summary>
     internal static double KareStep(MlpNetwork network, ParameterOptimizer optimizer, RowSet batch, double relativeRidge)
     {
-        using var scope = torch.NewDisposeScope();
-        NetworkFeatures features = network.Features(batch.Features);
-        Tensor kernel = StructuredNtk.Compute(features, features);
-        Tensor weightedKernel = batch.WeightKernel(kernel.detach());
-        if (!IsFinite(weightedKernel))
-            return double.NaN;
-        var (value, gradient, _) = KareObjective.ValueAndGradient(weightedKernel, batch.WeightedTargets, relativeRidge);
-        if (!double.IsFinite(value))
-            return value;
-        Tensor surrogate = (kernel * batch.WeightKernel(gradient)).sum();
-        surrogate.backward();
-        optimizer.Step();
-        return value;
+        using var engine = new KareStepEngine();
+        return engine.Step(network, optimizer, batch, relativeRidge);
     }
 
     private static double KareOnRows(MlpNetwork network, RowSet rows, double relativeRidge)
@@ -243,8 +258,12 @@ internal static class KareFitter
         return (errors[best], grid[best]);
     }
 
-    /// <summary>KRR on all rows with the frozen kernel; λ̃ given, or chosen by GCV when NaN. Returns β = Jᵀ S α.</summary>
-    private static (double RelativeRidge, double Ridge, double[] PrimalWeights) FinalFit(MlpNetwork network, RowSet all, double relativeRidge, IReadOnlyList<double> grid)
+    /// <summary>
+    /// KRR on all rows with the frozen kernel; λ̃ given, or chosen by GCV when NaN. Returns β = Jᵀ S α and, when asked,
+    /// the leave-one-out predictions (n×c row-major, standardised units; NaN for rows of weight 0).
+    /// </summary>
+    private static (double RelativeRidge, double Ridge, double[] PrimalWeights, double[]? LeaveOneOut) FinalFit(MlpNetwork network, RowSet all,
+        double relativeRidge, IReadOnlyList<double> grid, bool leaveOneOut)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -260,7 +279,10 @@ internal static class KareFitter
         double[] primal = StructuredNtk.TransposedJacobianTimes(features, all.WeightRows(alpha));
         if (primal.Any(v => !double.IsFinite(v)))
             throw new ArithmeticException($"The kernel ridge regression produced non-finite weights at λ̃ = {relativeRidge}. The kernel is numerically singular; use a larger ridge grid.");
-        return (relativeRidge, ridge, primal);
+        double[]? looPredictions = leaveOneOut
+            ? KernelRidgeLeaveOneOut.Predictions(kernel, all.Targets, all.WeightedTargets, all.Weights, ridge).contiguous().data<double>().ToArray()
+            : null;
+        return (relativeRidge, ridge, primal, looPredictions);
     }
 
     /// <summary>True when every entry is finite (their sum is then finite too, barring overflow, which also counts as divergence).</summary>

@@ -18,6 +18,7 @@ internal sealed class RowSet : IDisposable
     private readonly int _targetCount;
     private readonly int[] _rows;
     private readonly Tensor? _scales;
+    private Tensor? _inputGram;
 
     public RowSet(double[] features, double[] targets, double[]? weights, int featureCount, int targetCount, int[] rows)
     {
@@ -57,6 +58,29 @@ internal sealed class RowSet : IDisposable
 
     /// <summary>Row weights w (mean 1 over all training rows), or null when unweighted.</summary>
     public Tensor? Weights { get; }
+
+    /// <summary>The row scales s = √w (m), or null when unweighted.</summary>
+    public Tensor? Scales => _scales;
+
+    /// <summary>
+    /// X Xᵀ + 1 (m×m, no autograd history): layer 1's factor A_0 A_0ᵀ + 1 of the structured kernel, which does not
+    /// depend on θ. Computed on first use and kept (owned by this set) so that every KARE step on these rows reuses it.
+    /// </summary>
+    public Tensor InputGram
+    {
+        get
+        {
+            if (_inputGram is null)
+            {
+                using var noGrad = torch.no_grad();
+                using var scope = torch.NewDisposeScope();
+                Tensor gram = Features.mm(Features.t()).add_(1.0);
+                gram.DetachFromDisposeScope();
+                _inputGram = gram;
+            }
+            return _inputGram;
+        }
+    }
 
     /// <summary>S K S for a kernel among these rows (returns the input itself when unweighted).</summary>
     public Tensor WeightKernel(Tensor kernel)
@@ -102,6 +126,7 @@ internal sealed class RowSet : IDisposable
         WeightedTargets.Dispose();
         Weights?.Dispose();
         _scales?.Dispose();
+        _inputGram?.Dispose();
     }
 
     private static Tensor Gather(double[] source, int columns, int[] rows)

@@ -57,6 +57,92 @@ internal static class KareObjective
         return (value, gradient, ridge);
     }
 
+    /// <summary>
+    /// ρ and dρ/dK as <see cref="ValueAndGradient"/>, without n×n temporaries beyond the Cholesky factor and A:
+    /// <paramref name="kernel"/> is overwritten (it becomes K/n + λI), and dρ/dK is written into
+    /// <paramref name="gradient"/> (n×n, contiguous; may be the same tensor as <paramref name="kernel"/>).
+    /// A² is formed once, by a matrix product into the gradient buffer, and every scale is applied in place.
+    /// </summary>
+    /// <returns>ρ, or NaN (gradient unspecified) when it is not finite.</returns>
+    public static double ValueAndGradientInPlace(Tensor kernel, Tensor targets, double relativeRidge, Tensor gradient)
+    {
+        long n = kernel.shape[0];
+        long c = targets.shape[1];
+        double ridge = RidgeFor(kernel, relativeRidge);
+        using var scope = torch.NewDisposeScope();
+        Tensor shifted = kernel.div_(n);
+        shifted.diagonal().add_(ridge);
+        Tensor a = InverseOfSymmetricPositiveDefinite(shifted);
+        Tensor ay = a.mm(targets);
+        Tensor a2y = a.mm(ay);
+        Tensor a2 = gradient.addmm_(a, a, 0f, 1f);
+        double numerator = (targets * a2y).sum().item<double>() / (n * c);
+        double denominator = a.trace().item<double>() / n;
+        double traceA2 = a2.trace().item<double>();
+        a.Dispose();
+        double value = numerator / (denominator * denominator);
+        if (!double.IsFinite(value))
+            return double.NaN;
+
+        double d2 = denominator * denominator;
+        double d3 = d2 * denominator;
+        double dRhoDRidge = -2.0 * (ay * a2y).sum().item<double>() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
+        double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
+        double scaleOuter = 1.0 / ((double)n * n * c * d2);
+        Tensor scaledAy = ay * -scaleOuter;
+        a2.mul_(scaleA2);
+        a2.addmm_(scaledAy, a2y.t(), 1f, 1f);
+        a2.addmm_(a2y, scaledAy.t(), 1f, 1f);
+        a2.diagonal().add_(dRhoDRidge * relativeRidge / ((double)n * n));
+        return value;
+    }
+
+    /// <summary>
+    /// ρ exactly and an unbiased stochastic estimate of dρ/dK (kare.md §3, issue 4): A² in dρ/dK, and Tr(A²) in ∂ρ/∂λ,
+    /// are replaced by (1/m) Σ_k (A z_k)(A z_k)ᵀ and (1/m) Σ_k ‖A z_k‖² for the m columns z_k of
+    /// <paramref name="probes"/> (n×m, standard normal), so the estimate is linear in the probe average and its mean is
+    /// the exact gradient. The solve needs only the Cholesky factor L (A y, A² y and A Z by triangular solves) and
+    /// L⁻¹ for the exact D = ‖L⁻¹‖_F²/n; no n×n inverse or product. In-place conventions as
+    /// <see cref="ValueAndGradientInPlace"/>.
+    /// </summary>
+    public static double ValueAndStochasticGradientInPlace(Tensor kernel, Tensor targets, double relativeRidge, Tensor probes, Tensor gradient)
+    {
+        long n = kernel.shape[0];
+        long c = targets.shape[1];
+        long m = probes.shape[1];
+        double ridge = RidgeFor(kernel, relativeRidge);
+        using var scope = torch.NewDisposeScope();
+        Tensor shifted = kernel.div_(n);
+        shifted.diagonal().add_(ridge);
+        Tensor factor = CholeskyFactor.Compute(shifted, "the KARE objective");
+        Tensor ay = targets.cholesky_solve(factor);
+        Tensor a2y = ay.cholesky_solve(factor);
+        Tensor az = probes.cholesky_solve(factor);
+        double traceA;
+        using (Tensor identity = torch.eye(n, dtype: ScalarType.Float64))
+        using (Tensor inverseFactor = torch.linalg.solve_triangular(factor, identity, upper: false))
+            traceA = inverseFactor.square().sum().item<double>(); // Tr A = ‖L⁻¹‖_F²
+        double numerator = (targets * a2y).sum().item<double>() / (n * c);
+        double denominator = traceA / n;
+        double value = numerator / (denominator * denominator);
+        if (!double.IsFinite(value))
+            return double.NaN;
+
+        double traceA2 = az.square().sum().item<double>() / m;
+        double d2 = denominator * denominator;
+        double d3 = d2 * denominator;
+        double dRhoDRidge = -2.0 * (ay * a2y).sum().item<double>() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
+        double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
+        double scaleOuter = 1.0 / ((double)n * n * c * d2);
+        Tensor scaledAz = az * (scaleA2 / m);
+        Tensor scaledAy = ay * -scaleOuter;
+        gradient.addmm_(scaledAz, az.t(), 0f, 1f);
+        gradient.addmm_(scaledAy, a2y.t(), 1f, 1f);
+        gradient.addmm_(a2y, scaledAy.t(), 1f, 1f);
+        gradient.diagonal().add_(dRhoDRidge * relativeRidge / ((double)n * n));
+        return value;
+    }
+
     /// <summary>ρ alone (the same quantity as <see cref="ValueAndGradient"/>).</summary>
     public static double Value(Tensor kernel, Tensor targets, double relativeRidge)
     {
@@ -79,6 +165,39 @@ internal static class KareObjective
         if (!(ridge > 0) || double.IsInfinity(ridge))
             throw new ArithmeticException($"The kernel's trace is {trace}; the KARE ridge λ = z·Tr(K)/n² must be positive and finite.");
         return ridge;
+    }
+
+    /// <summary>
+    /// S⁻¹ for the symmetric positive definite S = K/n + λI by LU (linalg.inv), which measured faster than a Cholesky
+    /// factorisation plus cholesky_inverse here (libtorch's potri-based cholesky_inverse is slow on this CPU, worse
+    /// still under load). (TorchSharp 0.107's linalg.inv_ex returns the Cholesky factor, not the inverse: not used.)
+    /// When LU fails, or the inverse has a non-positive or non-finite diagonal (S not numerically positive definite),
+    /// falls back to the Cholesky route with its bounded jitter.
+    /// </summary>
+    private static Tensor InverseOfSymmetricPositiveDefinite(Tensor shifted)
+    {
+        Tensor? inverse = null;
+        try
+        {
+            inverse = torch.linalg.inv(shifted);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            inverse?.Dispose();
+            inverse = null;
+        }
+        if (inverse is not null)
+        {
+            using Tensor diagonal = inverse.diagonal();
+            using Tensor smallest = diagonal.min();
+            using Tensor largest = diagonal.max();
+            double minimum = smallest.item<double>();
+            if (minimum > 0 && double.IsFinite(largest.item<double>()))
+                return inverse;
+            inverse.Dispose();
+        }
+        using Tensor factor = CholeskyFactor.Compute(shifted, "the KARE objective");
+        return factor.cholesky_inverse();
     }
 
     /// <summary>A = (K/n + λI)⁻¹ by Cholesky.</summary>

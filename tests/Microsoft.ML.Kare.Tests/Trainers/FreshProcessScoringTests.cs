@@ -49,7 +49,75 @@ public sealed class FreshProcessScoringTests
         Assert.AreEqual("libtorch: none", output[^1], "Scoring a loaded KARE model must not load libtorch.");
     }
 
-    private string[] RunScoringHost(string modelPath, string rowsPath)
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public void SavedBinaryModelScoresIdenticallyInAFreshProcessWithoutLibtorch()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(BinaryClassificationTests.BlobRow.Generate(80, seed: 1));
+        var transformer = mlContext.BinaryClassification.Trainers.Kare(BinaryClassificationTests.FastOptions()).Fit(train);
+        float[][] rows = BinaryClassificationTests.BlobRow.Generate(30, seed: 2).Select(r => r.Features).ToArray();
+        IDataView scored = transformer.Transform(KareTestModels.CreateFeatureData(mlContext, rows, BinaryClassificationTests.BlobRow.Size));
+        float[] expectedScores = scored.GetColumn<float>("Score").ToArray();
+        float[] expectedProbabilities = scored.GetColumn<float>("Probability").ToArray();
+
+        string[] output = SaveAndScore(mlContext, transformer, train.Schema, rows, "binary");
+
+        Assert.AreEqual($"model: {transformer.GetType().FullName}", output[0]);
+        AssertClose(expectedScores, Values(output, "score: "));
+        AssertClose(expectedProbabilities, Values(output, "probability: "));
+        Assert.AreEqual("libtorch: none", output[^1], "Scoring a loaded KARE model must not load libtorch.");
+    }
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public void SavedMulticlassModelScoresIdenticallyInAFreshProcessWithoutLibtorch()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(MulticlassClassificationTests.BlobRow.Species))
+            .Fit(mlContext.Data.LoadFromEnumerable(MulticlassClassificationTests.BlobRow.Generate(90, seed: 1)))
+            .Transform(mlContext.Data.LoadFromEnumerable(MulticlassClassificationTests.BlobRow.Generate(90, seed: 1)));
+        var transformer = mlContext.MulticlassClassification.Trainers.Kare(MulticlassClassificationTests.FastOptions()).Fit(train);
+        float[][] rows = MulticlassClassificationTests.BlobRow.Generate(30, seed: 2).Select(r => r.Features).ToArray();
+        float[][] expected = transformer.Transform(KareTestModels.CreateFeatureData(mlContext, rows, MulticlassClassificationTests.BlobRow.Size))
+            .GetColumn<float[]>("Score").ToArray();
+
+        string[] output = SaveAndScore(mlContext, transformer, train.Schema, rows, "multiclass");
+
+        Assert.AreEqual($"model: {transformer.GetType().FullName}", output[0]);
+        float[][] actual = output.Where(line => line.StartsWith("score: ", StringComparison.Ordinal))
+            .Select(line => line["score: ".Length..].Split(';').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray())
+            .ToArray();
+        Assert.HasCount(expected.Length, actual);
+        for (int i = 0; i < expected.Length; i++)
+            AssertClose(expected[i], actual[i]);
+        Assert.AreEqual("libtorch: none", output[^1], "Scoring a loaded KARE model must not load libtorch.");
+    }
+
+    private string[] SaveAndScore(MLContext mlContext, ITransformer transformer, DataViewSchema schema, float[][] rows, string task)
+    {
+        string directory = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), $"fresh-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        string modelPath = Path.Combine(directory, "MLModel.zip");
+        string rowsPath = Path.Combine(directory, "rows.csv");
+        mlContext.Model.Save(transformer, schema, modelPath);
+        File.WriteAllLines(rowsPath, rows.Select(r => string.Join(",", r.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
+        return RunScoringHost(modelPath, rowsPath, task);
+    }
+
+    private static float[] Values(string[] output, string prefix)
+        => output.Where(line => line.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(line => float.Parse(line[prefix.Length..], CultureInfo.InvariantCulture))
+            .ToArray();
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.HasCount(expected.Length, actual);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.AreEqual(expected[i], actual[i], 1e-6f * Math.Max(1f, Math.Abs(expected[i])), $"value {i}");
+    }
+
+    private string[] RunScoringHost(string modelPath, string rowsPath, string? task = null)
     {
         string host = typeof(FreshProcessScoringTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "KareScoringHostPath").Value!;
@@ -64,6 +132,8 @@ public sealed class FreshProcessScoringTests
         start.ArgumentList.Add(host);
         start.ArgumentList.Add(modelPath);
         start.ArgumentList.Add(rowsPath);
+        if (task is not null)
+            start.ArgumentList.Add(task);
         using Process process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();
         string output = process.StandardOutput.ReadToEnd();

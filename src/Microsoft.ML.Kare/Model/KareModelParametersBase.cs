@@ -1,0 +1,61 @@
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+
+namespace Microsoft.ML.Kare;
+
+/// <summary>
+/// What the KARE model parameters types share: kernel ridge regression with the empirical neural tangent kernel of a
+/// network whose kernel was trained with KARE, stored in primal form (θ and one parameter-space weight vector β per
+/// output), scored in plain managed code.
+/// </summary>
+/// <typeparam name="TOutput">The type of the model's output: <see cref="float"/> for one output, a vector for several.</typeparam>
+public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOutput>
+{
+    private protected KareModelParametersBase(IHostEnvironment env, string name, KareFitResult result, int outputCount)
+        : base(env, name)
+    {
+        Primal = KarePrimalModel.FromFitResult(Host, result, outputCount);
+    }
+
+    private protected KareModelParametersBase(IHostEnvironment env, string name, ModelLoadContext ctx, bool storeOutputCount)
+        : base(env, name, ctx)
+    {
+        Primal = KarePrimalModel.Load(Host, ctx, storeOutputCount);
+    }
+
+    /// <summary>The saved state and its scorer.</summary>
+    private protected KarePrimalModel Primal { get; }
+
+    /// <summary>Shape of the network whose neural tangent kernel the model uses.</summary>
+    public KareNetworkArchitecture Architecture => Primal.Architecture;
+
+    /// <summary>The trained network parameters θ, in the layout described by <see cref="KareNetworkArchitecture"/>.</summary>
+    public IReadOnlyList<double> NetworkParameters => new ReadOnlyCollection<double>(Primal.Parameters);
+
+    /// <summary>
+    /// The kernel ridge regression weights β in parameter space, in standardised target units: for each output, a vector
+    /// of the same length and layout as <see cref="NetworkParameters"/>, outputs one after another.
+    /// </summary>
+    public IReadOnlyList<double> PrimalWeights => new ReadOnlyCollection<double>(Primal.PrimalWeights);
+
+    /// <summary>Per-feature means subtracted before the network sees a row.</summary>
+    public IReadOnlyList<double> FeatureMeans => new ReadOnlyCollection<double>(Primal.FeatureMeans);
+
+    /// <summary>Per-feature scales (positive) that centred features are divided by.</summary>
+    public IReadOnlyList<double> FeatureScales => new ReadOnlyCollection<double>(Primal.FeatureScales);
+
+    /// <summary>The chosen relative ridge λ̃: the kernel ridge regression used λ = λ̃·Tr(K)/n².</summary>
+    public double RelativeRidge => Primal.RelativeRidge;
+
+    /// <summary>The absolute ridge λ = λ̃·Tr(K)/n² of the final kernel ridge regression.</summary>
+    public double Ridge => Primal.Ridge;
+
+    /// <summary>The training epoch whose network the model uses (0 is the network at initialisation).</summary>
+    public int SelectedEpoch => Primal.SelectedEpoch;
+
+    /// <summary>KARE objective and validation error after each epoch of training.</summary>
+    public IReadOnlyList<KareEpochSummary> TrainingCurve => new ReadOnlyCollection<KareEpochSummary>(Primal.TrainingCurve);
+}

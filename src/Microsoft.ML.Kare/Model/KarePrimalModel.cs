@@ -1,0 +1,362 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Scoring;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Kare;
+
+/// <summary>
+/// The state every KARE model parameters type holds, saves and loads: a frozen network θ, the parameter-space kernel
+/// ridge regression weights β for c outputs (kare.md §5), the standardisations, the chosen ridge and epoch, and the
+/// training curve; plus the managed scorer built from them. No TorchSharp here: loading and scoring never need libtorch.
+/// </summary>
+internal sealed class KarePrimalModel
+{
+    /// <summary>Name of the binary stream that holds θ.</summary>
+    public const string NetworkParametersStreamName = "NetworkParameters.bin";
+
+    /// <summary>Name of the binary stream that holds β.</summary>
+    public const string PrimalWeightsStreamName = "PrimalWeights.bin";
+
+    // Bounds that keep a corrupted file from asking for absurd allocations; the stream length bounds them further.
+    private const int MaximumInputCount = 1 << 24;
+    private const int MaximumWidth = 1 << 24;
+    private const int MaximumDepth = 1024;
+    private const int MaximumOutputCount = 1 << 20;
+
+    private KarePrimalModel(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
+        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales,
+        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve)
+    {
+        Architecture = architecture;
+        Parameters = parameters;
+        PrimalWeights = primalWeights;
+        FeatureMeans = featureMeans;
+        FeatureScales = featureScales;
+        TargetMeans = targetMeans;
+        TargetScales = targetScales;
+        RelativeRidge = relativeRidge;
+        Ridge = ridge;
+        SelectedEpoch = selectedEpoch;
+        TrainingCurve = trainingCurve;
+    }
+
+    public KareNetworkArchitecture Architecture { get; }
+
+    /// <summary>θ, length P.</summary>
+    public double[] Parameters { get; }
+
+    /// <summary>β, P × c (output k at [k·P, (k+1)·P)).</summary>
+    public double[] PrimalWeights { get; }
+
+    public double[] FeatureMeans { get; }
+
+    public double[] FeatureScales { get; }
+
+    /// <summary>Per-output mean and scale (length c).</summary>
+    public double[] TargetMeans { get; }
+
+    public double[] TargetScales { get; }
+
+    public double RelativeRidge { get; }
+
+    public double Ridge { get; }
+
+    public int SelectedEpoch { get; }
+
+    public KareEpochSummary[] TrainingCurve { get; }
+
+    /// <summary>Number of outputs c.</summary>
+    public int OutputCount => TargetMeans.Length;
+
+    /// <summary>The managed primal scorer (created on first use, immutable).</summary>
+    public PrimalScorer Scorer => _scorer ??= new PrimalScorer(Architecture, Parameters, PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales);
+
+    private PrimalScorer? _scorer;
+
+    /// <summary>The input type: a known-size vector of Single of the network's input width.</summary>
+    public VectorDataViewType InputType => new VectorDataViewType(NumberDataViewType.Single, Architecture.InputCount);
+
+    /// <summary>
+    /// The model of a finished fit, checked for consistency (<see cref="ArgumentOutOfRangeException"/> naming the problem).
+    /// </summary>
+    public static KarePrimalModel FromFitResult(IHost host, KareFitResult result, int expectedOutputCount)
+    {
+        host.CheckValue(result, nameof(result));
+        host.CheckParam(result.OutputCount == expectedOutputCount && result.TargetMeans?.Length == expectedOutputCount
+            && result.TargetScales?.Length == expectedOutputCount, nameof(result),
+            expectedOutputCount == 1 ? "A regression model has exactly one output." : $"The model must have {expectedOutputCount} outputs.");
+        host.CheckValue(result.TrainingCurve, nameof(result.TrainingCurve));
+
+        var trainingCurve = new KareEpochSummary[result.TrainingCurve.Count];
+        for (int i = 0; i < trainingCurve.Length; i++)
+            trainingCurve[i] = result.TrainingCurve[i];
+        var model = new KarePrimalModel(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans,
+            result.FeatureScales, result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve);
+        string? problem = model.FindProblem();
+        host.CheckParam(problem is null, nameof(result), problem);
+        return model;
+    }
+
+    // *** Binary format *** (after the base class's int: sizeof(float))
+    // int: number of input features d
+    // int: number of hidden layers L
+    // int[L]: hidden layer widths, input side first
+    // int: activation (KareActivation)
+    // double[d]: feature means
+    // double[d]: feature scales
+    // with a stored output count:    int: number of outputs c; double[c]: target means; double[c]: target scales
+    // without (one output):          double: label mean; double: label scale
+    // double: relative ridge λ̃
+    // double: ridge λ
+    // int: selected epoch
+    // int: number of training curve points m
+    // (int, double, double, double)[m]: training curve (epoch, KARE ρ, validation error, validation relative ridge)
+    // Stream NetworkParameters.bin: long: P; double[P]: θ
+    // Stream PrimalWeights.bin: long: P·c; double[P·c]: β
+
+    /// <summary>
+    /// Writes the model in the format above. <paramref name="storeOutputCount"/> false writes the one-output layout of
+    /// the regression model (version 0x00010001), which has no output count.
+    /// </summary>
+    public void Save(ModelSaveContext ctx, bool storeOutputCount)
+    {
+        Contracts.Check(storeOutputCount || OutputCount == 1, "Only a one-output model can omit its output count.");
+        BinaryWriter writer = ctx.Writer;
+        writer.Write(Architecture.InputCount);
+        writer.Write(Architecture.Depth);
+        foreach (int width in Architecture.HiddenWidths)
+            writer.Write(width);
+        writer.Write((int)Architecture.Activation);
+        WriteDoubles(writer, FeatureMeans);
+        WriteDoubles(writer, FeatureScales);
+        if (storeOutputCount)
+            writer.Write(OutputCount);
+        WriteDoubles(writer, TargetMeans);
+        WriteDoubles(writer, TargetScales);
+        writer.Write(RelativeRidge);
+        writer.Write(Ridge);
+        writer.Write(SelectedEpoch);
+        writer.Write(TrainingCurve.Length);
+        foreach (KareEpochSummary point in TrainingCurve)
+        {
+            writer.Write(point.Epoch);
+            writer.Write(point.Kare);
+            writer.Write(point.ValidationError);
+            writer.Write(point.ValidationRelativeRidge);
+        }
+
+        ctx.SaveBinaryStream(NetworkParametersStreamName, w => WriteVector(w, Parameters));
+        ctx.SaveBinaryStream(PrimalWeightsStreamName, w => WriteVector(w, PrimalWeights));
+    }
+
+    /// <summary>Reads a model written by <see cref="Save"/> with the same <paramref name="storeOutputCount"/>; checks every value.</summary>
+    public static KarePrimalModel Load(IHost host, ModelLoadContext ctx, bool storeOutputCount)
+    {
+        BinaryReader reader = ctx.Reader;
+        int inputCount = reader.ReadInt32();
+        host.CheckDecode(inputCount > 0 && inputCount <= MaximumInputCount && 16L * inputCount <= Remaining(reader),
+            $"The KARE model's number of input features ({inputCount}) is invalid or larger than the model file allows.");
+        int depth = reader.ReadInt32();
+        host.CheckDecode(depth > 0 && depth <= MaximumDepth && 4L * depth <= Remaining(reader),
+            $"The KARE model's number of hidden layers ({depth}) is invalid or larger than the model file allows.");
+        var widths = new int[depth];
+        for (int l = 0; l < depth; l++)
+        {
+            widths[l] = reader.ReadInt32();
+            host.CheckDecode(widths[l] > 0 && widths[l] <= MaximumWidth, $"The KARE model's hidden layer {l} has an invalid width ({widths[l]}).");
+        }
+        int activation = reader.ReadInt32();
+        host.CheckDecode(Enum.IsDefined(typeof(KareActivation), activation), $"The KARE model's activation ({activation}) is unknown.");
+        var architecture = new KareNetworkArchitecture(inputCount, widths, (KareActivation)activation);
+
+        double[] featureMeans = ReadDoubles(host, reader, inputCount);
+        double[] featureScales = ReadDoubles(host, reader, inputCount);
+        int outputCount = 1;
+        if (storeOutputCount)
+        {
+            outputCount = reader.ReadInt32();
+            host.CheckDecode(outputCount > 0 && outputCount <= MaximumOutputCount && 16L * outputCount <= Remaining(reader),
+                $"The KARE model's number of outputs ({outputCount}) is invalid or larger than the model file allows.");
+        }
+        double[] targetMeans = ReadDoubles(host, reader, outputCount);
+        double[] targetScales = ReadDoubles(host, reader, outputCount);
+        double relativeRidge = reader.ReadDouble();
+        double ridge = reader.ReadDouble();
+        int selectedEpoch = reader.ReadInt32();
+
+        int curveCount = reader.ReadInt32();
+        host.CheckDecode(curveCount >= 0 && 28L * curveCount <= Remaining(reader),
+            $"The KARE model's training curve length ({curveCount}) is invalid or larger than the model file allows.");
+        var trainingCurve = new KareEpochSummary[curveCount];
+        for (int i = 0; i < curveCount; i++)
+            trainingCurve[i] = new KareEpochSummary(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
+
+        long parameterCount = architecture.ParameterCount;
+        host.CheckDecode(parameterCount * outputCount <= Array.MaxLength,
+            $"The KARE model's network has {parameterCount} parameters and {outputCount} outputs, more than an array can hold.");
+        double[] parameters = LoadVector(host, ctx, NetworkParametersStreamName, (int)parameterCount, "the network needs");
+        double[] primalWeights = LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), "the network needs");
+
+        var model = new KarePrimalModel(architecture, parameters, primalWeights, featureMeans, featureScales, targetMeans, targetScales,
+            relativeRidge, ridge, selectedEpoch, trainingCurve);
+        string? problem = model.FindProblem();
+        host.CheckDecode(problem is null, problem);
+        return model;
+    }
+
+    /// <summary>A mapper from a feature vector to the one output of a one-output model.</summary>
+    public ValueMapper<VBuffer<float>, float> CreateScalarMapper(IHost host)
+    {
+        host.Check(OutputCount == 1, "The KARE model has more than one output.");
+        var dense = new DenseInput(host, Architecture.InputCount);
+        PrimalScorer scorer = Scorer;
+        return (in VBuffer<float> src, ref float dst) => scorer.Score(dense.Values(in src), MemoryMarshal.CreateSpan(ref dst, 1));
+    }
+
+    /// <summary>
+    /// A mapper from a feature vector to the c outputs, then <paramref name="transform"/> applied to them in place
+    /// (for example a softmax).
+    /// </summary>
+    public ValueMapper<VBuffer<float>, VBuffer<float>> CreateVectorMapper(IHost host, SpanAction? transform)
+    {
+        var dense = new DenseInput(host, Architecture.InputCount);
+        PrimalScorer scorer = Scorer;
+        int outputs = OutputCount;
+        return (in VBuffer<float> src, ref VBuffer<float> dst) =>
+        {
+            var editor = VBufferEditor.Create(ref dst, outputs);
+            scorer.Score(dense.Values(in src), editor.Values);
+            transform?.Invoke(editor.Values);
+            dst = editor.Commit();
+        };
+    }
+
+    /// <summary>Transforms the outputs of one row in place.</summary>
+    public delegate void SpanAction(Span<float> values);
+
+    /// <summary>Describes the first inconsistency among the model's values, or returns null when there is none.</summary>
+    private string? FindProblem()
+    {
+        KareNetworkArchitecture? architecture = Architecture;
+        if (architecture is null)
+            return "The KARE model has no network architecture.";
+        if (Parameters is null || Parameters.Length != architecture.ParameterCount)
+            return $"The KARE model's network needs {architecture.ParameterCount} parameters, got {Parameters?.Length ?? 0}.";
+        int outputs = TargetMeans?.Length ?? 0;
+        if (outputs < 1 || TargetScales is null || TargetScales.Length != outputs)
+            return "The KARE model needs a mean and a scale for each of at least one output.";
+        if (PrimalWeights is null || PrimalWeights.Length != architecture.ParameterCount * outputs)
+            return $"The KARE model needs {architecture.ParameterCount * outputs} primal weights, got {PrimalWeights?.Length ?? 0}.";
+        if (FeatureMeans is null || FeatureMeans.Length != architecture.InputCount)
+            return $"The KARE model needs {architecture.InputCount} feature means, got {FeatureMeans?.Length ?? 0}.";
+        if (FeatureScales is null || FeatureScales.Length != architecture.InputCount)
+            return $"The KARE model needs {architecture.InputCount} feature scales, got {FeatureScales?.Length ?? 0}.";
+        int bad = FirstNonFinite(Parameters);
+        if (bad >= 0)
+            return $"The KARE model's network parameter {bad} is not finite.";
+        bad = FirstNonFinite(PrimalWeights);
+        if (bad >= 0)
+            return $"The KARE model's primal weight {bad} is not finite.";
+        bad = FirstNonFinite(FeatureMeans);
+        if (bad >= 0)
+            return $"The KARE model's mean of feature {bad} is not finite.";
+        for (int j = 0; j < FeatureScales.Length; j++)
+        {
+            if (!(FeatureScales[j] > 0 && double.IsFinite(FeatureScales[j])))
+                return $"The KARE model's scale of feature {j} ({FeatureScales[j]}) is not a positive finite number.";
+        }
+        for (int k = 0; k < outputs; k++)
+        {
+            string which = outputs == 1 ? "label" : $"output {k}";
+            if (!double.IsFinite(TargetMeans![k]))
+                return $"The KARE model's {which} mean is not finite.";
+            if (!(TargetScales[k] > 0 && double.IsFinite(TargetScales[k])))
+                return $"The KARE model's {which} scale ({TargetScales[k]}) is not a positive finite number.";
+        }
+        if (!(RelativeRidge >= 0 && double.IsFinite(RelativeRidge)))
+            return $"The KARE model's relative ridge ({RelativeRidge}) is not a non-negative finite number.";
+        if (!(Ridge >= 0 && double.IsFinite(Ridge)))
+            return $"The KARE model's ridge ({Ridge}) is not a non-negative finite number.";
+        if (SelectedEpoch < 0)
+            return $"The KARE model's selected epoch ({SelectedEpoch}) is negative.";
+        foreach (KareEpochSummary point in TrainingCurve)
+        {
+            if (point.Epoch < 0)
+                return $"The KARE model's training curve has a negative epoch ({point.Epoch}).";
+        }
+        return null;
+    }
+
+    private static int FirstNonFinite(double[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!double.IsFinite(values[i]))
+                return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Bytes left in the reader's stream, or <see cref="long.MaxValue"/> when the stream cannot tell.</summary>
+    private static long Remaining(BinaryReader reader)
+        => reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
+
+    private static double[] ReadDoubles(IHost host, BinaryReader reader, int count)
+    {
+        host.CheckDecode(8L * count <= Remaining(reader), "The KARE model file ends early.");
+        var values = new double[count];
+        for (int i = 0; i < count; i++)
+            values[i] = reader.ReadDouble();
+        return values;
+    }
+
+    private static void WriteDoubles(BinaryWriter writer, double[] values)
+    {
+        foreach (double value in values)
+            writer.Write(value);
+    }
+
+    private static void WriteVector(BinaryWriter writer, double[] values)
+    {
+        writer.Write((long)values.Length);
+        WriteDoubles(writer, values);
+    }
+
+    private static double[] LoadVector(IHost host, ModelLoadContext ctx, string streamName, int expectedCount, string needs)
+    {
+        double[]? values = null;
+        bool found = ctx.TryLoadBinaryStream(streamName, reader =>
+        {
+            long count = reader.ReadInt64();
+            host.CheckDecode(count == expectedCount,
+                $"The KARE model's stream {streamName} holds {count} values; {needs} {expectedCount}.");
+            values = ReadDoubles(host, reader, expectedCount);
+        });
+        host.CheckDecode(found && values is not null, $"The KARE model file has no stream {streamName}.");
+        return values!;
+    }
+
+    /// <summary>Hands a feature vector to the scorer as a dense span (sparse vectors go through a per-mapper buffer).</summary>
+    private sealed class DenseInput(IHost host, int inputCount)
+    {
+        private float[]? _dense;
+
+        public ReadOnlySpan<float> Values(in VBuffer<float> src)
+        {
+            host.Check(src.Length == inputCount, "The feature vector has the wrong length for this KARE model.");
+            if (src.IsDense)
+                return src.GetValues();
+            _dense ??= new float[inputCount];
+            Array.Clear(_dense);
+            ReadOnlySpan<float> values = src.GetValues();
+            ReadOnlySpan<int> indices = src.GetIndices();
+            for (int i = 0; i < values.Length; i++)
+                _dense[indices[i]] = values[i];
+            return _dense;
+        }
+    }
+}

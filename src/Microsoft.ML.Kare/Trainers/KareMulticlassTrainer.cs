@@ -1,0 +1,275 @@
+using System;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Kare;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+
+[assembly: LoadableClass(KareMulticlassTrainer.Summary, typeof(KareMulticlassTrainer), typeof(KareMulticlassTrainer.Options),
+    new[] { typeof(SignatureMulticlassClassifierTrainer), typeof(SignatureTrainer) },
+    KareMulticlassTrainer.UserNameValue,
+    KareMulticlassTrainer.LoadNameValue,
+    KareMulticlassTrainer.ShortName)]
+
+namespace Microsoft.ML.Kare;
+
+/// <summary>
+/// The <see cref="IEstimator{TTransformer}"/> for training a multiclass classifier with a neural tangent kernel learned by
+/// minimising KARE, the kernel alignment risk estimator.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// To create this trainer, use [Kare](xref:Microsoft.ML.KareCatalog.Kare(Microsoft.ML.MulticlassClassificationCatalog.MulticlassClassificationTrainers,System.String,System.String,System.String,System.Int32,System.Double,System.Int32[]))
+/// or [Kare(Options)](xref:Microsoft.ML.KareCatalog.Kare(Microsoft.ML.MulticlassClassificationCatalog.MulticlassClassificationTrainers,Microsoft.ML.Kare.KareMulticlassTrainer.Options)).
+///
+/// ### Input and output columns
+/// The input label column data must be [key](xref:Microsoft.ML.Data.KeyDataViewType) type (use
+/// [MapValueToKey](xref:Microsoft.ML.ConversionsExtensionsCatalog.MapValueToKey*) on text or numeric labels), and the
+/// features column must be a known-sized vector of <xref:System.Single>. The optional example weight column must be
+/// <xref:System.Single>. Rows whose label is missing (key value 0) are skipped.
+///
+/// This trainer outputs the following columns:
+///
+/// | Output Column Name | Column Type | Description|
+/// | -- | -- | -- |
+/// | `Score` | Vector of <xref:System.Single> | The probability of each class: non-negative, summing to 1. Slot k belongs to the key value k + 1. |
+/// | `PredictedLabel` | [key](xref:Microsoft.ML.Data.KeyDataViewType) type | The predicted label's index: the class with the largest score. |
+///
+/// ### Trainer Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Machine learning task | Multiclass classification |
+/// | Is normalization required? | No (features are standardised internally) |
+/// | Is caching required? | No (the training rows are read once) |
+/// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.Kare (training also needs TorchSharp and a libtorch package; scoring does not) |
+/// | Exportable to ONNX | No |
+///
+/// ### Training Algorithm Details
+/// Each label is encoded as a ±1 one-hot target vector (+1 for its class, −1 for the others), and the model is kernel
+/// ridge regression of all c targets with one shared kernel, the empirical neural tangent kernel (NTK) of a multilayer
+/// perceptron, K(x, x′) = ∇θ f(x)ᵀ ∇θ f(x′), as in the classification experiments of Schwab, Kelly, Malamud and Xu
+/// ("Training NTK to Generalize with KARE", 2025). The network's parameters θ are trained so that its kernel
+/// generalises: gradient descent minimises the kernel alignment risk estimator averaged over the c targets,
+/// ρ = (1/n)·Σ_k y_kᵀA²y_k / (c·((1/n)·Tr A)²), A = (K/n + λI)⁻¹, with the relative ridge λ = z·Tr(K)/n²
+/// (z = `TrainingRidge`). The relative ridge and epoch of the final regression are chosen as `RidgeSelection` says.
+///
+/// The class scores are a softmax of the regression outputs f_k(x): score_k = exp(T·f_k) / Σ_j exp(T·f_j). The one
+/// temperature T is fitted by maximum likelihood on the exact leave-one-out outputs of the final regression (each
+/// training row scored by the regression fitted on the other rows), with Platt's prior correction of the targets, so
+/// the scores are calibrated probabilities and the log-loss of a prediction is finite. The predicted class, the largest
+/// score, is the class whose regression output is largest.
+///
+/// The model is stored in primal form (network parameters θ and one parameter-space weight vector β per class), so a
+/// prediction is c Jacobian-vector products of the network computed in plain managed code, and the model's size does
+/// not grow with the number of training rows. Training holds an n×n kernel, so it suits up to a few thousand rows.
+/// Progress is logged through the MLContext's Log event, and MLContext.CancelExecution stops training.
+///
+/// Check the See Also section for links to usage examples.
+/// ]]>
+/// </format>
+/// </remarks>
+/// <seealso cref="KareCatalog.Kare(MulticlassClassificationCatalog.MulticlassClassificationTrainers, string, string, string, int, double, int[])"/>
+/// <seealso cref="KareCatalog.Kare(MulticlassClassificationCatalog.MulticlassClassificationTrainers, KareMulticlassTrainer.Options)"/>
+/// <seealso cref="Options"/>
+public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredictionTransformer<KareMulticlassModelParameters>, KareMulticlassModelParameters>
+{
+    internal const string LoadNameValue = "KareMulticlassClassification";
+    internal const string UserNameValue = "KARE Neural Tangent Kernel Multiclass Classification";
+    internal const string ShortName = "karemc";
+    internal const string Summary = "Multiclass classification by kernel ridge regression of ±1 one-hot labels with the neural tangent kernel of a "
+        + "multilayer perceptron whose kernel is trained by minimising the kernel alignment risk estimator (KARE), with a calibrated softmax.";
+
+    /// <summary>Largest softmax temperature, relative to the spread of the regression outputs (a guard, rarely reached).</summary>
+    private const double MaximumRelativeTemperature = 1e4;
+
+    /// <summary>
+    /// Options for the <see cref="KareMulticlassTrainer"/> as used in
+    /// [Kare(Options)](xref:Microsoft.ML.KareCatalog.Kare(Microsoft.ML.MulticlassClassificationCatalog.MulticlassClassificationTrainers,Microsoft.ML.Kare.KareMulticlassTrainer.Options)).
+    /// </summary>
+    public sealed class Options : KareTrainerOptionsBase
+    {
+    }
+
+    private readonly Options _options;
+
+    /// <summary>
+    /// Creates a <see cref="KareMulticlassTrainer"/> with the key hyperparameters; the other options take their defaults.
+    /// </summary>
+    internal KareMulticlassTrainer(IHostEnvironment env,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfEpochs = KareTrainerDefaults.NumberOfEpochs,
+        double learningRate = KareTrainerDefaults.LearningRate,
+        int[]? hiddenLayerWidths = null)
+        : this(env, new Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            ExampleWeightColumnName = exampleWeightColumnName,
+            NumberOfEpochs = numberOfEpochs,
+            LearningRate = learningRate,
+            HiddenLayerWidths = hiddenLayerWidths ?? KareTrainerDefaults.CreateHiddenLayerWidths(),
+        })
+    {
+    }
+
+    /// <summary>Creates a <see cref="KareMulticlassTrainer"/> from <paramref name="options"/>, which it copies.</summary>
+    internal KareMulticlassTrainer(IHostEnvironment env, Options options)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(LoadNameValue),
+            TrainerUtils.MakeR4VecFeature(KareTraining.CheckColumnOptions(env, options).FeatureColumnName),
+            TrainerUtils.MakeU4ScalarColumn(options.LabelColumnName),
+            TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+    {
+        KareTraining.CheckOptions(Host, options);
+        _options = KareTraining.Copy(options);
+    }
+
+    /// <summary>Normalization is not needed: the trainer standardises the features itself; it reads the data once.</summary>
+    public override TrainerInfo Info { get; } = new TrainerInfo(normalization: false, caching: false);
+
+    /// <inheritdoc/>
+    protected override PredictionKind PredictionKind => PredictionKind.MulticlassClassification;
+
+    /// <inheritdoc/>
+    protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema)
+    {
+        bool found = inputSchema.TryFindColumn(LabelColumn.Name, out SchemaShape.Column labelCol);
+        Host.Assert(found);
+        var keyValues = new SchemaShape(labelCol.Annotations.Where(x => x.Name == AnnotationUtils.Kinds.KeyValues)
+            .Concat(AnnotationUtils.GetTrainerOutputAnnotation()));
+        return new[]
+        {
+            new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
+                new SchemaShape(AnnotationUtils.AnnotationsForMulticlassScoreColumn(labelCol))),
+            new SchemaShape.Column(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, keyValues),
+        };
+    }
+
+    /// <inheritdoc/>
+    protected override KareMulticlassModelParameters TrainModelCore(TrainContext context)
+    {
+        Host.CheckValue(context, nameof(context));
+        RoleMappedData data = context.TrainingSet;
+        data.CheckMulticlassLabel(out int classCount);
+        data.CheckFeatureFloatVector(out int featureCount);
+        data.CheckOptFloatWeight();
+        string labelName = data.Schema.Label!.Value.Name;
+
+        using IChannel ch = Host.Start("Training");
+        if (classCount < 2)
+            throw ch.Except($"The label column '{labelName}' has {classCount} possible value(s); multiclass classification needs at least two classes.");
+        KareTrainingData rows = KareTraining.ReadRows(Host, ch, data, featureCount, KareTargetEncoding.OneHot(classCount));
+        int present = KareTargetEncoding.CountClasses(rows.Targets, rows.RowCount, classCount, rows.Weights);
+        if (present < 2)
+            throw ch.Except($"The label column '{labelName}' has only one class among the usable training rows; multiclass classification needs rows of at least two classes.");
+        if (present < classCount)
+            ch.Warning($"{classCount - present} of the {classCount} classes of the label column '{labelName}' have no training rows; they get low scores.");
+
+        KareFitResult result = KareTraining.Fit(Host, ch, rows, _options, leaveOneOutPredictions: true);
+        ch.Check(result.LeaveOneOutPredictions is { } loo && loo.Length == rows.Targets.Length, "The backend returned no leave-one-out outputs.");
+        double temperature = FitTemperature(result.LeaveOneOutPredictions!, rows.Targets, rows.RowCount, classCount, rows.Weights);
+        ch.Info($"Softmax temperature fitted on leave-one-out outputs: T = {temperature:G4}.");
+        return new KareMulticlassModelParameters(Host, result, temperature);
+    }
+
+    /// <inheritdoc/>
+    protected override MulticlassPredictionTransformer<KareMulticlassModelParameters> MakeTransformer(KareMulticlassModelParameters model, DataViewSchema trainSchema)
+        => new MulticlassPredictionTransformer<KareMulticlassModelParameters>(Host, model, trainSchema, FeatureColumn.Name, LabelColumn.Name);
+
+    /// <summary>
+    /// The temperature T ≥ 0 that minimises the weighted cross-entropy of softmax(T·f_i) against the classes of the rows,
+    /// with Platt's prior correction: a row of class y, of which there are n_y, has target (n_y + 1)/(n_y + c) for y and
+    /// 1/(n_y + c) for every other class. The loss is convex in T; its derivative is found to vanish by bisection.
+    /// </summary>
+    /// <param name="outputs">Leave-one-out outputs f, rows×c row-major; rows with a NaN output are ignored.</param>
+    /// <param name="targets">±1 one-hot targets, rows×c row-major.</param>
+    /// <param name="rows">Number of rows.</param>
+    /// <param name="classCount">c.</param>
+    /// <param name="weights">Row weights, or null.</param>
+    internal static double FitTemperature(double[] outputs, double[] targets, int rows, int classCount, double[]? weights)
+    {
+        int c = classCount;
+        var label = new int[rows];
+        var classRows = new double[c];
+        double spread = 0;
+        int used = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            label[i] = -1;
+            double w = weights?[i] ?? 1.0;
+            if (!(w > 0) || Enumerable.Range(0, c).Any(k => !double.IsFinite(outputs[(long)i * c + k])))
+                continue;
+            for (int k = 0; k < c; k++)
+            {
+                if (targets[(long)i * c + k] > 0)
+                    label[i] = k;
+            }
+            classRows[label[i]] += 1;
+            double max = double.NegativeInfinity, min = double.PositiveInfinity;
+            for (int k = 0; k < c; k++)
+            {
+                max = Math.Max(max, outputs[(long)i * c + k]);
+                min = Math.Min(min, outputs[(long)i * c + k]);
+            }
+            spread += max - min;
+            used++;
+        }
+        if (used == 0 || !(spread > 0))
+            return 0;
+        spread /= used;
+
+        // dL/dT = Σ_i w_i (E_softmax(T f_i)[f_i] − E_target_i[f_i]), increasing in T.
+        double Slope(double t)
+        {
+            double total = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                if (label[i] < 0)
+                    continue;
+                int y = label[i];
+                double w = weights?[i] ?? 1.0;
+                double max = double.NegativeInfinity;
+                for (int k = 0; k < c; k++)
+                    max = Math.Max(max, t * outputs[(long)i * c + k]);
+                double z = 0, expected = 0;
+                for (int k = 0; k < c; k++)
+                {
+                    double f = outputs[(long)i * c + k];
+                    double e = Math.Exp(t * f - max);
+                    z += e;
+                    expected += e * f;
+                }
+                double other = 1.0 / (classRows[y] + c);
+                double own = (classRows[y] + 1) * other;
+                double targetMean = 0;
+                for (int k = 0; k < c; k++)
+                    targetMean += (k == y ? own : other) * outputs[(long)i * c + k];
+                total += w * (expected / z - targetMean);
+            }
+            return total;
+        }
+
+        if (Slope(0) >= 0)
+            return 0; // the outputs carry no information about the classes: uniform probabilities
+        double low = 0, high = 1.0 / spread, limit = MaximumRelativeTemperature / spread;
+        while (Slope(high) < 0)
+        {
+            low = high;
+            high *= 2;
+            if (high >= limit)
+                return limit;
+        }
+        for (int iteration = 0; iteration < 60 && high - low > 1e-9 * high; iteration++)
+        {
+            double middle = 0.5 * (low + high);
+            if (Slope(middle) < 0)
+                low = middle;
+            else
+                high = middle;
+        }
+        return 0.5 * (low + high);
+    }
+}

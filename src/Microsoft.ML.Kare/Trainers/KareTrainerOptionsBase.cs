@@ -1,0 +1,107 @@
+using System;
+using System.Threading;
+using Microsoft.ML.Trainers;
+
+namespace Microsoft.ML.Kare;
+
+/// <summary>
+/// Options shared by the KARE trainers (<see cref="KareRegressionTrainer"/>, <see cref="KareBinaryTrainer"/> and
+/// <see cref="KareMulticlassTrainer"/>): the network whose kernel is trained, the KARE training loop, and how the final
+/// kernel ridge regression chooses its ridge.
+/// </summary>
+public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
+{
+    private protected KareTrainerOptionsBase()
+    {
+    }
+
+    /// <summary>
+    /// Width of each hidden layer of the network whose kernel is trained, input side first. At least one layer.
+    /// </summary>
+    public int[] HiddenLayerWidths = KareTrainerDefaults.CreateHiddenLayerWidths();
+
+    /// <summary>The nonlinearity after each hidden layer.</summary>
+    public KareActivation Activation = KareTrainerDefaults.Activation;
+
+    /// <summary>Number of passes of KARE training over the training rows. 0 uses the kernel of the network at initialisation.</summary>
+    public int NumberOfEpochs = KareTrainerDefaults.NumberOfEpochs;
+
+    /// <summary>
+    /// Step size of the optimiser that minimises KARE. The default 20 is plain gradient descent's step on standardised
+    /// targets; it equals the KARE paper's step of 100 on its unstandardised simulation targets (variance ≈ 0.2).
+    /// </summary>
+    public double LearningRate = KareTrainerDefaults.LearningRate;
+
+    /// <summary>The optimiser that minimises KARE.</summary>
+    public KareOptimizer Optimizer = KareTrainerDefaults.Optimizer;
+
+    /// <summary>
+    /// Rows per KARE step. 0 (the default) uses all training rows in every step (full batch, as the paper does) up to
+    /// 2048 rows, and mini-batches of 2048 rows above that.
+    /// </summary>
+    public int BatchSize = KareTrainerDefaults.BatchSize;
+
+    /// <summary>
+    /// The relative ridge z of the KARE objective during training. It is relative to the kernel's size: the absolute
+    /// ridge is λ = z·Tr(K)/n².
+    /// </summary>
+    public double TrainingRidge = KareTrainerDefaults.TrainingRidge;
+
+    /// <summary>
+    /// Relative ridges λ̃ tried by the final kernel ridge regression (absolute ridge λ = λ̃·Tr(K)/n²).
+    /// The default is 36 values spaced logarithmically from 1e-6 to 10.
+    /// </summary>
+    public double[] RidgeGrid = KareTrainerDefaults.CreateRidgeGrid();
+
+    /// <summary>How the final ridge (and, with a hold-out, the training epoch) is chosen from the training rows.</summary>
+    public KareRidgeSelection RidgeSelection = KareTrainerDefaults.RidgeSelection;
+
+    /// <summary>Fraction of the training rows held out to choose the ridge and epoch when <see cref="RidgeSelection"/> is <see cref="KareRidgeSelection.HoldOut"/>.</summary>
+    public double ValidationFraction = KareTrainerDefaults.ValidationFraction;
+
+    /// <summary>Seed of the network initialisation, the hold-out split and mini-batches; null takes one from the MLContext's random source.</summary>
+    public int? Seed;
+
+    /// <summary>Number of threads libtorch may use for training; null uses its default.</summary>
+    public int? NumberOfThreads;
+
+    /// <summary>Receives a summary after every training epoch (KARE value, held-out error); null for none.</summary>
+    public IProgress<KareEpochSummary>? Progress;
+
+    /// <summary>
+    /// Cancels training: Fit then throws <see cref="OperationCanceledException"/> within one training step.
+    /// </summary>
+    public CancellationToken CancellationToken;
+}
+
+/// <summary>Default values shared by the KARE trainers' options and the <see cref="Microsoft.ML.KareCatalog"/> overloads.</summary>
+internal static class KareTrainerDefaults
+{
+    public const int HiddenLayerWidth = 64;
+    public const KareActivation Activation = KareActivation.Gelu;
+    public const int NumberOfEpochs = 100;
+    public const double LearningRate = 20.0;
+    public const KareOptimizer Optimizer = KareOptimizer.Sgd;
+    public const int BatchSize = 0;
+    public const double TrainingRidge = 0.1;
+    public const KareRidgeSelection RidgeSelection = KareRidgeSelection.HoldOut;
+    public const double ValidationFraction = 0.2;
+    public const int RidgeGridCount = 36;
+    public const double RidgeGridMinimum = 1e-6;
+    public const double RidgeGridMaximum = 10.0;
+
+    public static int[] CreateHiddenLayerWidths() => new[] { HiddenLayerWidth };
+
+    /// <summary>The default ridge grid: <see cref="RidgeGridCount"/> log-spaced values from <see cref="RidgeGridMinimum"/> to <see cref="RidgeGridMaximum"/>.</summary>
+    public static double[] CreateRidgeGrid()
+    {
+        var grid = new double[RidgeGridCount];
+        double logMin = Math.Log10(RidgeGridMinimum);
+        double step = (Math.Log10(RidgeGridMaximum) - logMin) / (RidgeGridCount - 1);
+        for (int i = 0; i < grid.Length; i++)
+            grid[i] = Math.Pow(10, logMin + i * step);
+        grid[0] = RidgeGridMinimum;
+        grid[^1] = RidgeGridMaximum;
+        return grid;
+    }
+}

@@ -1,0 +1,288 @@
+using System;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Kare;
+
+/// <summary>
+/// What the KARE trainers share: options checks and copies, the mapping to the backend's settings, reading the
+/// training rows, and running the backend with ML.NET's channels.
+/// </summary>
+internal static class KareTraining
+{
+    /// <summary>Checks the column names before the trainer registers its columns; returns <paramref name="options"/>.</summary>
+    public static TOptions CheckColumnOptions<TOptions>(IHostEnvironment env, TOptions options)
+        where TOptions : KareTrainerOptionsBase
+    {
+        env.CheckValue(options, nameof(options));
+        env.CheckUserArg(!string.IsNullOrWhiteSpace(options.FeatureColumnName), nameof(options.FeatureColumnName), "Must name the feature column.");
+        env.CheckUserArg(!string.IsNullOrWhiteSpace(options.LabelColumnName), nameof(options.LabelColumnName), "Must name the label column.");
+        return options;
+    }
+
+    /// <summary>Checks every training option (one line per option), naming the option on failure.</summary>
+    public static void CheckOptions(IHost host, KareTrainerOptionsBase options)
+    {
+        host.CheckUserArg(options.HiddenLayerWidths is { Length: > 0 }, nameof(options.HiddenLayerWidths), "Must list at least one hidden layer.");
+        host.CheckUserArg(options.HiddenLayerWidths.All(w => w > 0), nameof(options.HiddenLayerWidths), "Every hidden layer must have a positive width.");
+        host.CheckUserArg(Enum.IsDefined(options.Activation), nameof(options.Activation), "Must be a defined KareActivation value.");
+        host.CheckUserArg(options.NumberOfEpochs >= 0, nameof(options.NumberOfEpochs), "Must be non-negative (0 uses the kernel at initialisation).");
+        host.CheckUserArg(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(options.LearningRate), "Must be a positive finite number.");
+        host.CheckUserArg(Enum.IsDefined(options.Optimizer), nameof(options.Optimizer), "Must be a defined KareOptimizer value.");
+        host.CheckUserArg(options.BatchSize == 0 || options.BatchSize >= 2, nameof(options.BatchSize), "Must be 0 (full batch) or at least 2 rows.");
+        host.CheckUserArg(options.TrainingRidge > 0 && double.IsFinite(options.TrainingRidge), nameof(options.TrainingRidge), "Must be a positive finite number (relative ridge: λ = z·Tr(K)/n²).");
+        host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
+        host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
+        host.CheckUserArg(options.ValidationFraction > 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be strictly between 0 and 1.");
+        host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
+    }
+
+    /// <summary>A copy, so that later changes to the caller's options (and arrays) do not change the trainer.</summary>
+    public static TOptions Copy<TOptions>(TOptions options)
+        where TOptions : KareTrainerOptionsBase, new() => new()
+    {
+        LabelColumnName = options.LabelColumnName,
+        FeatureColumnName = options.FeatureColumnName,
+        ExampleWeightColumnName = options.ExampleWeightColumnName,
+        HiddenLayerWidths = options.HiddenLayerWidths.ToArray(),
+        Activation = options.Activation,
+        NumberOfEpochs = options.NumberOfEpochs,
+        LearningRate = options.LearningRate,
+        Optimizer = options.Optimizer,
+        BatchSize = options.BatchSize,
+        TrainingRidge = options.TrainingRidge,
+        RidgeGrid = options.RidgeGrid.ToArray(),
+        RidgeSelection = options.RidgeSelection,
+        ValidationFraction = options.ValidationFraction,
+        Seed = options.Seed,
+        NumberOfThreads = options.NumberOfThreads,
+        Progress = options.Progress,
+        CancellationToken = options.CancellationToken,
+    };
+
+    /// <summary>Maps options to the backend's settings.</summary>
+    public static KareFitSettings CreateSettings(KareTrainerOptionsBase options, int seed, bool leaveOneOutPredictions = false) => new KareFitSettings
+    {
+        HiddenWidths = options.HiddenLayerWidths.ToArray(),
+        Activation = options.Activation,
+        Epochs = options.NumberOfEpochs,
+        LearningRate = options.LearningRate,
+        Optimizer = options.Optimizer,
+        BatchSize = options.BatchSize,
+        TrainingRelativeRidge = options.TrainingRidge,
+        RelativeRidgeGrid = options.RidgeGrid.ToArray(),
+        RidgeSelection = options.RidgeSelection,
+        ValidationFraction = options.ValidationFraction,
+        Seed = seed,
+        ThreadCount = options.NumberOfThreads ?? 0,
+        ComputeLeaveOneOutPredictions = leaveOneOutPredictions,
+    };
+
+    /// <summary>
+    /// Reads the training rows and runs the backend: KARE training, then the final kernel ridge regression.
+    /// Progress goes to the host's channels and to <see cref="KareTrainerOptionsBase.Progress"/>.
+    /// </summary>
+    public static KareFitResult Fit(IHost host, IChannel ch, KareTrainingData rows, KareTrainerOptionsBase options, bool leaveOneOutPredictions)
+    {
+        ch.Info($"Training KARE on {rows.RowCount} rows × {rows.FeatureCount} features"
+            + (rows.TargetCount > 1 ? $", {rows.TargetCount} outputs." : "."));
+        KareFitSettings settings = CreateSettings(options, options.Seed ?? host.Rand.Next(), leaveOneOutPredictions);
+        KareFitResult result;
+        using (IProgressChannel pch = host.StartProgressChannel("Training KARE"))
+        {
+            var monitor = new ChannelMonitor(host, ch, pch, options.Progress, options.CancellationToken);
+            result = KareFitter.Fit(rows, settings, monitor);
+        }
+        ch.Info($"KARE model: epoch {result.SelectedEpoch}, relative ridge {result.RelativeRidge:G4} (λ = {result.Ridge:G4}).");
+        return result;
+    }
+
+    /// <summary>
+    /// Reads the label, feature and weight columns into arrays, skipping rows with a missing or invalid label, a
+    /// non-finite feature, or a missing or negative weight (as ML.NET's trainers do). <paramref name="targets"/> turns a
+    /// label into the row's regression targets.
+    /// </summary>
+    public static KareTrainingData ReadRows(IHost host, IChannel ch, RoleMappedData data, int featureCount, KareTargetEncoding targets)
+    {
+        DataViewSchema.Column labelColumn = data.Schema.Label!.Value;
+        DataViewSchema.Column featureColumn = data.Schema.Feature!.Value;
+        DataViewSchema.Column? weightColumn = data.Schema.Weight;
+        var active = weightColumn.HasValue
+            ? new[] { labelColumn, featureColumn, weightColumn.Value }
+            : new[] { labelColumn, featureColumn };
+
+        int targetCount = targets.TargetCount;
+        var features = new GrowableArray(featureCount * 64L);
+        var labels = new GrowableArray(64L * targetCount);
+        GrowableArray? weights = weightColumn.HasValue ? new GrowableArray(64) : null;
+        long badLabels = 0, badFeatures = 0, badWeights = 0;
+        int rows = 0;
+        long maximumRows = Array.MaxLength / Math.Max(featureCount, targetCount);
+
+        using (DataViewRowCursor cursor = data.Data.GetRowCursor(active))
+        {
+            KareTargetEncoding.TargetGetter getTargets = targets.CreateGetter(cursor, labelColumn);
+            ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
+            ValueGetter<double>? getWeight = weightColumn.HasValue
+                ? RowCursorUtils.GetGetterAs<double>(NumberDataViewType.Double, cursor, weightColumn.Value.Index)
+                : null;
+            double weight = 1;
+            VBuffer<float> vector = default;
+            var dense = new double[featureCount];
+            var target = new double[targetCount];
+            while (cursor.MoveNext())
+            {
+                if ((cursor.Position & 1023) == 0)
+                    host.CheckAlive();
+                if (!getTargets(target))
+                {
+                    badLabels++;
+                    continue;
+                }
+                if (getWeight is not null)
+                {
+                    getWeight(ref weight);
+                    if (!(weight >= 0) || !double.IsFinite(weight))
+                    {
+                        badWeights++;
+                        continue;
+                    }
+                }
+                getFeatures(ref vector);
+                if (!ToDense(in vector, dense))
+                {
+                    badFeatures++;
+                    continue;
+                }
+                if (rows >= maximumRows)
+                    throw ch.Except($"Too many training rows for {featureCount} features: KARE holds the features in one array of at most {Array.MaxLength} values.");
+                features.Append(dense);
+                labels.Append(target);
+                weights?.Append(weight);
+                rows++;
+            }
+        }
+
+        long skipped = badLabels + badFeatures + badWeights;
+        if (skipped > 0)
+        {
+            ch.Warning($"Skipped {skipped} of {rows + skipped} training rows: {badLabels} with {targets.InvalidLabelDescription}, "
+                + $"{badFeatures} with a missing or non-finite feature, {badWeights} with a missing or negative weight.");
+        }
+        if (rows == 0)
+        {
+            throw ch.Except($"No usable training rows: every row has a missing or non-finite value in the label column '{labelColumn.Name}', "
+                + $"the feature column '{featureColumn.Name}'"
+                + (weightColumn.HasValue ? $" or the weight column '{weightColumn.Value.Name}'." : "."));
+        }
+        return new KareTrainingData(features.ToArray(), rows, featureCount, labels.ToArray(), targetCount, weights?.ToArray());
+    }
+
+    /// <summary>Copies <paramref name="vector"/> into <paramref name="dense"/>; false if a value is not finite.</summary>
+    private static bool ToDense(in VBuffer<float> vector, double[] dense)
+    {
+        ReadOnlySpan<float> values = vector.GetValues();
+        if (vector.IsDense)
+        {
+            for (int j = 0; j < values.Length; j++)
+            {
+                if (!float.IsFinite(values[j]))
+                    return false;
+                dense[j] = values[j];
+            }
+            return true;
+        }
+        Array.Clear(dense);
+        ReadOnlySpan<int> indices = vector.GetIndices();
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+                return false;
+            dense[indices[i]] = values[i];
+        }
+        return true;
+    }
+
+    /// <summary>An append-only list of doubles that hands over its array without copying when it is full.</summary>
+    private sealed class GrowableArray
+    {
+        private double[] _items;
+        private int _count;
+
+        public GrowableArray(long capacity) => _items = new double[(int)Math.Clamp(capacity, 16, 1 << 20)];
+
+        public void Append(double value)
+        {
+            if (_count == _items.Length)
+                Grow(_count + 1);
+            _items[_count++] = value;
+        }
+
+        public void Append(ReadOnlySpan<double> values)
+        {
+            if (_items.Length - _count < values.Length)
+                Grow((long)_count + values.Length);
+            values.CopyTo(_items.AsSpan(_count));
+            _count += values.Length;
+        }
+
+        public double[] ToArray() => _count == _items.Length ? _items : _items.AsSpan(0, _count).ToArray();
+
+        private void Grow(long needed)
+        {
+            long size = Math.Max(needed, Math.Min((long)_items.Length * 2, Array.MaxLength));
+            Array.Resize(ref _items, (int)size);
+        }
+    }
+
+    /// <summary>Forwards the backend's reports to the ML.NET channel and progress channel; checks for cancellation.</summary>
+    private sealed class ChannelMonitor : ITrainingMonitor
+    {
+        private readonly IHost _host;
+        private readonly IChannel _channel;
+        private readonly IProgress<KareEpochSummary>? _progress;
+        private readonly CancellationToken _cancellation;
+        private int _epoch;
+        private int _totalEpochs;
+        private double _kare = double.NaN;
+        private double _validationError = double.NaN;
+
+        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, IProgress<KareEpochSummary>? epochProgress, CancellationToken cancellation)
+        {
+            _host = host;
+            _channel = channel;
+            _progress = epochProgress;
+            _cancellation = cancellation;
+            progress.SetHeader(new ProgressHeader(new[] { "KARE", "Validation MSE" }, new[] { "epochs" }), entry =>
+            {
+                entry.SetProgress(0, Volatile.Read(ref _epoch), Math.Max(1, Volatile.Read(ref _totalEpochs)));
+                entry.SetMetric(0, Volatile.Read(ref _kare));
+                entry.SetMetric(1, Volatile.Read(ref _validationError));
+            });
+        }
+
+        public void Info(string message) => _channel.Info(message);
+
+        public void Warning(string message) => _channel.Warning(message);
+
+        public void EpochCompleted(KareEpochSummary summary, int totalEpochs)
+        {
+            Volatile.Write(ref _kare, summary.Kare);
+            Volatile.Write(ref _validationError, summary.ValidationError);
+            Volatile.Write(ref _totalEpochs, totalEpochs);
+            Volatile.Write(ref _epoch, summary.Epoch);
+            _channel.Info($"Epoch {summary.Epoch}/{totalEpochs}: KARE ρ={summary.Kare:G6}, validation MSE={summary.ValidationError:G6}"
+                + (double.IsNaN(summary.ValidationRelativeRidge) ? "" : $" (relative ridge {summary.ValidationRelativeRidge:G3})"));
+            _progress?.Report(summary);
+        }
+
+        public void CheckAlive()
+        {
+            _cancellation.ThrowIfCancellationRequested();
+            _host.CheckAlive();
+        }
+    }
+}
