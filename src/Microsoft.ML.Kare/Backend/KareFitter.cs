@@ -48,6 +48,7 @@ internal static class KareFitter
         if (n > MaximumKernelRows)
             throw new NotSupportedException(
                 $"{n} training rows: the final kernel ridge fit is solved in kernel space, which holds an n×n matrix and supports at most {MaximumKernelRows} rows. Subsample the training data.");
+        TorchRuntime.Initialize();
         if (settings.ThreadCount > 0)
             torch.set_num_threads(settings.ThreadCount);
 
