@@ -32,4 +32,9 @@ internal sealed record KareFitSettings
 
     /// <summary>Also return the final fit's exact leave-one-out predictions (classifiers calibrate on them).</summary>
     public bool ComputeLeaveOneOutPredictions { get; init; }
+
+    /// <summary>
+    /// Above this many rows the final fit is solved in parameter space (P×P) instead of kernel space (n×n).
+    /// </summary>
+    public int MaximumKernelRows { get; init; } = KareFitter.DefaultMaximumKernelRows;
 }

@@ -32,8 +32,14 @@ internal static class KareFitter
     /// <summary>Above this many rows the full-batch default switches to mini-batches of this size.</summary>
     internal const int AutomaticBatchRows = 2048;
 
-    /// <summary>The final fit is solved in kernel space: K (n×n) must fit in memory.</summary>
-    internal const int MaximumKernelRows = 16384;
+    /// <summary>Up to this many rows the final fit is solved in kernel space (n×n, 2 GiB at this size); above, in parameter space.</summary>
+    internal const int DefaultMaximumKernelRows = 16384;
+
+    /// <summary>The parameter-space fit holds a P×P matrix (and its factor): at most this many parameters.</summary>
+    internal const long MaximumParameterSpaceParameters = 12288;
+
+    /// <summary>Rows per block when accumulating JᵀJ in parameter space.</summary>
+    private const int ParameterSpaceBlockRows = 1024;
 
     public static KareFitResult Fit(KareTrainingData data, KareFitSettings settings, ITrainingMonitor monitor)
     {
@@ -45,9 +51,6 @@ internal static class KareFitter
         int c = data.TargetCount;
         if (n < 2)
             throw new ArgumentException($"KARE needs at least 2 training rows, got {n}.", nameof(data));
-        if (n > MaximumKernelRows)
-            throw new NotSupportedException(
-                $"{n} training rows: the final kernel ridge fit is solved in kernel space, which holds an n×n matrix and supports at most {MaximumKernelRows} rows. Subsample the training data.");
         TorchRuntime.Initialize();
         if (settings.ThreadCount > 0)
             torch.set_num_threads(settings.ThreadCount);
@@ -61,8 +64,21 @@ internal static class KareFitter
         double[] targets = Standardization.Apply(data.Targets, n, c, targetMeans, targetScales);
 
         var architecture = new KareNetworkArchitecture(d, settings.HiddenWidths, settings.Activation);
+        bool parameterSpace = n > settings.MaximumKernelRows;
+        if (parameterSpace && architecture.ParameterCount > MaximumParameterSpaceParameters)
+            throw new NotSupportedException(
+                $"{n} training rows are too many for a kernel-space fit (at most {settings.MaximumKernelRows} rows) and the network's {architecture.ParameterCount} parameters are too many for a parameter-space fit (at most {MaximumParameterSpaceParameters}). " +
+                "Use narrower hidden layers, fewer features, or subsample the training data.");
         int[] order = Permutation(n, random);
         bool holdOut = settings.RidgeSelection == KareRidgeSelection.HoldOut;
+        if (parameterSpace && !holdOut)
+        {
+            monitor.Warning($"{n} training rows: generalised cross-validation needs the n×n kernel; choosing λ̃ and the epoch on held-out rows instead.");
+            holdOut = true;
+        }
+        monitor.Info(parameterSpace
+            ? $"KARE: {n} rows > {settings.MaximumKernelRows}: the final ridge regression is solved in parameter space (P = {architecture.ParameterCount})."
+            : $"KARE: the final ridge regression is solved in kernel space ({n}×{n}).");
         int validationRows = holdOut ? (int)Math.Round(settings.ValidationFraction * n) : 0;
         if (holdOut && (validationRows < MinimumHoldOutRows || n - validationRows < MinimumHoldOutRows))
         {
@@ -186,8 +202,9 @@ internal static class KareFitter
             bestParameters = lastEpochStart;
             network.SetParameters(bestParameters);
         }
-        var (relativeRidge, ridge, primalWeights, leaveOneOut) = FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN,
-            settings.RelativeRidgeGrid, settings.ComputeLeaveOneOutPredictions);
+        var (relativeRidge, ridge, primalWeights, leaveOneOut) = parameterSpace
+            ? FinalFitInParameterSpace(network, all, bestRelativeRidge, settings.ComputeLeaveOneOutPredictions)
+            : FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN, settings.RelativeRidgeGrid, settings.ComputeLeaveOneOutPredictions);
         monitor.Info($"KARE: kept epoch {bestEpoch}" + (holdOut ? $" (held-out MSE {bestError:G4} in standardised units)" : string.Empty) +
                      $", λ̃ = {relativeRidge:G3} (λ = {ridge:G3}); trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
 
@@ -284,6 +301,76 @@ internal static class KareFitter
             ? KernelRidgeLeaveOneOut.Predictions(kernel, all.Targets, all.WeightedTargets, all.Weights, ridge).contiguous().data<double>().ToArray()
             : null;
         return (relativeRidge, ridge, primal, looPredictions);
+    }
+
+    /// <summary>
+    /// The final fit in parameter space (kare.md §5), for n too large for K: β = (JᵀS²J + nλI)⁻¹JᵀS²Y with J accumulated
+    /// over blocks of rows; the same β as the kernel-space fit. Leave-one-out predictions, when asked, come from the
+    /// leverages h_i = s_i² j_iᵀ(JᵀS²J + nλI)⁻¹ j_i.
+    /// </summary>
+    private static (double RelativeRidge, double Ridge, double[] PrimalWeights, double[]? LeaveOneOut) FinalFitInParameterSpace(MlpNetwork network,
+        RowSet all, double relativeRidge, bool leaveOneOut)
+    {
+        using var noGrad = torch.no_grad();
+        long n = all.Count;
+        long outputs = all.Targets.shape[1];
+        using var solver = new ParameterSpaceRidge(network.Architecture.ParameterCount, outputs);
+        foreach (var (rows, targets, _, _) in ParameterSpaceBlocks(network, all))
+        {
+            using (rows)
+            using (targets)
+                solver.Accumulate(rows, targets);
+        }
+        var (weights, ridge) = solver.Solve(relativeRidge);
+        double[] primal = weights.t().contiguous().data<double>().ToArray();
+        if (primal.Any(v => !double.IsFinite(v)))
+            throw new ArithmeticException($"The parameter-space ridge regression produced non-finite weights at λ̃ = {relativeRidge}; use a larger ridge grid.");
+        if (!leaveOneOut)
+            return (relativeRidge, ridge, primal, null);
+
+        var predictions = new double[n * outputs];
+        foreach (var (rows, weightedTargets, start, length) in ParameterSpaceBlocks(network, all))
+        {
+            using var scope = torch.NewDisposeScope();
+            rows.MoveToOuterDisposeScope();
+            weightedTargets.MoveToOuterDisposeScope();
+            Tensor leverage = solver.Leverages(rows).unsqueeze(1);
+            Tensor residual = (weightedTargets - rows.mm(weights)) / (1.0 - leverage);
+            Tensor targets = all.Targets.narrow(0, start, length);
+            if (all.Scales is not null)
+            {
+                Tensor scales = all.Scales.narrow(0, start, length).unsqueeze(1);
+                residual = torch.where(scales > 0, residual / scales, torch.full_like(residual, double.NaN));
+            }
+            double[] block = (targets - residual).contiguous().data<double>().ToArray();
+            Array.Copy(block, 0, predictions, start * outputs, block.Length);
+            rows.Dispose();
+            weightedTargets.Dispose();
+        }
+        return (relativeRidge, ridge, primal, predictions);
+    }
+
+    /// <summary>Blocks of weighted Jacobian rows S_b J_b and weighted targets S_b Y_b, with the block's first row and length.</summary>
+    private static IEnumerable<(Tensor Rows, Tensor WeightedTargets, long Start, long Length)> ParameterSpaceBlocks(MlpNetwork network, RowSet all)
+    {
+        long n = all.Count;
+        for (long start = 0; start < n; start += ParameterSpaceBlockRows)
+        {
+            long length = Math.Min(ParameterSpaceBlockRows, n - start);
+            Tensor rows;
+            Tensor targets;
+            using (var scope = torch.NewDisposeScope())
+            {
+                NetworkFeatures features = network.Features(all.Features.narrow(0, start, length));
+                rows = StructuredNtk.JacobianRows(features);
+                if (all.Scales is not null)
+                    rows = rows * all.Scales.narrow(0, start, length).unsqueeze(1);
+                targets = all.WeightedTargets.narrow(0, start, length).clone();
+                rows.MoveToOuterDisposeScope();
+                targets.MoveToOuterDisposeScope();
+            }
+            yield return (rows, targets, start, length);
+        }
     }
 
     /// <summary>True when every entry is finite (their sum is then finite too, barring overflow, which also counts as divergence).</summary>

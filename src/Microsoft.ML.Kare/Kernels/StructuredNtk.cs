@@ -76,6 +76,26 @@ internal static class StructuredNtk
         return torch.cat(blocksPerOutput, 0).contiguous().data<double>().ToArray();
     }
 
+    /// <summary>
+    /// The Jacobian J = ∂f/∂θ of these rows explicitly (rows×P, the flat parameter layout): row i is
+    /// [vec(δ_1 a_0ᵀ), δ_1, …, vec(δ_L a_{L-1}ᵀ), δ_L, a_L, 1]. Costs rows·P memory: call it on blocks of rows, for the
+    /// parameter-space fit (kare.md §5) where K = J Jᵀ would not fit.
+    /// </summary>
+    public static Tensor JacobianRows(NetworkFeatures features)
+    {
+        int depth = features.Deltas.Length;
+        long rows = features.RowCount;
+        var pieces = new Tensor[2 * depth + 2];
+        for (int l = 0; l < depth; l++)
+        {
+            pieces[2 * l] = (features.Deltas[l].unsqueeze(2) * features.Activations[l].unsqueeze(1)).reshape(rows, -1);
+            pieces[2 * l + 1] = features.Deltas[l];
+        }
+        pieces[2 * depth] = features.Activations[depth];
+        pieces[2 * depth + 1] = torch.ones(rows, 1, ScalarType.Float64);
+        return torch.cat(pieces, 1);
+    }
+
     /// <summary>The features of rows [start, start + length).</summary>
     public static NetworkFeatures Slice(NetworkFeatures features, long start, long length)
     {
