@@ -62,7 +62,7 @@ namespace Microsoft.ML.Kare;
 /// prediction is one Jacobian-vector product of the network. Its size does not grow with the number of training
 /// rows, and scoring runs in plain managed code without libtorch.
 ///
-/// Training holds an n×n kernel of each mini-batch (2048 rows by default); the final fit is solved in kernel space up to 16,384 rows and in parameter space (P×P) above that. Progress (KARE objective and held-out error per
+/// Training holds an n×n kernel of each mini-batch (2048 rows by default); the final fit is solved in parameter space (P×P) when there are more than 4,096 rows and more rows than network parameters, else in kernel space (n×n, at most 10,000 rows). Progress (KARE objective and held-out error per
 /// epoch) is logged through the MLContext's Log event, and MLContext.CancelExecution stops training.
 ///
 /// Check the See Also section for links to usage examples.

@@ -69,4 +69,26 @@ public sealed class ParameterSpaceFitTests
         Assert.HasCount(expectedLoo.Length, actualLoo);
         Dense.AssertWithin(Dense.RelativeError(expectedLoo, actualLoo), 1e-7, "leave-one-out predictions");
     }
+
+    [TestMethod]
+    [DataRow(KareRidgeSelection.HoldOut, "parameter space")]
+    [DataRow(KareRidgeSelection.GeneralizedCrossValidation, "kernel space")]
+    public void ManyRowsAndFewParametersUseParameterSpaceUnlessGcvNeedsTheKernel(KareRidgeSelection selection, string expectedPath)
+    {
+        const int n = 4200, d = 2;
+        var random = new Random(3);
+        double[] features = Enumerable.Range(0, n * d).Select(_ => random.NextDouble()).ToArray();
+        double[] targets = Enumerable.Range(0, n).Select(i => Math.Sin(3 * features[i * d]) + features[i * d + 1]).ToArray();
+        var settings = new KareFitSettings
+        {
+            HiddenWidths = new[] { 4 },
+            Epochs = 0,
+            RelativeRidgeGrid = new[] { 1e-3, 1e-1 },
+            RidgeSelection = selection,
+        };
+        var monitor = new RecordingMonitor();
+        KareFitResult result = KareFitter.Fit(new KareTrainingData(features, n, d, targets, 1, null), settings, monitor);
+        Assert.IsTrue(monitor.Messages.Any(m => m.Contains(expectedPath, StringComparison.Ordinal)), string.Join(" | ", monitor.Messages));
+        Assert.IsTrue(result.PrimalWeights.All(double.IsFinite));
+    }
 }
