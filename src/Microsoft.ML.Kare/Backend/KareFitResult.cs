@@ -8,6 +8,9 @@ namespace Microsoft.ML.Kare.Backend;
 /// </summary>
 internal sealed class KareFitResult
 {
+    /// <summary>How the network was trained and how the model predicts.</summary>
+    public KareMethod Method { get; init; } = KareMethod.Kare;
+
     public required KareNetworkArchitecture Architecture { get; init; }
 
     /// <summary>θ, length P, in the layout of <see cref="KareNetworkArchitecture"/>.</summary>

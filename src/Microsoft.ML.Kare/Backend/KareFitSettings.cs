@@ -5,11 +5,18 @@ namespace Microsoft.ML.Kare.Backend;
 /// <summary>Everything the backend needs to train a KARE kernel and fit the final kernel ridge regression.</summary>
 internal sealed record KareFitSettings
 {
+    public KareMethod Method { get; init; } = KareMethod.Kare;
     public required IReadOnlyList<int> HiddenWidths { get; init; }
     public KareActivation Activation { get; init; } = KareActivation.Gelu;
     public int Epochs { get; init; } = 100;
     public double LearningRate { get; init; } = 100;
     public KareOptimizer Optimizer { get; init; } = KareOptimizer.Sgd;
+
+    /// <summary>Step size when the network is trained by mean squared error (the methods other than KARE).</summary>
+    public double MeanSquaredErrorLearningRate { get; init; } = 0.1;
+
+    /// <summary>Optimiser steps between re-linearisations (iterative linearisation); 0 = never.</summary>
+    public int RelinearizationInterval { get; init; } = 10;
 
     /// <summary>Rows per KARE step; 0 = full batch.</summary>
     public int BatchSize { get; init; }

@@ -72,8 +72,18 @@ internal static class KareFitter
         double[] features = Standardization.Apply(data.Features, n, d, featureMeans, featureScales);
         double[] targets = Standardization.Apply(data.Targets, n, c, targetMeans, targetScales);
 
+        KareMethod method = settings.Method;
+        bool kernelReadout = method is not (KareMethod.NeuralNetwork or KareMethod.IterativeLinearizationNetwork);
+        bool linearized = method is KareMethod.IterativeLinearizationKernel or KareMethod.IterativeLinearizationNetwork;
+        bool trainedByMse = method is not (KareMethod.Kare or KareMethod.NtkAtInitialization);
+        if (trainedByMse && c > 1)
+            throw new NotSupportedException($"The method {method} trains the network's single output by mean squared error, so it supports one target " +
+                                            $"(regression or binary classification), not {c}. Use {KareMethod.Kare} or {KareMethod.NtkAtInitialization}.");
+        int epochs = method == KareMethod.NtkAtInitialization ? 0 : settings.Epochs;
+        double learningRate = trainedByMse ? settings.MeanSquaredErrorLearningRate : settings.LearningRate;
+
         var architecture = new KareNetworkArchitecture(d, settings.HiddenWidths, settings.Activation);
-        bool parameterSpace = n > settings.MaximumKernelRows
+        bool parameterSpace = kernelReadout && n > settings.MaximumKernelRows
             || (n > ParameterSpacePreferredRows && architecture.ParameterCount < n && architecture.ParameterCount <= MaximumParameterSpaceParameters
                 && settings.RidgeSelection == KareRidgeSelection.HoldOut);
         if (parameterSpace && architecture.ParameterCount > MaximumParameterSpaceParameters)
@@ -82,12 +92,13 @@ internal static class KareFitter
                 "Use narrower hidden layers, fewer features, or subsample the training data.");
         int[] order = Permutation(n, random);
         bool holdOut = settings.RidgeSelection == KareRidgeSelection.HoldOut;
-        if (parameterSpace && !holdOut)
+        if (kernelReadout && parameterSpace && !holdOut)
         {
             monitor.Warning($"{n} training rows: generalised cross-validation needs the n×n kernel; choosing λ̃ and the epoch on held-out rows instead.");
             holdOut = true;
         }
-        monitor.Info(parameterSpace
+        if (kernelReadout)
+            monitor.Info(parameterSpace
             ? $"KARE: the final ridge regression is solved in parameter space ({architecture.ParameterCount}×{architecture.ParameterCount} for {n} rows)."
             : $"KARE: the final ridge regression is solved in kernel space ({n}×{n}).");
         int validationRows = holdOut ? (int)Math.Round(settings.ValidationFraction * n) : 0;
@@ -101,8 +112,9 @@ internal static class KareFitter
 
         int[] validationIndex = order.Take(validationRows).ToArray();
         int[] fitIndex = order.Skip(validationRows).ToArray();
-        monitor.Info($"KARE: {architecture} ({architecture.ParameterCount} parameters), {fitIndex.Length} rows to train the kernel" +
-                     (holdOut ? $", {validationRows} held out to choose λ̃ and the epoch." : ", λ̃ by GCV."));
+        monitor.Info($"KARE ({MethodDescription(method)}): {architecture} ({architecture.ParameterCount} parameters), {fitIndex.Length} rows to train on" +
+                     (holdOut ? $", {validationRows} held out to choose " + (kernelReadout ? "λ̃ and the epoch." : "the epoch.")
+                              : kernelReadout ? ", λ̃ by GCV." : "."));
 
         using var all = new RowSet(features, targets, weights, d, c, Enumerable.Range(0, n).ToArray());
         using var fit = new RowSet(features, targets, weights, d, c, fitIndex);
@@ -113,27 +125,44 @@ internal static class KareFitter
         RowSet validationBasis = basis ?? fit;
 
         using var network = MlpNetwork.Initialize(architecture, random);
-        using var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, settings.LearningRate);
+        using var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, learningRate);
         using var stepEngine = new KareStepEngine();
+        using var linearization = linearized ? new IterativeLinearization(architecture, settings.RelinearizationInterval) : null;
         int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
         int batchCount = Math.Max(1, (int)Math.Ceiling(fitIndex.Length / (double)batchRows));
 
-        var curve = new List<KareEpochSummary>(settings.Epochs + 1);
+        var curve = new List<KareEpochSummary>(epochs + 1);
         double[] initialParameters = network.GetParameters();
         double[] bestParameters = initialParameters;
+        double[] bestAnchor = initialParameters;
         int bestEpoch = 0;
         double bestError = double.PositiveInfinity;
         double bestRelativeRidge = double.NaN;
         double[] lastEpochStart = initialParameters;
 
-        for (int epoch = 0; epoch <= settings.Epochs; epoch++)
+        // One optimiser step of the method's training objective on a batch; returns the objective before the update.
+        double TrainStep(RowSet batch, bool batchIsFixed) => method switch
+        {
+            KareMethod.Kare => stepEngine.Step(network, optimizer, batch, settings.TrainingRelativeRidge),
+            KareMethod.AfterKernel or KareMethod.NeuralNetwork => MseStep.Run(network, optimizer, batch),
+            _ => linearization!.Step(network, optimizer, batch, batchIsFixed),
+        };
+        double[] CurrentAnchor() => linearization?.AnchorParameters ?? network.GetParameters();
+        double[] ReadoutPredictions(RowSet rows) => linearized
+            ? IterativeLinearization.Predict(architecture, CurrentAnchor(), network.GetParameters(), rows.Features)
+            : MseStep.Predict(network, rows.Features);
+        double ObjectiveOnRows(RowSet rows) => method == KareMethod.Kare || method == KareMethod.NtkAtInitialization
+            ? KareOnRows(network, rows, settings.TrainingRelativeRidge)
+            : MeanSquaredError(ReadoutPredictions(rows), rows, dispose: true);
+
+        for (int epoch = 0; epoch <= epochs; epoch++)
         {
             monitor.CheckAlive();
             double kare;
             double[] parametersBeforeEpoch = epoch == 0 ? initialParameters : network.GetParameters();
             if (epoch == 0)
             {
-                kare = KareOnRows(network, fit.Take(Math.Min(fitIndex.Length, batchRows)), settings.TrainingRelativeRidge);
+                kare = ObjectiveOnRows(fit.Take(Math.Min(fitIndex.Length, batchRows)));
             }
             else
             {
@@ -141,7 +170,7 @@ internal static class KareFitter
                 if (batchCount == 1)
                 {
                     // Full batch: the same rows every epoch, so their cached X Xᵀ + 1 serves the whole fit.
-                    sum = stepEngine.Step(network, optimizer, fit, settings.TrainingRelativeRidge);
+                    sum = TrainStep(fit, batchIsFixed: true);
                     monitor.CheckAlive();
                 }
                 else
@@ -149,7 +178,7 @@ internal static class KareFitter
                     foreach (RowSet batch in fit.Batches(batchCount, random))
                     {
                         using (batch)
-                            sum += stepEngine.Step(network, optimizer, batch, settings.TrainingRelativeRidge);
+                            sum += TrainStep(batch, batchIsFixed: false);
                         monitor.CheckAlive();
                     }
                 }
@@ -161,23 +190,26 @@ internal static class KareFitter
             bool diverged = !double.IsFinite(kare) || !network.IsFinite();
             if (!diverged && holdOut)
             {
-                (validationError, validationRidge) = BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid);
+                (validationError, validationRidge) = kernelReadout
+                    ? BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid)
+                    : (MeanSquaredError(ReadoutPredictions(validation!), validation!, dispose: false), double.NaN);
                 diverged = !double.IsFinite(validationError);
             }
             if (diverged)
             {
                 if (epoch == 0)
-                    throw new InvalidOperationException($"The KARE objective is {kare} at initialisation: the training data give a non-finite kernel.");
+                    throw new InvalidOperationException($"The training objective is {kare} at initialisation: the training data give a non-finite kernel or network output.");
                 if (!holdOut)
                 {
                     // ρ of an epoch is measured at the parameters it started from: if it is finite the last update broke the
                     // kernel, so keep those; if not, they were already broken, so keep where the previous epoch started.
                     bool startWasGood = double.IsFinite(kare);
                     bestParameters = startWasGood ? parametersBeforeEpoch : lastEpochStart;
+                    bestAnchor = bestParameters;
                     bestEpoch = Math.Max(0, startWasGood ? epoch - 1 : epoch - 2);
                 }
-                monitor.Warning($"KARE training diverged at epoch {epoch} (ρ = {kare}, a non-finite kernel or parameters); stopped there and kept epoch {bestEpoch}. " +
-                                $"Lower the learning rate (now {settings.LearningRate}) or use the Adam optimizer.");
+                monitor.Warning($"Training diverged at epoch {epoch} (objective {kare}, a non-finite kernel or parameters); stopped there and kept epoch {bestEpoch}. " +
+                                $"Lower the learning rate (now {learningRate}) or use the Adam optimizer.");
                 break;
             }
 
@@ -189,40 +221,48 @@ internal static class KareFitter
                     bestRelativeRidge = validationRidge;
                     bestEpoch = epoch;
                     bestParameters = network.GetParameters();
+                    bestAnchor = linearized ? CurrentAnchor() : bestParameters;
                 }
             }
             else
             {
                 bestEpoch = epoch;
                 bestParameters = network.GetParameters();
+                bestAnchor = linearized ? CurrentAnchor() : bestParameters;
             }
 
             lastEpochStart = parametersBeforeEpoch;
             var summary = new KareEpochSummary(epoch, kare, validationError, validationRidge);
             curve.Add(summary);
-            monitor.EpochCompleted(summary, settings.Epochs);
+            monitor.EpochCompleted(summary, epochs);
         }
 
         network.SetParameters(bestParameters);
-        if (!holdOut && bestEpoch == settings.Epochs && settings.Epochs > 0
-            && !double.IsFinite(KareOnRows(network, fit.Take(Math.Min(fitIndex.Length, batchRows)), settings.TrainingRelativeRidge)))
+        linearization?.Relinearize(bestAnchor);
+        if (!holdOut && bestEpoch == epochs && epochs > 0
+            && !double.IsFinite(ObjectiveOnRows(fit.Take(Math.Min(fitIndex.Length, batchRows)))))
         {
             // The last update was never evaluated: its kernel overflowed, so keep the parameters the last epoch started from.
-            monitor.Warning($"KARE training diverged in its last epoch; kept epoch {settings.Epochs - 1}. Lower the learning rate (now {settings.LearningRate}).");
-            bestEpoch = settings.Epochs - 1;
+            monitor.Warning($"Training diverged in its last epoch; kept epoch {epochs - 1}. Lower the learning rate (now {learningRate}).");
+            bestEpoch = epochs - 1;
             bestParameters = lastEpochStart;
+            bestAnchor = bestParameters;
             network.SetParameters(bestParameters);
+            linearization?.Relinearize(bestAnchor);
         }
-        var (relativeRidge, ridge, primalWeights, leaveOneOut) = parameterSpace
+        var (relativeRidge, ridge, primalWeights, leaveOneOut) = !kernelReadout
+            ? NetworkReadout(bestAnchor, bestParameters, settings.ComputeLeaveOneOutPredictions ? ReadoutPredictions(all) : null)
+            : parameterSpace
             ? FinalFitInParameterSpace(network, all, bestRelativeRidge, settings.ComputeLeaveOneOutPredictions)
             : FinalFit(network, all, holdOut ? bestRelativeRidge : double.NaN, settings.RelativeRidgeGrid, settings.ComputeLeaveOneOutPredictions);
-        monitor.Info($"KARE: kept epoch {bestEpoch}" + (holdOut ? $" (held-out MSE {bestError:G4} in standardised units)" : string.Empty) +
-                     $", λ̃ = {relativeRidge:G3} (λ = {ridge:G3}); trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+        monitor.Info($"KARE ({MethodDescription(method)}): kept epoch {bestEpoch}" + (holdOut ? $" (held-out MSE {bestError:G4} in standardised units)" : string.Empty) +
+                     (kernelReadout ? $", λ̃ = {relativeRidge:G3} (λ = {ridge:G3})" : string.Empty) + $"; trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
 
         return new KareFitResult
         {
+            Method = method,
             Architecture = architecture,
-            Parameters = bestParameters,
+            Parameters = kernelReadout ? bestParameters : bestAnchor,
             PrimalWeights = primalWeights,
             OutputCount = c,
             FeatureMeans = featureMeans,
@@ -236,6 +276,54 @@ internal static class KareFitter
             LeaveOneOutPredictions = leaveOneOut is null ? null : Unstandardize(leaveOneOut, n, c, targetMeans, targetScales),
         };
     }
+
+    /// <summary>
+    /// The model of a method that predicts with the (linearised) network: θ_k as the network parameters and β = θ − θ_k
+    /// (zero for the network itself), so that f(x; θ_k) + ∇θ f(x; θ_k)ᵀβ is the prediction; no ridge.
+    /// </summary>
+    private static (double RelativeRidge, double Ridge, double[] PrimalWeights, double[]? TrainingPredictions) NetworkReadout(
+        double[] anchor, double[] parameters, double[]? trainingPredictions)
+    {
+        var step = new double[parameters.Length];
+        for (int i = 0; i < step.Length; i++)
+            step[i] = parameters[i] - anchor[i];
+        return (0, 0, step, trainingPredictions);
+    }
+
+    /// <summary>Weighted mean squared error of one-output predictions against the rows' targets (standardised units).</summary>
+    private static double MeanSquaredError(double[] predictions, RowSet rows, bool dispose)
+    {
+        try
+        {
+            double[] targets = rows.Targets.select(1, 0).contiguous().data<double>().ToArray();
+            double[]? weights = rows.Weights?.contiguous().data<double>().ToArray();
+            double sum = 0, total = 0;
+            for (int i = 0; i < predictions.Length; i++)
+            {
+                double w = weights?[i] ?? 1.0;
+                double r = predictions[i] - targets[i];
+                sum += w * r * r;
+                total += w;
+            }
+            return total > 0 ? sum / total : double.NaN;
+        }
+        finally
+        {
+            if (dispose)
+                rows.Dispose();
+        }
+    }
+
+    private static string MethodDescription(KareMethod method) => method switch
+    {
+        KareMethod.Kare => "kernel trained by KARE",
+        KareMethod.AfterKernel => "after-kernel: network trained by MSE, then its kernel",
+        KareMethod.NeuralNetwork => "network trained by MSE, predicting itself",
+        KareMethod.NtkAtInitialization => "kernel of the network at initialisation",
+        KareMethod.IterativeLinearizationKernel => "iterative linearisation, then the final kernel",
+        KareMethod.IterativeLinearizationNetwork => "iterative linearisation, predicting with the linearised network",
+        _ => method.ToString(),
+    };
 
     /// <summary>mean + scale·value column by column, in place; returns <paramref name="values"/> (row-major rows×columns).</summary>
     private static double[] Unstandardize(double[] values, int rows, int columns, double[] means, double[] scales)

@@ -32,8 +32,9 @@ public sealed class KareBinaryModelParameters : KareModelParametersBase<float>, 
     {
         return new VersionInfo(
             modelSignature: "KAREBINC",
-            verWrittenCur: 0x00010001, // Initial
-            verReadableCur: 0x00010001,
+            //verWrittenCur: 0x00010001, // Initial
+            verWrittenCur: 0x00010002, // Stores the method (KareMethod)
+            verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareBinaryModelParameters).Assembly.FullName);

@@ -29,6 +29,9 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
     /// <summary>The saved state and its scorer.</summary>
     private protected KarePrimalModel Primal { get; }
 
+    /// <summary>How the network was trained and how the model predicts (models saved before methods existed are KARE models).</summary>
+    public KareMethod Method => Primal.Method;
+
     /// <summary>Shape of the network whose neural tangent kernel the model uses.</summary>
     public KareNetworkArchitecture Architecture => Primal.Architecture;
 
@@ -37,7 +40,9 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
 
     /// <summary>
     /// The kernel ridge regression weights β in parameter space, in standardised target units: for each output, a vector
-    /// of the same length and layout as <see cref="NetworkParameters"/>, outputs one after another.
+    /// of the same length and layout as <see cref="NetworkParameters"/>, outputs one after another. For the methods that
+    /// predict with the (linearised) network, β = θ − θ_k is the step from the linearisation point θ_k =
+    /// <see cref="NetworkParameters"/> (zero for <see cref="KareMethod.NeuralNetwork"/>), and the network's output is added.
     /// </summary>
     public IReadOnlyList<double> PrimalWeights => new ReadOnlyCollection<double>(Primal.PrimalWeights);
 

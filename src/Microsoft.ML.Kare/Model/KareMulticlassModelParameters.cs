@@ -37,8 +37,9 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
     {
         return new VersionInfo(
             modelSignature: "KAREMULT",
-            verWrittenCur: 0x00010001, // Initial
-            verReadableCur: 0x00010001,
+            //verWrittenCur: 0x00010001, // Initial
+            verWrittenCur: 0x00010002, // Stores the method (KareMethod)
+            verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareMulticlassModelParameters).Assembly.FullName);

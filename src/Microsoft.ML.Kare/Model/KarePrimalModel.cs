@@ -21,6 +21,9 @@ internal sealed class KarePrimalModel
     /// <summary>Name of the binary stream that holds β.</summary>
     public const string PrimalWeightsStreamName = "PrimalWeights.bin";
 
+    /// <summary>The first model version that stores the method.</summary>
+    private const uint MethodVersion = 0x00010002;
+
     // Bounds that keep a corrupted file from asking for absurd allocations; the stream length bounds them further.
     private const int MaximumInputCount = 1 << 24;
     private const int MaximumWidth = 1 << 24;
@@ -29,8 +32,9 @@ internal sealed class KarePrimalModel
 
     private KarePrimalModel(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
         double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales,
-        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve)
+        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method)
     {
+        Method = method;
         Architecture = architecture;
         Parameters = parameters;
         PrimalWeights = primalWeights;
@@ -43,6 +47,15 @@ internal sealed class KarePrimalModel
         SelectedEpoch = selectedEpoch;
         TrainingCurve = trainingCurve;
     }
+
+    /// <summary>How the network was trained and how the model predicts.</summary>
+    public KareMethod Method { get; }
+
+    /// <summary>
+    /// True when the prediction adds the network's own output f(z; θ) to ∇θ f(z; θ)ᵀ β: the methods that predict with the
+    /// (linearised) network rather than by kernel ridge regression.
+    /// </summary>
+    public bool IncludesNetworkOutput => Method is KareMethod.NeuralNetwork or KareMethod.IterativeLinearizationNetwork;
 
     public KareNetworkArchitecture Architecture { get; }
 
@@ -73,7 +86,7 @@ internal sealed class KarePrimalModel
     public int OutputCount => TargetMeans.Length;
 
     /// <summary>The managed primal scorer (created on first use, immutable).</summary>
-    public PrimalScorer Scorer => _scorer ??= new PrimalScorer(Architecture, Parameters, PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales);
+    public PrimalScorer Scorer => _scorer ??= new PrimalScorer(Architecture, Parameters, PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput);
 
     private PrimalScorer? _scorer;
 
@@ -95,7 +108,7 @@ internal sealed class KarePrimalModel
         for (int i = 0; i < trainingCurve.Length; i++)
             trainingCurve[i] = result.TrainingCurve[i];
         var model = new KarePrimalModel(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans,
-            result.FeatureScales, result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve);
+            result.FeatureScales, result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method);
         string? problem = model.FindProblem();
         host.CheckParam(problem is null, nameof(result), problem);
         return model;
@@ -115,12 +128,13 @@ internal sealed class KarePrimalModel
     // int: selected epoch
     // int: number of training curve points m
     // (int, double, double, double)[m]: training curve (epoch, KARE ρ, validation error, validation relative ridge)
+    // from version 0x00010002 on: int: method (KareMethod); older files hold KARE models
     // Stream NetworkParameters.bin: long: P; double[P]: θ
     // Stream PrimalWeights.bin: long: P·c; double[P·c]: β
 
     /// <summary>
     /// Writes the model in the format above. <paramref name="storeOutputCount"/> false writes the one-output layout of
-    /// the regression model (version 0x00010001), which has no output count.
+    /// the regression model, which has no output count.
     /// </summary>
     public void Save(ModelSaveContext ctx, bool storeOutputCount)
     {
@@ -148,12 +162,16 @@ internal sealed class KarePrimalModel
             writer.Write(point.ValidationError);
             writer.Write(point.ValidationRelativeRidge);
         }
+        writer.Write((int)Method);
 
         ctx.SaveBinaryStream(NetworkParametersStreamName, w => WriteVector(w, Parameters));
         ctx.SaveBinaryStream(PrimalWeightsStreamName, w => WriteVector(w, PrimalWeights));
     }
 
-    /// <summary>Reads a model written by <see cref="Save"/> with the same <paramref name="storeOutputCount"/>; checks every value.</summary>
+    /// <summary>
+    /// Reads a model written by <see cref="Save"/> with the same <paramref name="storeOutputCount"/>; checks every value.
+    /// Files written before version 0x00010002 do not store the method: they hold KARE models.
+    /// </summary>
     public static KarePrimalModel Load(IHost host, ModelLoadContext ctx, bool storeOutputCount)
     {
         BinaryReader reader = ctx.Reader;
@@ -194,6 +212,14 @@ internal sealed class KarePrimalModel
         var trainingCurve = new KareEpochSummary[curveCount];
         for (int i = 0; i < curveCount; i++)
             trainingCurve[i] = new KareEpochSummary(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
+        var method = KareMethod.Kare;
+        if (ctx.Header.ModelVerWritten >= MethodVersion)
+        {
+            host.CheckDecode(4 <= Remaining(reader), "The KARE model file ends early.");
+            int methodValue = reader.ReadInt32();
+            host.CheckDecode(Enum.IsDefined(typeof(KareMethod), methodValue), $"The KARE model's method ({methodValue}) is unknown.");
+            method = (KareMethod)methodValue;
+        }
 
         long parameterCount = architecture.ParameterCount;
         host.CheckDecode(parameterCount * outputCount <= Array.MaxLength,
@@ -202,7 +228,7 @@ internal sealed class KarePrimalModel
         double[] primalWeights = LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), "the network needs");
 
         var model = new KarePrimalModel(architecture, parameters, primalWeights, featureMeans, featureScales, targetMeans, targetScales,
-            relativeRidge, ridge, selectedEpoch, trainingCurve);
+            relativeRidge, ridge, selectedEpoch, trainingCurve, method);
         string? problem = model.FindProblem();
         host.CheckDecode(problem is null, problem);
         return model;

@@ -38,8 +38,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
     {
         return new VersionInfo(
             modelSignature: "KAREREGR",
-            verWrittenCur: 0x00010001, // Initial
-            verReadableCur: 0x00010001,
+            //verWrittenCur: 0x00010001, // Initial
+            verWrittenCur: 0x00010002, // Stores the method (KareMethod)
+            verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareRegressionModelParameters).Assembly.FullName);

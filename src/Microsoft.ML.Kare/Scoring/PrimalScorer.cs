@@ -7,6 +7,7 @@ namespace Microsoft.ML.Kare.Scoring;
 /// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (x − μ)/σ,
 /// computed as one forward-mode Jacobian-vector product of the network at θ in direction β_k
 /// (carry (h, dh) through each layer: dh = dW·a + W·da + db, da = φ′(h) ⊙ dh).
+/// Models that predict with the (linearised) network itself add its output: ŷ_k = mean_k + scale_k·(f(z; θ) + ∇θ f(z; θ)ᵀ β_k).
 /// </summary>
 /// <remarks>Immutable and thread-safe: each call uses its own scratch buffers.</remarks>
 internal sealed class PrimalScorer
@@ -19,6 +20,7 @@ internal sealed class PrimalScorer
     private readonly double[] _targetMeans;
     private readonly double[] _targetScales;
     private readonly int _maxWidth;
+    private readonly bool _includeNetworkOutput;
 
     /// <param name="architecture">Network shape.</param>
     /// <param name="parameters">θ, length P.</param>
@@ -27,8 +29,9 @@ internal sealed class PrimalScorer
     /// <param name="featureScales">σ, length d (all positive).</param>
     /// <param name="targetMeans">Per-output mean, length c.</param>
     /// <param name="targetScales">Per-output scale, length c.</param>
+    /// <param name="includeNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
     public PrimalScorer(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
-        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales)
+        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales, bool includeNetworkOutput = false)
     {
         long p = architecture.ParameterCount;
         int outputs = targetMeans.Length;
@@ -48,6 +51,7 @@ internal sealed class PrimalScorer
         _featureScales = featureScales;
         _targetMeans = targetMeans;
         _targetScales = targetScales;
+        _includeNetworkOutput = includeNetworkOutput;
         int maxWidth = architecture.InputCount;
         foreach (int width in architecture.HiddenWidths)
             maxWidth = Math.Max(maxWidth, width);
@@ -122,6 +126,12 @@ internal sealed class PrimalScorer
             double df = beta[outOffset + inputs]; // d b_out
             for (int j = 0; j < inputs; j++)
                 df += beta[outOffset + j] * a[j] + _parameters[outOffset + j] * da[j];
+            if (_includeNetworkOutput)
+            {
+                df += _parameters[outOffset + inputs]; // b_out
+                for (int j = 0; j < inputs; j++)
+                    df += _parameters[outOffset + j] * a[j];
+            }
             output[k] = (float)(_targetMeans[k] + _targetScales[k] * df);
         }
     }

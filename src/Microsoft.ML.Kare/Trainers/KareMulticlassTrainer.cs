@@ -124,6 +124,8 @@ public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredi
             TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
     {
         KareTraining.CheckOptions(Host, options);
+        Host.CheckUserArg(options.Method is KareMethod.Kare or KareMethod.NtkAtInitialization, nameof(options.Method),
+            "The other methods train the network's single output by mean squared error; multiclass classification supports Kare and NtkAtInitialization.");
         _options = KareTraining.Copy(options);
     }
 

@@ -16,6 +16,12 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     }
 
     /// <summary>
+    /// How the network is trained and how the model predicts: <see cref="KareMethod.Kare"/> (the default), or one of the
+    /// methods KARE is compared with (after-kernel, the network itself, the NTK at initialisation, iterative linearisation).
+    /// </summary>
+    public KareMethod Method = KareTrainerDefaults.Method;
+
+    /// <summary>
     /// Width of each hidden layer of the network whose kernel is trained, input side first. At least one layer.
     /// </summary>
     public int[] HiddenLayerWidths = KareTrainerDefaults.CreateHiddenLayerWidths();
@@ -32,8 +38,21 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// </summary>
     public double LearningRate = KareTrainerDefaults.LearningRate;
 
-    /// <summary>The optimiser that minimises KARE.</summary>
+    /// <summary>The optimiser that minimises KARE (and, for the other methods, the mean squared error).</summary>
     public KareOptimizer Optimizer = KareTrainerDefaults.Optimizer;
+
+    /// <summary>
+    /// Step size of the optimiser when the network is trained by mean squared error (<see cref="KareMethod.AfterKernel"/>,
+    /// <see cref="KareMethod.NeuralNetwork"/> and the iterative linearisation methods), on standardised targets.
+    /// The default 0.1 with plain gradient descent is the KARE paper's baseline.
+    /// </summary>
+    public double MeanSquaredErrorLearningRate = KareTrainerDefaults.MeanSquaredErrorLearningRate;
+
+    /// <summary>
+    /// For the iterative linearisation methods: the number of optimiser steps between re-linearisations of the network.
+    /// 1 is ordinary training; 0 never re-linearises (the linearised network of the initialisation is trained: "lazy" training).
+    /// </summary>
+    public int RelinearizationInterval = KareTrainerDefaults.RelinearizationInterval;
 
     /// <summary>
     /// Rows per KARE step. 0 (the default) uses all training rows in every step (full batch, as the paper does) up to
@@ -77,11 +96,14 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
 /// <summary>Default values shared by the KARE trainers' options and the <see cref="Microsoft.ML.KareCatalog"/> overloads.</summary>
 internal static class KareTrainerDefaults
 {
+    public const KareMethod Method = KareMethod.Kare;
     public const int HiddenLayerWidth = 64;
     public const KareActivation Activation = KareActivation.Gelu;
     public const int NumberOfEpochs = 100;
     public const double LearningRate = 20.0;
     public const KareOptimizer Optimizer = KareOptimizer.Sgd;
+    public const double MeanSquaredErrorLearningRate = 0.1;
+    public const int RelinearizationInterval = 10;
     public const int BatchSize = 0;
     public const double TrainingRidge = 0.1;
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.HoldOut;

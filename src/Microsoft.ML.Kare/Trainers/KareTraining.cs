@@ -26,12 +26,15 @@ internal static class KareTraining
     /// <summary>Checks every training option (one line per option), naming the option on failure.</summary>
     public static void CheckOptions(IHost host, KareTrainerOptionsBase options)
     {
+        host.CheckUserArg(Enum.IsDefined(options.Method), nameof(options.Method), "Must be a defined KareMethod value.");
         host.CheckUserArg(options.HiddenLayerWidths is { Length: > 0 }, nameof(options.HiddenLayerWidths), "Must list at least one hidden layer.");
         host.CheckUserArg(options.HiddenLayerWidths.All(w => w > 0), nameof(options.HiddenLayerWidths), "Every hidden layer must have a positive width.");
         host.CheckUserArg(Enum.IsDefined(options.Activation), nameof(options.Activation), "Must be a defined KareActivation value.");
         host.CheckUserArg(options.NumberOfEpochs >= 0, nameof(options.NumberOfEpochs), "Must be non-negative (0 uses the kernel at initialisation).");
         host.CheckUserArg(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(options.LearningRate), "Must be a positive finite number.");
         host.CheckUserArg(Enum.IsDefined(options.Optimizer), nameof(options.Optimizer), "Must be a defined KareOptimizer value.");
+        host.CheckUserArg(options.MeanSquaredErrorLearningRate > 0 && double.IsFinite(options.MeanSquaredErrorLearningRate), nameof(options.MeanSquaredErrorLearningRate), "Must be a positive finite number.");
+        host.CheckUserArg(options.RelinearizationInterval >= 0, nameof(options.RelinearizationInterval), "Must be non-negative (0 never re-linearises).");
         host.CheckUserArg(options.BatchSize == 0 || options.BatchSize >= 2, nameof(options.BatchSize), "Must be 0 (full batch) or at least 2 rows.");
         host.CheckUserArg(options.TrainingRidge > 0 && double.IsFinite(options.TrainingRidge), nameof(options.TrainingRidge), "Must be a positive finite number (relative ridge: λ = z·Tr(K)/n²).");
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
@@ -47,11 +50,14 @@ internal static class KareTraining
         LabelColumnName = options.LabelColumnName,
         FeatureColumnName = options.FeatureColumnName,
         ExampleWeightColumnName = options.ExampleWeightColumnName,
+        Method = options.Method,
         HiddenLayerWidths = options.HiddenLayerWidths.ToArray(),
         Activation = options.Activation,
         NumberOfEpochs = options.NumberOfEpochs,
         LearningRate = options.LearningRate,
         Optimizer = options.Optimizer,
+        MeanSquaredErrorLearningRate = options.MeanSquaredErrorLearningRate,
+        RelinearizationInterval = options.RelinearizationInterval,
         BatchSize = options.BatchSize,
         TrainingRidge = options.TrainingRidge,
         RidgeGrid = options.RidgeGrid.ToArray(),
@@ -66,6 +72,9 @@ internal static class KareTraining
     /// <summary>Maps options to the backend's settings.</summary>
     public static KareFitSettings CreateSettings(KareTrainerOptionsBase options, int seed, bool leaveOneOutPredictions = false) => new KareFitSettings
     {
+        Method = options.Method,
+        MeanSquaredErrorLearningRate = options.MeanSquaredErrorLearningRate,
+        RelinearizationInterval = options.RelinearizationInterval,
         HiddenWidths = options.HiddenLayerWidths.ToArray(),
         Activation = options.Activation,
         Epochs = options.NumberOfEpochs,
