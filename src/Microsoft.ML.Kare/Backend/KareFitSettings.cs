@@ -24,6 +24,12 @@ internal sealed record KareFitSettings
     /// <summary>Relative ridge z of the KARE objective during training: λ = z·Tr(K)/n².</summary>
     public double TrainingRelativeRidge { get; init; } = 0.1;
 
+    /// <summary>
+    /// 0: the exact KARE gradient. m &gt; 0: the stochastic gradient with m Hutchinson probes for A²
+    /// (<see cref="KareStepEngine.StochasticProbes"/>); internal until it is shown as accurate as the exact one.
+    /// </summary>
+    public int StochasticProbes { get; init; }
+
     /// <summary>Relative ridges λ̃ tried by the final fit (λ = λ̃·Tr(K)/n²).</summary>
     public required IReadOnlyList<double> RelativeRidgeGrid { get; init; }
 

@@ -126,7 +126,7 @@ internal static class KareFitter
 
         using var network = MlpNetwork.Initialize(architecture, random);
         using var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, learningRate);
-        using var stepEngine = new KareStepEngine();
+        using var stepEngine = new KareStepEngine { StochasticProbes = settings.StochasticProbes, ProbeSeed = settings.Seed };
         using var linearization = linearized ? new IterativeLinearization(architecture, settings.RelinearizationInterval) : null;
         int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
         int batchCount = Math.Max(1, (int)Math.Ceiling(fitIndex.Length / (double)batchRows));
