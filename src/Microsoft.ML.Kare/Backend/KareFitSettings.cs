@@ -35,6 +35,12 @@ internal sealed record KareFitSettings
 
     public KareRidgeSelection RidgeSelection { get; init; } = KareRidgeSelection.HoldOut;
 
+    /// <summary>Epochs between held-out measurements after the first ones; 0 = automatic (<see cref="KareFitter.IsValidationEpoch"/>).</summary>
+    public int ValidationInterval { get; init; }
+
+    /// <summary>Stop after this many epochs without improvement (held-out error, or a training-objective plateau); 0 = never.</summary>
+    public int EarlyStoppingPatience { get; init; }
+
     /// <summary>Fraction of rows held out when <see cref="RidgeSelection"/> is HoldOut.</summary>
     public double ValidationFraction { get; init; } = 0.2;
 

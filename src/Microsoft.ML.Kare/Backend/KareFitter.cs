@@ -47,6 +47,30 @@ internal static class KareFitter
     /// <summary>The parameter-space fit holds a P×P matrix (and its factor): at most this many parameters.</summary>
     internal const long MaximumParameterSpaceParameters = 12288;
 
+    /// <summary>The held-out error is measured after each of the first this many epochs, then on a coarser schedule.</summary>
+    internal const int EveryEpochValidations = 10;
+
+    /// <summary>After the first epochs, the automatic schedule measures the held-out error about this many more times.</summary>
+    internal const int ScheduledValidations = 20;
+
+    /// <summary>Relative decrease of the training objective that counts as progress for early stopping without a hold-out.</summary>
+    internal const double PlateauRelativeImprovement = 1e-3;
+
+    /// <summary>
+    /// Whether the held-out error is measured after <paramref name="epoch"/> (of <paramref name="epochs"/>): always for the
+    /// first <see cref="EveryEpochValidations"/> epochs and the last; in between every <paramref name="interval"/> epochs,
+    /// or with 0 every max(1, epochs / <see cref="ScheduledValidations"/>). The measurement (an eigendecomposition of the
+    /// basis kernel and a cross kernel) costs about as much as a full-batch step, so measuring it after every one of 100
+    /// epochs doubled the fit time; the schedule keeps the choice of epoch within a few percent of the run.
+    /// </summary>
+    internal static bool IsValidationEpoch(int epoch, int epochs, int interval)
+    {
+        if (epoch <= EveryEpochValidations || epoch == epochs)
+            return true;
+        int every = interval > 0 ? interval : Math.Max(1, epochs / ScheduledValidations);
+        return epoch % every == 0;
+    }
+
     /// <summary>Rows per block when accumulating JᵀJ in parameter space.</summary>
     private const int ParameterSpaceBlockRows = 1024;
 
@@ -155,6 +179,8 @@ internal static class KareFitter
             ? KareOnRows(network, rows, settings.TrainingRelativeRidge)
             : MeanSquaredError(ReadoutPredictions(rows), rows, dispose: true);
 
+        double bestObjective = double.PositiveInfinity;
+        int bestObjectiveEpoch = 0;
         for (int epoch = 0; epoch <= epochs; epoch++)
         {
             monitor.CheckAlive();
@@ -188,7 +214,8 @@ internal static class KareFitter
             double validationError = double.NaN;
             double validationRidge = double.NaN;
             bool diverged = !double.IsFinite(kare) || !network.IsFinite();
-            if (!diverged && holdOut)
+            bool validate = holdOut && IsValidationEpoch(epoch, epochs, settings.ValidationInterval);
+            if (!diverged && validate)
             {
                 (validationError, validationRidge) = kernelReadout
                     ? BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid)
@@ -215,7 +242,7 @@ internal static class KareFitter
 
             if (holdOut)
             {
-                if (validationError < bestError)
+                if (validate && validationError < bestError)
                 {
                     bestError = validationError;
                     bestRelativeRidge = validationRidge;
@@ -235,6 +262,24 @@ internal static class KareFitter
             var summary = new KareEpochSummary(epoch, kare, validationError, validationRidge);
             curve.Add(summary);
             monitor.EpochCompleted(summary, epochs);
+
+            if (settings.EarlyStoppingPatience > 0 && epoch < epochs)
+            {
+                // Hold-out: no better held-out error for `patience` epochs. Otherwise: the training objective has not
+                // improved by a relative 1e-3 for `patience` epochs (a plateau).
+                if (!holdOut && kare < bestObjective * (1 - PlateauRelativeImprovement))
+                {
+                    bestObjective = kare;
+                    bestObjectiveEpoch = epoch;
+                }
+                int lastImprovement = holdOut ? bestEpoch : bestObjectiveEpoch;
+                if (epoch - lastImprovement >= settings.EarlyStoppingPatience && (!holdOut || validate))
+                {
+                    monitor.Info($"Early stopping at epoch {epoch}: " + (holdOut ? "the held-out error" : "the training objective") +
+                                 $" has not improved since epoch {lastImprovement}.");
+                    break;
+                }
+            }
         }
 
         network.SetParameters(bestParameters);

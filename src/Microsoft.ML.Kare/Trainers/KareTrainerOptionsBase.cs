@@ -78,6 +78,13 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// <summary>Fraction of the training rows held out to choose the ridge and epoch when <see cref="RidgeSelection"/> is <see cref="KareRidgeSelection.HoldOut"/>.</summary>
     public double ValidationFraction = KareTrainerDefaults.ValidationFraction;
 
+    /// <summary>
+    /// Stops training early after this many epochs without improvement; 0 (the default) trains for
+    /// <see cref="NumberOfEpochs"/>. With <see cref="KareRidgeSelection.HoldOut"/> the held-out error must improve (and the
+    /// best epoch is kept, as always); otherwise the training objective must fall by a relative 0.1% (a plateau stops it).
+    /// </summary>
+    public int EarlyStoppingPatience = KareTrainerDefaults.EarlyStoppingPatience;
+
     /// <summary>Seed of the network initialisation, the hold-out split and mini-batches; null takes one from the MLContext's random source.</summary>
     public int? Seed;
 
@@ -108,6 +115,7 @@ internal static class KareTrainerDefaults
     public const double TrainingRidge = 0.1;
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.HoldOut;
     public const double ValidationFraction = 0.2;
+    public const int EarlyStoppingPatience = 0;
     public const int RidgeGridCount = 36;
     public const double RidgeGridMinimum = 1e-6;
     public const double RidgeGridMaximum = 10.0;

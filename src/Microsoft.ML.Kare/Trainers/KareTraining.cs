@@ -40,6 +40,7 @@ internal static class KareTraining
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
         host.CheckUserArg(options.ValidationFraction > 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be strictly between 0 and 1.");
+        host.CheckUserArg(options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early).");
         host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
     }
 
@@ -63,6 +64,7 @@ internal static class KareTraining
         RidgeGrid = options.RidgeGrid.ToArray(),
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
+        EarlyStoppingPatience = options.EarlyStoppingPatience,
         Seed = options.Seed,
         NumberOfThreads = options.NumberOfThreads,
         Progress = options.Progress,
@@ -85,6 +87,7 @@ internal static class KareTraining
         RelativeRidgeGrid = options.RidgeGrid.ToArray(),
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
+        EarlyStoppingPatience = options.EarlyStoppingPatience,
         Seed = seed,
         ThreadCount = options.NumberOfThreads ?? 0,
         ComputeLeaveOneOutPredictions = leaveOneOutPredictions,
