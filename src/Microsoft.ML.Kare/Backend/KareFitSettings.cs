@@ -52,6 +52,9 @@ internal sealed record KareFitSettings
     /// <summary>Also return the final fit's exact leave-one-out predictions (classifiers calibrate on them).</summary>
     public bool ComputeLeaveOneOutPredictions { get; init; }
 
+    /// <summary>Training refuses to start when its estimated peak memory (<see cref="KareMemoryEstimate"/>) exceeds this many bytes.</summary>
+    public long MemoryBudgetBytes { get; init; } = long.MaxValue;
+
     /// <summary>
     /// Above this many rows the final fit is solved in parameter space (P×P) instead of kernel space (n×n).
     /// </summary>

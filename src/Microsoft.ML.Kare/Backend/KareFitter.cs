@@ -140,6 +140,19 @@ internal static class KareFitter
                      (holdOut ? $", {validationRows} held out to choose " + (kernelReadout ? "λ̃ and the epoch." : "the epoch.")
                               : kernelReadout ? ", λ̃ by GCV." : "."));
 
+        int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
+        long estimate = KareMemoryEstimate.PeakBytes(n, d, c, architecture, method, Math.Min(batchRows, fitIndex.Length), validationRows,
+            Math.Min(fitIndex.Length, MaximumValidationBasisRows), parameterSpace, settings.ComputeLeaveOneOutPredictions);
+        monitor.Info($"KARE: estimated peak memory {KareMemoryEstimate.Format(estimate)} (budget {KareMemoryEstimate.Format(settings.MemoryBudgetBytes)}).");
+        if (estimate > settings.MemoryBudgetBytes)
+        {
+            throw new InsufficientMemoryException(
+                $"Training would need about {KareMemoryEstimate.Format(estimate)}, more than the memory budget of {KareMemoryEstimate.Format(settings.MemoryBudgetBytes)} " +
+                $"(option MaximumMemoryMegabytes; by default three quarters of this machine's memory). {n} rows, a {architecture} network with {architecture.ParameterCount} parameters, " +
+                $"{Math.Min(batchRows, fitIndex.Length)} rows per step, final fit in " + (parameterSpace ? "parameter space." : "kernel space.") +
+                " Use a smaller BatchSize, narrower hidden layers, fewer training rows, or raise MaximumMemoryMegabytes.");
+        }
+
         using var all = new RowSet(features, targets, weights, d, c, Enumerable.Range(0, n).ToArray());
         using var fit = new RowSet(features, targets, weights, d, c, fitIndex);
         using var validation = holdOut ? new RowSet(features, targets, weights, d, c, validationIndex) : null;
@@ -152,7 +165,6 @@ internal static class KareFitter
         using var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, learningRate);
         using var stepEngine = new KareStepEngine { StochasticProbes = settings.StochasticProbes, ProbeSeed = settings.Seed };
         using var linearization = linearized ? new IterativeLinearization(architecture, settings.RelinearizationInterval) : null;
-        int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
         int batchCount = Math.Max(1, (int)Math.Ceiling(fitIndex.Length / (double)batchRows));
 
         var curve = new List<KareEpochSummary>(epochs + 1);

@@ -88,6 +88,14 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// <summary>Seed of the network initialisation, the hold-out split and mini-batches; null takes one from the MLContext's random source.</summary>
     public int? Seed;
 
+    /// <summary>
+    /// Memory budget of training, in megabytes. Before training, the peak memory of the chosen path (rows per step, the
+    /// held-out measurement, and the final fit in kernel or parameter space) is estimated; when it exceeds the budget,
+    /// Fit throws <see cref="InsufficientMemoryException"/> naming what to change, instead of failing midway.
+    /// null (the default) allows three quarters of the memory available to the process.
+    /// </summary>
+    public int? MaximumMemoryMegabytes;
+
     /// <summary>Number of threads libtorch may use for training; null uses its default.</summary>
     public int? NumberOfThreads;
 

@@ -41,6 +41,7 @@ internal static class KareTraining
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
         host.CheckUserArg(options.ValidationFraction > 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be strictly between 0 and 1.");
         host.CheckUserArg(options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early).");
+        host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
         host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
     }
 
@@ -67,6 +68,7 @@ internal static class KareTraining
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         Seed = options.Seed,
         NumberOfThreads = options.NumberOfThreads,
+        MaximumMemoryMegabytes = options.MaximumMemoryMegabytes,
         Progress = options.Progress,
         CancellationToken = options.CancellationToken,
     };
@@ -90,6 +92,7 @@ internal static class KareTraining
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         Seed = seed,
         ThreadCount = options.NumberOfThreads ?? 0,
+        MemoryBudgetBytes = options.MaximumMemoryMegabytes is int megabytes ? (long)megabytes << 20 : KareMemoryEstimate.DefaultBudgetBytes(),
         ComputeLeaveOneOutPredictions = leaveOneOutPredictions,
     };
 

@@ -1,0 +1,78 @@
+using System;
+
+namespace Microsoft.ML.Kare.Backend;
+
+/// <summary>
+/// An estimate, made before training, of the peak memory of a fit: the training data, then the larger of the training
+/// phase (one step's n×n matrices plus the held-out measurement) and the final fit (kernel or parameter space).
+/// It counts the float64 matrices each phase holds at once; measured peaks were within about 1.3× of it
+/// (the .NET runtime and libtorch add a fixed few hundred megabytes, counted as <see cref="RuntimeBytes"/>).
+/// </summary>
+internal static class KareMemoryEstimate
+{
+    /// <summary>Resident memory of the .NET runtime, ML.NET and libtorch before any data: about 400 MB measured.</summary>
+    internal const long RuntimeBytes = 400L << 20;
+
+    private const long DoubleBytes = sizeof(double);
+
+    /// <param name="rows">All training rows n.</param>
+    /// <param name="features">Features d.</param>
+    /// <param name="targets">Targets c.</param>
+    /// <param name="architecture">The network.</param>
+    /// <param name="method">The method (which training step and which prediction).</param>
+    /// <param name="batchRows">Rows per training step.</param>
+    /// <param name="validationRows">Held-out rows (0 without a hold-out).</param>
+    /// <param name="validationBasisRows">Rows of the held-out measurement's kernel basis.</param>
+    /// <param name="parameterSpace">The final fit is solved in parameter space (P×P) rather than kernel space (n×n).</param>
+    /// <param name="leaveOneOut">The final fit also computes leave-one-out predictions.</param>
+    public static long PeakBytes(long rows, long features, long targets, KareNetworkArchitecture architecture, KareMethod method,
+        long batchRows, long validationRows, long validationBasisRows, bool parameterSpace, bool leaveOneOut)
+    {
+        long widths = 0;
+        foreach (int width in architecture.HiddenWidths)
+            widths += width;
+        long depth = architecture.Depth;
+        long p = architecture.ParameterCount;
+        bool kernelReadout = method is not (KareMethod.NeuralNetwork or KareMethod.IterativeLinearizationNetwork);
+        bool linearized = method is KareMethod.IterativeLinearizationKernel or KareMethod.IterativeLinearizationNetwork;
+
+        // Raw, standardised and per-subset tensor copies of the rows.
+        long data = 4 * rows * (features + targets);
+
+        long b = Math.Max(1, batchRows);
+        long step = 6 * b * (widths + features); // activations, deltas and their gradients
+        if (method == KareMethod.Kare)
+            step += (4 + 2 * depth) * b * b; // K, A², scratch, and per layer A_l A_lᵀ and Δ_l Δ_lᵀ
+        if (linearized)
+            step += 2 * b * p; // the batch's Jacobian rows and a product with them
+
+        long validation = 0;
+        if (validationRows > 0)
+        {
+            validation = kernelReadout
+                ? 4 * validationBasisRows * validationBasisRows + 3 * validationRows * validationBasisRows
+                : 2 * Math.Min(validationRows, 1024) * p;
+        }
+
+        long final;
+        if (!kernelReadout)
+            final = linearized ? 2 * Math.Min(rows, 1024) * p : 0;
+        else if (parameterSpace)
+            final = 3 * p * p + 2 * 1024 * p + rows * targets;
+        else
+            final = (leaveOneOut ? 6 : 4) * rows * rows;
+
+        return RuntimeBytes + DoubleBytes * (data + Math.Max(step + validation, final));
+    }
+
+    /// <summary>The default budget: three quarters of the memory available to this process (physical or container limit).</summary>
+    public static long DefaultBudgetBytes()
+    {
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return available > 0 ? available / 4 * 3 : long.MaxValue;
+    }
+
+    /// <summary>Formats a byte count in MB or GB.</summary>
+    public static string Format(long bytes)
+        => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GB" : $"{bytes / (double)(1L << 20):F0} MB";
+}

@@ -1,0 +1,69 @@
+using System;
+using System.Linq;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Kare.Tests.Backend;
+
+/// <summary>The memory estimate made before training, and the budget that refuses a fit instead of failing midway.</summary>
+[TestClass]
+public sealed class KareMemoryEstimateTests
+{
+    private static readonly KareNetworkArchitecture Diamonds = new(26, new[] { 64 }, KareActivation.Gelu);
+
+    [TestMethod]
+    public void KernelSpaceGrowsWithTheSquareOfTheRows()
+    {
+        long Final(long n) => KareMemoryEstimate.PeakBytes(n, 26, 1, Diamonds, KareMethod.Kare, 2048, 0, 0, parameterSpace: false, leaveOneOut: false)
+            - KareMemoryEstimate.RuntimeBytes;
+        // Four n×n float64 matrices dominate: 16,000 rows ≈ 8 GB (7.6 GB peak resident memory was measured there).
+        Assert.AreEqual(4.0 * 16000 * 16000 * 8, Final(16000), 0.01 * Final(16000));
+        Assert.AreEqual(4.0, Final(16000) / (double)Final(8000), 0.05);
+    }
+
+    [TestMethod]
+    public void ParameterSpaceDoesNotGrowWithTheSquareOfTheRows()
+    {
+        long Peak(long n) => KareMemoryEstimate.PeakBytes(n, 26, 1, Diamonds, KareMethod.Kare, 2048, n / 5, 2000, parameterSpace: true, leaveOneOut: false);
+        // Full diamonds (43,152 training rows): 1.51 GB peak resident memory was measured.
+        long diamonds = Peak(43152);
+        Assert.IsGreaterThan(0.8e9, (double)diamonds);
+        Assert.IsLessThan(1.6e9, (double)diamonds);
+        Assert.IsLessThan(2.0, Peak(86304) / (double)diamonds, "doubling the rows less than doubles the estimate");
+    }
+
+    [TestMethod]
+    public void FitRefusesToStartAboveTheBudgetAndNamesTheOption()
+    {
+        var random = new Random(1);
+        const int Rows = 300;
+        double[] features = Enumerable.Range(0, Rows * 2).Select(_ => random.NextDouble()).ToArray();
+        double[] targets = Enumerable.Range(0, Rows).Select(i => features[2 * i]).ToArray();
+        var data = new KareTrainingData(features, Rows, 2, targets, 1, null);
+        var monitor = new RecordingMonitor();
+        var settings = new KareFitSettings
+        {
+            HiddenWidths = new[] { 8 },
+            Epochs = 2,
+            RelativeRidgeGrid = new[] { 1e-3 },
+            MemoryBudgetBytes = KareMemoryEstimate.RuntimeBytes + 1000,
+        };
+        var error = Assert.ThrowsExactly<InsufficientMemoryException>(() => KareFitter.Fit(data, settings, monitor));
+        StringAssert.Contains(error.Message, "MaximumMemoryMegabytes");
+        Assert.IsEmpty(monitor.Epochs, "refused before training");
+
+        KareFitter.Fit(data, settings with { MemoryBudgetBytes = long.MaxValue }, monitor);
+        Assert.IsTrue(monitor.Messages.Any(m => m.Contains("estimated peak memory", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public void TrainerOptionSetsTheBudget()
+    {
+        var mlContext = new MLContext(seed: 1);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Trainers.KareRegressionTrainerPipelineTests.VectorRow.Generate(100, seed: 1));
+        var trainer = mlContext.Regression.Trainers.Kare(new KareRegressionTrainer.Options { MaximumMemoryMegabytes = 1, NumberOfEpochs = 1 });
+        var error = Assert.ThrowsExactly<InsufficientMemoryException>(() => trainer.Fit(data));
+        StringAssert.Contains(error.Message, "MaximumMemoryMegabytes");
+    }
+}
