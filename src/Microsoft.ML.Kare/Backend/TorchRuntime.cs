@@ -29,6 +29,13 @@ internal static class TorchRuntime
             SetNativeEnvironmentVariable(WaitPolicy, "PASSIVE");
     }
 
+    /// <summary>Whether the loaded libtorch can use a CUDA device (false with the CPU build this package ships).</summary>
+    public static bool IsCudaAvailable()
+    {
+        Initialize();
+        return TorchSharp.torch.cuda.is_available();
+    }
+
     /// <summary>The variable as the native environment (what native libraries see) holds it, or null.</summary>
     internal static unsafe string? GetNativeEnvironmentVariable(string name)
     {

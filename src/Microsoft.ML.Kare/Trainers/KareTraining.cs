@@ -102,6 +102,7 @@ internal static class KareTraining
     /// </summary>
     public static KareFitResult Fit(IHost host, IChannel ch, KareTrainingData rows, KareTrainerOptionsBase options, bool leaveOneOutPredictions)
     {
+        SelectDevice(host, ch);
         ch.Info($"Training KARE on {rows.RowCount} rows × {rows.FeatureCount} features"
             + (rows.TargetCount > 1 ? $", {rows.TargetCount} outputs." : "."));
         KareFitSettings settings = CreateSettings(options, options.Seed ?? host.Rand.Next(), leaveOneOutPredictions);
@@ -113,6 +114,24 @@ internal static class KareTraining
         }
         ch.Info($"KARE model: epoch {result.SelectedEpoch}, relative ridge {result.RelativeRidge:G4} (λ = {result.Ridge:G4}).");
         return result;
+    }
+
+    /// <summary>
+    /// Honours MLContext.GpuDeviceId and FallbackToCpu as ML.NET's TorchSharp trainers do. The KARE backend trains on
+    /// the CPU: a GPU request falls back to it with a warning when FallbackToCpu is set, and fails with a clear
+    /// message otherwise, naming why (no CUDA build of libtorch is loaded, or CUDA training is not supported).
+    /// </summary>
+    internal static void SelectDevice(IHost host, IChannel ch)
+    {
+        var environment = host as IHostEnvironmentInternal;
+        if (environment?.GpuDeviceId is not int device)
+            return;
+        string reason = TorchRuntime.IsCudaAvailable()
+            ? "this version of the KARE backend trains on the CPU only"
+            : "no CUDA build of libtorch is loaded (Microsoft.ML.Kare ships libtorch for the CPU)";
+        if (!environment.FallbackToCpu)
+            throw ch.Except($"MLContext.GpuDeviceId is {device}, but {reason}. Set MLContext.FallbackToCpu = true to train on the CPU, or leave GpuDeviceId unset.");
+        ch.Warning($"MLContext.GpuDeviceId is {device}, but {reason}; training on the CPU because MLContext.FallbackToCpu is true.");
     }
 
     /// <summary>
