@@ -13,11 +13,13 @@ namespace Microsoft.ML.Kare.Backend;
 /// simulation took 49.6 s instead of 9.0 s with both cores busy elsewhere. With passive waiting it took 18.1 s loaded
 /// and 11.6 s quiet. So, unless the user chose a policy, <c>OMP_WAIT_POLICY=PASSIVE</c> is set in the native
 /// environment, which OpenMP reads once, when libtorch loads. .NET's Environment.SetEnvironmentVariable does not
-/// reach the native environment on Unix, hence libc's setenv.
+/// reach the native environment on Unix, hence libc's setenv. <c>MKL_CBWR=AUTO</c> is set the same way, so that training
+/// with the same seed, options and thread count is bit-identical.
 /// </remarks>
 internal static class TorchRuntime
 {
     private const string WaitPolicy = "OMP_WAIT_POLICY";
+    private const string Reproducibility = "MKL_CBWR";
     private static int _initialized;
 
     /// <summary>Call before the first use of TorchSharp in the process; later calls do nothing.</summary>
@@ -27,6 +29,10 @@ internal static class TorchRuntime
             return;
         if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(WaitPolicy) is null)
             SetNativeEnvironmentVariable(WaitPolicy, "PASSIVE");
+        // MKL picks kernels by memory alignment, so two fits with the same seed differed by ~4e-13 (even on one thread);
+        // conditional numerical reproducibility on the CPU's own code path makes them bit-identical.
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(Reproducibility) is null)
+            SetNativeEnvironmentVariable(Reproducibility, "AUTO");
     }
 
     /// <summary>Whether the loaded libtorch can use a CUDA device (false with the CPU build this package ships).</summary>

@@ -33,8 +33,9 @@ public sealed class KareBinaryModelParameters : KareModelParametersBase<float>, 
         return new VersionInfo(
             modelSignature: "KAREBINC",
             //verWrittenCur: 0x00010001, // Initial
-            verWrittenCur: 0x00010002, // Stores the method (KareMethod)
-            verReadableCur: 0x00010002,
+            //verWrittenCur: 0x00010002, // Stores the method (KareMethod)
+            verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
+            verReadableCur: 0x00010003,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareBinaryModelParameters).Assembly.FullName);

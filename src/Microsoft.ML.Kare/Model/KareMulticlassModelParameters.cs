@@ -38,8 +38,9 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
         return new VersionInfo(
             modelSignature: "KAREMULT",
             //verWrittenCur: 0x00010001, // Initial
-            verWrittenCur: 0x00010002, // Stores the method (KareMethod)
-            verReadableCur: 0x00010002,
+            //verWrittenCur: 0x00010002, // Stores the method (KareMethod)
+            verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
+            verReadableCur: 0x00010003,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareMulticlassModelParameters).Assembly.FullName);

@@ -1,6 +1,8 @@
 using System;
+using System.Buffers.Binary;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Scoring;
@@ -23,6 +25,18 @@ internal sealed class KarePrimalModel
 
     /// <summary>The first model version that stores the method.</summary>
     private const uint MethodVersion = 0x00010002;
+
+    /// <summary>
+    /// The first model version that stores a SHA-256 digest after the model's fields and after each stored vector.
+    /// The model parameters types' <c>GetVersionInfo</c> write this version.
+    /// </summary>
+    internal const uint IntegrityVersion = 0x00010003;
+
+    /// <summary>Bytes of a SHA-256 digest.</summary>
+    private const int DigestSize = 32;
+
+    /// <summary>Doubles hashed and copied per chunk when a vector is saved or loaded.</summary>
+    private const int VectorChunkValues = 4096;
 
     // Bounds that keep a corrupted file from asking for absurd allocations; the stream length bounds them further.
     private const int MaximumInputCount = 1 << 24;
@@ -115,6 +129,7 @@ internal sealed class KarePrimalModel
     }
 
     // *** Binary format *** (after the base class's int: sizeof(float))
+    // from version 0x00010003 on: long: byte count b of the fields below, from d through the method
     // int: number of input features d
     // int: number of hidden layers L
     // int[L]: hidden layer widths, input side first
@@ -129,8 +144,11 @@ internal sealed class KarePrimalModel
     // int: number of training curve points m
     // (int, double, double, double)[m]: training curve (epoch, KARE ρ, validation error, validation relative ridge)
     // from version 0x00010002 on: int: method (KareMethod); older files hold KARE models
-    // Stream NetworkParameters.bin: long: P; double[P]: θ
-    // Stream PrimalWeights.bin: long: P·c; double[P·c]: β
+    // from version 0x00010003 on: byte[32]: SHA-256 of the b bytes from d through the method
+    // Stream NetworkParameters.bin: long: P; double[P]: θ; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P bytes before it
+    // Stream PrimalWeights.bin: long: P·c; double[P·c]: β; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P·c bytes before it
+    // The digests catch corruption that the zip container does not: ML.NET's loader does not verify the zip entries'
+    // CRC-32, so without them a flipped byte inside θ or β loads silently as a different model.
 
     /// <summary>
     /// Writes the model in the format above. <paramref name="storeOutputCount"/> false writes the one-output layout of
@@ -139,7 +157,24 @@ internal sealed class KarePrimalModel
     public void Save(ModelSaveContext ctx, bool storeOutputCount)
     {
         Contracts.Check(storeOutputCount || OutputCount == 1, "Only a one-output model can omit its output count.");
-        BinaryWriter writer = ctx.Writer;
+        byte[] fields;
+        using (var buffer = new MemoryStream())
+        {
+            using (var fieldWriter = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+                WriteFields(fieldWriter, storeOutputCount);
+            fields = buffer.ToArray();
+        }
+        ctx.Writer.Write((long)fields.Length);
+        ctx.Writer.Write(fields);
+        ctx.Writer.Write(SHA256.HashData(fields));
+
+        ctx.SaveBinaryStream(NetworkParametersStreamName, w => WriteVector(w, Parameters));
+        ctx.SaveBinaryStream(PrimalWeightsStreamName, w => WriteVector(w, PrimalWeights));
+    }
+
+    /// <summary>The fields of the main stream, from d through the method.</summary>
+    private void WriteFields(BinaryWriter writer, bool storeOutputCount)
+    {
         writer.Write(Architecture.InputCount);
         writer.Write(Architecture.Depth);
         foreach (int width in Architecture.HiddenWidths)
@@ -163,18 +198,34 @@ internal sealed class KarePrimalModel
             writer.Write(point.ValidationRelativeRidge);
         }
         writer.Write((int)Method);
-
-        ctx.SaveBinaryStream(NetworkParametersStreamName, w => WriteVector(w, Parameters));
-        ctx.SaveBinaryStream(PrimalWeightsStreamName, w => WriteVector(w, PrimalWeights));
     }
 
     /// <summary>
     /// Reads a model written by <see cref="Save"/> with the same <paramref name="storeOutputCount"/>; checks every value.
-    /// Files written before version 0x00010002 do not store the method: they hold KARE models.
+    /// Files written before version 0x00010002 do not store the method: they hold KARE models. From version 0x00010003
+    /// on, the fields and each vector are checked against their SHA-256 digests before any value is used; a mismatch
+    /// fails with "The KARE model file is corrupted". Every size read is checked against the bytes left in its
+    /// stream before anything is allocated, so a damaged file fails with a <see cref="FormatException"/> naming the
+    /// problem and never allocates more than the file's size justifies.
     /// </summary>
     public static KarePrimalModel Load(IHost host, ModelLoadContext ctx, bool storeOutputCount)
     {
+        uint version = ctx.Header.ModelVerWritten;
+        bool hasDigests = version >= IntegrityVersion;
         BinaryReader reader = ctx.Reader;
+        byte[]? fields = null;
+        if (hasDigests)
+        {
+            long fieldCount = reader.ReadInt64();
+            host.CheckDecode(fieldCount > 0 && fieldCount <= Remaining(reader) - DigestSize && fieldCount <= Array.MaxLength,
+                $"The KARE model file is corrupted: its byte count of the model's fields ({fieldCount}) is invalid or larger than the model file allows.");
+            fields = reader.ReadBytes((int)fieldCount);
+            byte[] digest = reader.ReadBytes(DigestSize);
+            host.CheckDecode(fields.Length == fieldCount && digest.Length == DigestSize, "The KARE model file ends early.");
+            host.CheckDecode(SHA256.HashData(fields).AsSpan().SequenceEqual(digest), CorruptedMessage("the model's fields"));
+            reader = new BinaryReader(new MemoryStream(fields, writable: false));
+        }
+
         int inputCount = reader.ReadInt32();
         host.CheckDecode(inputCount > 0 && inputCount <= MaximumInputCount && 16L * inputCount <= Remaining(reader),
             $"The KARE model's number of input features ({inputCount}) is invalid or larger than the model file allows.");
@@ -213,19 +264,24 @@ internal sealed class KarePrimalModel
         for (int i = 0; i < curveCount; i++)
             trainingCurve[i] = new KareEpochSummary(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
         var method = KareMethod.Kare;
-        if (ctx.Header.ModelVerWritten >= MethodVersion)
+        if (version >= MethodVersion)
         {
             host.CheckDecode(4 <= Remaining(reader), "The KARE model file ends early.");
             int methodValue = reader.ReadInt32();
             host.CheckDecode(Enum.IsDefined(typeof(KareMethod), methodValue), $"The KARE model's method ({methodValue}) is unknown.");
             method = (KareMethod)methodValue;
         }
+        if (fields is not null)
+        {
+            host.CheckDecode(Remaining(reader) == 0, $"The KARE model file is corrupted: its fields hold {Remaining(reader)} bytes more than the model reads.");
+            reader.Dispose();
+        }
 
         long parameterCount = architecture.ParameterCount;
-        host.CheckDecode(parameterCount * outputCount <= Array.MaxLength,
+        host.CheckDecode(parameterCount <= Array.MaxLength / outputCount,
             $"The KARE model's network has {parameterCount} parameters and {outputCount} outputs, more than an array can hold.");
-        double[] parameters = LoadVector(host, ctx, NetworkParametersStreamName, (int)parameterCount, "the network needs");
-        double[] primalWeights = LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), "the network needs");
+        double[] parameters = LoadVector(host, ctx, NetworkParametersStreamName, (int)parameterCount, hasDigests);
+        double[] primalWeights = LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), hasDigests);
 
         var model = new KarePrimalModel(architecture, parameters, primalWeights, featureMeans, featureScales, targetMeans, targetScales,
             relativeRidge, ridge, selectedEpoch, trainingCurve, method);
@@ -234,18 +290,30 @@ internal sealed class KarePrimalModel
         return model;
     }
 
-    /// <summary>A mapper from a feature vector to the one output of a one-output model.</summary>
+    /// <summary>
+    /// A mapper from a feature vector to the one output of a one-output model. A row with a missing (NaN) or infinite
+    /// feature scores NaN, as ML.NET's linear models score a row with a NaN feature. Each mapper owns a buffer for
+    /// sparse rows: use one mapper per thread, as ML.NET does (one per cursor or prediction engine).
+    /// </summary>
     public ValueMapper<VBuffer<float>, float> CreateScalarMapper(IHost host)
     {
         host.Check(OutputCount == 1, "The KARE model has more than one output.");
         var dense = new DenseInput(host, Architecture.InputCount);
         PrimalScorer scorer = Scorer;
-        return (in VBuffer<float> src, ref float dst) => scorer.Score(dense.Values(in src), MemoryMarshal.CreateSpan(ref dst, 1));
+        return (in VBuffer<float> src, ref float dst) =>
+        {
+            ReadOnlySpan<float> features = dense.Values(in src);
+            if (AllFinite(src.GetValues()))
+                scorer.Score(features, MemoryMarshal.CreateSpan(ref dst, 1));
+            else
+                dst = float.NaN;
+        };
     }
 
     /// <summary>
     /// A mapper from a feature vector to the c outputs, then <paramref name="transform"/> applied to them in place
-    /// (for example a softmax).
+    /// (for example a softmax). A row with a missing (NaN) or infinite feature gives c NaN outputs (before the transform),
+    /// as <see cref="CreateScalarMapper"/> does; one mapper per thread.
     /// </summary>
     public ValueMapper<VBuffer<float>, VBuffer<float>> CreateVectorMapper(IHost host, SpanAction? transform)
     {
@@ -255,10 +323,24 @@ internal sealed class KarePrimalModel
         return (in VBuffer<float> src, ref VBuffer<float> dst) =>
         {
             var editor = VBufferEditor.Create(ref dst, outputs);
-            scorer.Score(dense.Values(in src), editor.Values);
+            ReadOnlySpan<float> features = dense.Values(in src);
+            if (AllFinite(src.GetValues()))
+                scorer.Score(features, editor.Values);
+            else
+                editor.Values.Fill(float.NaN);
             transform?.Invoke(editor.Values);
             dst = editor.Commit();
         };
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float value in values)
+        {
+            if (!float.IsFinite(value))
+                return false;
+        }
+        return true;
     }
 
     /// <summary>Transforms the outputs of one row in place.</summary>
@@ -333,7 +415,7 @@ internal sealed class KarePrimalModel
 
     private static double[] ReadDoubles(IHost host, BinaryReader reader, int count)
     {
-        host.CheckDecode(8L * count <= Remaining(reader), "The KARE model file ends early.");
+        host.CheckDecode(count >= 0 && 8L * count <= Remaining(reader), "The KARE model file ends early.");
         var values = new double[count];
         for (int i = 0; i < count; i++)
             values[i] = reader.ReadDouble();
@@ -346,25 +428,65 @@ internal sealed class KarePrimalModel
             writer.Write(value);
     }
 
+    /// <summary>Writes long: n; double[n]: values; byte[32]: SHA-256 of those 8 + 8·n bytes (little-endian).</summary>
     private static void WriteVector(BinaryWriter writer, double[] values)
     {
-        writer.Write((long)values.Length);
-        WriteDoubles(writer, values);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var chunk = new byte[8 * Math.Min(VectorChunkValues, Math.Max(1, values.Length))];
+        BinaryPrimitives.WriteInt64LittleEndian(chunk, values.Length);
+        hash.AppendData(chunk, 0, 8);
+        writer.Write(chunk, 0, 8);
+        for (int start = 0; start < values.Length; start += VectorChunkValues)
+        {
+            int count = Math.Min(VectorChunkValues, values.Length - start);
+            for (int i = 0; i < count; i++)
+                BinaryPrimitives.WriteDoubleLittleEndian(chunk.AsSpan(8 * i), values[start + i]);
+            hash.AppendData(chunk, 0, 8 * count);
+            writer.Write(chunk, 0, 8 * count);
+        }
+        writer.Write(hash.GetHashAndReset());
     }
 
-    private static double[] LoadVector(IHost host, ModelLoadContext ctx, string streamName, int expectedCount, string needs)
+    /// <summary>
+    /// Reads a stream written by <see cref="WriteVector"/> (without the digest before version 0x00010003): its count
+    /// must be <paramref name="expectedCount"/>, and with <paramref name="hasDigest"/> its digest must match.
+    /// </summary>
+    private static double[] LoadVector(IHost host, ModelLoadContext ctx, string streamName, int expectedCount, bool hasDigest)
     {
         double[]? values = null;
         bool found = ctx.TryLoadBinaryStream(streamName, reader =>
         {
-            long count = reader.ReadInt64();
+            host.CheckDecode(8 <= Remaining(reader), $"The KARE model's stream {streamName} ends early.");
+            byte[] countBytes = reader.ReadBytes(8);
+            long count = BinaryPrimitives.ReadInt64LittleEndian(countBytes);
             host.CheckDecode(count == expectedCount,
-                $"The KARE model's stream {streamName} holds {count} values; {needs} {expectedCount}.");
-            values = ReadDoubles(host, reader, expectedCount);
+                $"The KARE model's stream {streamName} holds {count} values; the network needs {expectedCount}.");
+            host.CheckDecode(8L * expectedCount + (hasDigest ? DigestSize : 0) <= Remaining(reader), "The KARE model file ends early.");
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(countBytes);
+            var result = new double[expectedCount];
+            var chunk = new byte[8 * Math.Min(VectorChunkValues, Math.Max(1, expectedCount))];
+            for (int start = 0; start < expectedCount; start += VectorChunkValues)
+            {
+                int n = Math.Min(VectorChunkValues, expectedCount - start);
+                reader.BaseStream.ReadExactly(chunk, 0, 8 * n);
+                hash.AppendData(chunk, 0, 8 * n);
+                for (int i = 0; i < n; i++)
+                    result[start + i] = BinaryPrimitives.ReadDoubleLittleEndian(chunk.AsSpan(8 * i));
+            }
+            if (hasDigest)
+            {
+                byte[] digest = reader.ReadBytes(DigestSize);
+                host.CheckDecode(hash.GetHashAndReset().AsSpan().SequenceEqual(digest), CorruptedMessage($"the stream {streamName}"));
+            }
+            values = result;
         });
         host.CheckDecode(found && values is not null, $"The KARE model file has no stream {streamName}.");
         return values!;
     }
+
+    private static string CorruptedMessage(string what)
+        => $"The KARE model file is corrupted: the SHA-256 digest of {what} does not match its contents. Restore the file from a good copy or train the model again.";
 
     /// <summary>Hands a feature vector to the scorer as a dense span (sparse vectors go through a per-mapper buffer).</summary>
     private sealed class DenseInput(IHost host, int inputCount)

@@ -151,7 +151,8 @@ public sealed class KareRegressionModelParametersTests
     [TestMethod]
     public void NonFiniteNetworkParameterIsReported()
     {
-        var ex = LoadCorrupted(KareRegressionModelParameters.NetworkParametersStreamName, data => Write(data, 8 + 8 * 3, double.NaN));
+        // The stream's SHA-256 digest is recomputed, so that the value check (not the digest) catches the NaN.
+        var ex = LoadCorrupted(KareRegressionModelParameters.NetworkParametersStreamName, data => ResealVector(Write(data, 8 + 8 * 3, double.NaN)));
         StringAssert.Contains(ex.Message, "network parameter 3 is not finite");
     }
 
@@ -176,8 +177,9 @@ public sealed class KareRegressionModelParametersTests
     [DataRow(16, 99, "activation (99) is unknown")]
     public void CorruptedHeaderFieldIsReported(int offset, int value, string expected)
     {
-        // Main model stream: ModelHeader (256 bytes), sizeof(float), d, L, widths (two layers), activation, ...
-        var ex = LoadCorruptedMainStream(data => Write(data, HeaderSize + 4 + offset, value));
+        // Main model stream: ModelHeader (256 bytes), sizeof(float), byte count of the fields, then the fields: d, L,
+        // widths (two layers), activation, ...
+        var ex = LoadCorruptedMainStream(data => Write(data, FieldsStart + offset, value));
         StringAssert.Contains(ex.Message, expected);
     }
 
@@ -185,7 +187,7 @@ public sealed class KareRegressionModelParametersTests
     public void NonPositiveFeatureScaleIsReported()
     {
         // After d, L, two widths and the activation come d feature means, then d feature scales.
-        int scales = HeaderSize + 4 + 4 * 5 + 8 * InputCount;
+        int scales = FieldsStart + 4 * 5 + 8 * InputCount;
         var ex = LoadCorruptedMainStream(data => Write(data, scales + 8, -1.0));
         StringAssert.Contains(ex.Message, "scale of feature 1 (-1)");
     }
@@ -193,23 +195,40 @@ public sealed class KareRegressionModelParametersTests
     [TestMethod]
     public void HugeTrainingCurveLengthIsReported()
     {
-        int curveCount = HeaderSize + 4 + 4 * 5 + 16 * InputCount + 8 * 4 + 4;
+        int curveCount = FieldsStart + 4 * 5 + 16 * InputCount + 8 * 4 + 4;
         var ex = LoadCorruptedMainStream(data => Write(data, curveCount, int.MaxValue));
         StringAssert.Contains(ex.Message, "training curve length (2147483647)");
     }
 
     private const int HeaderSize = 256;
 
+    /// <summary>Where the KARE fields start in the model entry: header, sizeof(float), their byte count (long).</summary>
+    private const int FieldsStart = HeaderSize + 4 + 8;
+
+    /// <summary>
+    /// Rewrites the model entry's KARE fields and recomputes their SHA-256 digest (format 0x00010003), so that the
+    /// loader's value checks, not the digest, see the corrupted value.
+    /// </summary>
     private Exception LoadCorruptedMainStream(Func<byte[], byte[]> rewrite)
     {
         return LoadCorrupted(null, data =>
         {
-            // Self-check of the layout the offsets assume: sizeof(float), d, L = 2.
+            // Self-check of the layout the offsets assume: sizeof(float), byte count, d, L = 2.
             Assert.AreEqual(4, BitConverter.ToInt32(data, HeaderSize));
-            Assert.AreEqual(InputCount, BitConverter.ToInt32(data, HeaderSize + 4));
-            Assert.AreEqual(2, BitConverter.ToInt32(data, HeaderSize + 8));
-            return rewrite(data);
+            Assert.AreEqual(InputCount, BitConverter.ToInt32(data, FieldsStart));
+            Assert.AreEqual(2, BitConverter.ToInt32(data, FieldsStart + 4));
+            int fieldCount = (int)BitConverter.ToInt64(data, HeaderSize + 4);
+            data = rewrite(data);
+            System.Security.Cryptography.SHA256.HashData(data.AsSpan(FieldsStart, fieldCount), data.AsSpan(FieldsStart + fieldCount, 32));
+            return data;
         });
+    }
+
+    /// <summary>Recomputes the SHA-256 digest at the end of a vector stream (format 0x00010003).</summary>
+    private static byte[] ResealVector(byte[] data)
+    {
+        System.Security.Cryptography.SHA256.HashData(data.AsSpan(0, data.Length - 32), data.AsSpan(data.Length - 32));
+        return data;
     }
 
     /// <summary>Overwrites the little-endian bytes of <paramref name="value"/> at <paramref name="offset"/>; returns <paramref name="data"/>.</summary>
