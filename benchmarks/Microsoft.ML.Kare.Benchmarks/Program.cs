@@ -16,6 +16,8 @@ namespace Microsoft.ML.Kare.Benchmarks;
 /// matrix product measured in the same run: warm-up, then the median of k timed repetitions, the reference (autograd)
 /// step and the optimised step interleaved so that load from other processes hits both alike.
 /// Usage: [--settings simulation,mnist,wide] [--repeats k] [--threads t] [--no-baseline] [--no-solve-ops].
+/// Other modes: <c>--scoring</c> (<see cref="ScoringBenchmark"/>: scoring speed next to FastTree) and
+/// <c>--stochastic-accuracy</c> (<see cref="StochasticAccuracyBenchmark"/>: stochastic vs exact KARE gradient).
 /// </summary>
 internal static class Program
 {
@@ -34,6 +36,10 @@ internal static class Program
 
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--scoring")
+            return ScoringBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--stochastic-accuracy")
+            return StochasticAccuracyBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
         torch.set_num_threads(options.Threads);
         Console.WriteLine($"KARE step benchmark: float64, CPU, {options.Threads} torch threads, {Environment.ProcessorCount} logical cores, " +

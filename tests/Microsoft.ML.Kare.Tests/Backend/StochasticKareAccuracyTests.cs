@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Examples;
+using Microsoft.ML.Kare.Scoring;
+using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Kare.Tests.Backend;
+
+/// <summary>
+/// The stochastic KARE gradient (Hutchinson probes for A², <see cref="KareFitSettings.StochasticProbes"/>) must train a
+/// kernel as good as the exact gradient does: on the paper's simulation (γ = 1, σ = 0, 800 training and 200 test rows,
+/// depth 1 width 64, the regression trainer's defaults: full batch, 100 epochs of SGD at rate 20, z = 0.1), the
+/// stochastic mean test MSE over seeds must stay within <see cref="RelativeTolerance"/> × the exact one plus
+/// <see cref="AbsoluteTolerance"/>.
+/// </summary>
+/// <remarks>
+/// The ridge is chosen by generalised cross-validation, so both fits keep the kernel of the last epoch: a biased or
+/// broken stochastic gradient cannot hide behind an early epoch picked on held-out rows (the default hold-out choice
+/// can fall back to the kernel at initialisation), and the fit is about twice as fast.
+/// Tolerance, from `dotnet run --project benchmarks/Microsoft.ML.Kare.Benchmarks -c Release -- --stochastic-accuracy
+/// --parts full --selection gcv` (seeds 0–4; per-seed test MSE, exact / 64 probes): 0.0764/0.0536, 0.0181/0.0218,
+/// 0.00002/0.00004, 0.0017/0.0012, 0.1255/0.0674. Seeds 0 and 4 end in poor kernels whose error swings by 2× with any
+/// change of the trajectory, so the test uses seeds 1–3, where training converges. Even there the exact path is not
+/// reproducible to better than about 0.01: seed 1 gave 0.0181 in that run and 0.0067 in a test run on the same loaded
+/// machine (libtorch's threaded reductions change the summation order, and 100 SGD steps at rate 20 amplify it). Hence
+/// the bound 1.25 × exact + 0.01: the relative part allows the measured 16% (mean 0.0077 vs 0.0066), the absolute part
+/// that run-to-run spread. It still fails a biased gradient by far: doubling the probe term of A² gave a stochastic
+/// mean of 0.127 over seeds 1–3 (seed 1: 0.381, worse than predicting zero, about 0.18) against a bound of 0.014.
+/// </remarks>
+[TestClass]
+public sealed class StochasticKareAccuracyTests
+{
+    private const int TrainRows = 800;
+    private const int TestRows = 200;
+    private const int Probes = 64;
+    private const double RelativeTolerance = 1.25;
+    private const double AbsoluteTolerance = 0.01;
+    private static readonly int[] Seeds = { 1, 2, 3 };
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [TestCategory("Accuracy")]
+    public void StochasticGradientReachesExactTestError()
+    {
+        var exact = new List<double>();
+        var stochastic = new List<double>();
+        var seconds = new double[2];
+        foreach (int seed in Seeds)
+        {
+            List<SimulationRow> rows = PaperSimulation.Generate(TrainRows + TestRows, gamma: 1.0, sigma: 0.0, seed: 1000 + seed);
+            exact.Add(TestError(rows, seed, probes: 0, ref seconds[0]));
+            stochastic.Add(TestError(rows, seed, Probes, ref seconds[1]));
+        }
+
+        double exactMean = exact.Average();
+        double stochasticMean = stochastic.Average();
+        string report = string.Create(CultureInfo.InvariantCulture,
+            $"test MSE over seeds {string.Join(",", Seeds)}: exact {exactMean:F5} [{Join(exact)}] in {seconds[0]:F1} s, " +
+            $"{Probes} probes {stochasticMean:F5} [{Join(stochastic)}] in {seconds[1]:F1} s");
+        TestContext.WriteLine(report);
+        // The comparison means something only if exact training works here (predicting zero gives about 0.18).
+        Assert.IsLessThan(0.03, exactMean, report);
+        Assert.IsLessThanOrEqualTo(RelativeTolerance * exactMean + AbsoluteTolerance, stochasticMean, report);
+    }
+
+    private static double TestError(List<SimulationRow> rows, int seed, int probes, ref double seconds)
+    {
+        int d = SimulationRow.FeatureCount;
+        List<SimulationRow> train = rows.Take(TrainRows).ToList();
+        var data = new KareTrainingData(
+            train.SelectMany(r => r.Features.Select(v => (double)v)).ToArray(), TrainRows, d,
+            train.Select(r => (double)r.Label).ToArray(), 1, null);
+        var options = new KareRegressionTrainer.Options { RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation };
+        KareFitSettings settings = KareTraining.CreateSettings(options, seed) with { StochasticProbes = probes };
+        long start = Stopwatch.GetTimestamp();
+        KareFitResult result = KareFitter.Fit(data, settings, new RecordingMonitor());
+        seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+        var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans,
+            result.FeatureScales, result.TargetMeans!, result.TargetScales!);
+        var output = new float[1];
+        double sum = 0;
+        foreach (SimulationRow row in rows.Skip(TrainRows))
+        {
+            scorer.Score(row.Features, output);
+            double error = output[0] - (double)row.Label;
+            sum += error * error;
+        }
+        return sum / TestRows;
+    }
+
+    private static string Join(IEnumerable<double> values)
+        => string.Join(", ", values.Select(v => v.ToString("F5", CultureInfo.InvariantCulture)));
+}
