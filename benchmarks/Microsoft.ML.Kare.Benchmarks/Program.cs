@@ -17,7 +17,8 @@ namespace Microsoft.ML.Kare.Benchmarks;
 /// step and the optimised step interleaved so that load from other processes hits both alike.
 /// Usage: [--settings simulation,mnist,wide] [--repeats k] [--threads t] [--no-baseline] [--no-solve-ops].
 /// Other modes: <c>--scoring</c> (<see cref="ScoringBenchmark"/>: scoring speed next to FastTree) and
-/// <c>--stochastic-accuracy</c> (<see cref="StochasticAccuracyBenchmark"/>: stochastic vs exact KARE gradient).
+/// <c>--stochastic-accuracy</c> (<see cref="StochasticAccuracyBenchmark"/>: stochastic vs exact KARE gradient) and
+/// <c>--diamonds</c> (<see cref="DiamondsBenchmark"/>: large-n training next to FastTree and SDCA).
 /// </summary>
 internal static class Program
 {
@@ -40,6 +41,8 @@ internal static class Program
             return ScoringBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--stochastic-accuracy")
             return StochasticAccuracyBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--diamonds")
+            return DiamondsBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
         torch.set_num_threads(options.Threads);
         Console.WriteLine($"KARE step benchmark: float64, CPU, {options.Threads} torch threads, {Environment.ProcessorCount} logical cores, " +

@@ -26,9 +26,10 @@ internal sealed record KareFitSettings
 
     /// <summary>
     /// 0: the exact KARE gradient. m &gt; 0: the stochastic gradient with m Hutchinson probes for A²
-    /// (<see cref="KareStepEngine.StochasticProbes"/>); internal until it is shown as accurate as the exact one.
+    /// (<see cref="KareStepEngine.StochasticProbes"/>). null: exact for full batches,
+    /// <see cref="KareFitter.AutomaticStochasticProbes"/> probes for mini-batches.
     /// </summary>
-    public int StochasticProbes { get; init; }
+    public int? StochasticProbes { get; init; }
 
     /// <summary>Relative ridges λ̃ tried by the final fit (λ = λ̃·Tr(K)/n²).</summary>
     public required IReadOnlyList<double> RelativeRidgeGrid { get; init; }

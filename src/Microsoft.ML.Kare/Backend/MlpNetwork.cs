@@ -77,6 +77,7 @@ internal sealed class MlpNetwork : IDisposable
     {
         var flat = new double[Architecture.ParameterCount];
         long offset = 0;
+        using var scope = torch.NewDisposeScope(); // the detached views, disposed now rather than by the finalizer
         foreach (Tensor p in _parameters)
         {
             double[] values = p.detach().contiguous().data<double>().ToArray();

@@ -43,14 +43,21 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
     private const int MaximumFeatureCount = 1 << 24;
     private const int MaximumRowCount = 1 << 24;
 
+    /// <summary>The first model version that stores a SHA-256 digest after the model's fields and after each stored vector.</summary>
+    internal const uint IntegrityVersion = 0x00010002;
+
+    /// <summary>The model's name in messages (and in <see cref="ModelIntegrity"/>'s).</summary>
+    private const string ModelName = "infinite-width NTK";
+
     private readonly State _state;
 
     private static VersionInfo GetVersionInfo()
     {
         return new VersionInfo(
             modelSignature: "IWNTKREG",
-            verWrittenCur: 0x00010001, // Initial
-            verReadableCur: 0x00010001,
+            //verWrittenCur: 0x00010001, // Initial
+            verWrittenCur: 0x00010002, // SHA-256 digests of the fields and of each stored vector
+            verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(InfiniteWidthNtkModelParameters).Assembly.FullName);
@@ -82,6 +89,7 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
     {
         // *** Binary format ***
         // (Base class) int: sizeof(float)
+        // from version 0x00010002 on: long: byte count b of the fields below, from d through λ
         // int: number of input features d
         // int: number of training rows n
         // int: activation (InfiniteWidthActivation)
@@ -96,8 +104,13 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         // double: learning rate η
         // double: relative ridge λ̃ (0 for a finite time)
         // double: ridge λ = λ̃·Tr Θ/n²
-        // Stream TrainingInputs.bin: long: n·d; double[n·d]: standardised training inputs, row-major
-        // Stream DualWeights.bin: long: n; double[n]: α
+        // from version 0x00010002 on: byte[32]: SHA-256 of the b bytes from d through λ
+        // Stream TrainingInputs.bin: long: n·d; double[n·d]: standardised training inputs, row-major;
+        //     from 0x00010002 on: byte[32]: SHA-256 of the 8 + 8·n·d bytes before it
+        // Stream DualWeights.bin: long: n; double[n]: α; from 0x00010002 on: byte[32]: SHA-256 of the 8 + 8·n bytes before it
+        // The digests catch corruption that the zip container does not (ML.NET's loader does not verify the zip entries'
+        // CRC-32): a damaged file fails with "The infinite-width NTK model file is corrupted" instead of loading as a
+        // different model.
         _state = State.Load(Host, ctx);
     }
 
@@ -117,6 +130,7 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
 
         // *** Binary format ***
         // (Base class) int: sizeof(float)
+        // from version 0x00010002 on: long: byte count b of the fields below, from d through λ
         // int: number of input features d
         // int: number of training rows n
         // int: activation (InfiniteWidthActivation)
@@ -131,8 +145,13 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         // double: learning rate η
         // double: relative ridge λ̃ (0 for a finite time)
         // double: ridge λ = λ̃·Tr Θ/n²
-        // Stream TrainingInputs.bin: long: n·d; double[n·d]: standardised training inputs, row-major
-        // Stream DualWeights.bin: long: n; double[n]: α
+        // from version 0x00010002 on: byte[32]: SHA-256 of the b bytes from d through λ
+        // Stream TrainingInputs.bin: long: n·d; double[n·d]: standardised training inputs, row-major;
+        //     from 0x00010002 on: byte[32]: SHA-256 of the 8 + 8·n·d bytes before it
+        // Stream DualWeights.bin: long: n; double[n]: α; from 0x00010002 on: byte[32]: SHA-256 of the 8 + 8·n bytes before it
+        // The digests catch corruption that the zip container does not (ML.NET's loader does not verify the zip entries'
+        // CRC-32): a damaged file fails with "The infinite-width NTK model file is corrupted" instead of loading as a
+        // different model.
         _state.Save(ctx);
     }
 
@@ -288,10 +307,17 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
             return LabelMean + LabelScale * _kernel!.WeightedSum(z, _basis!, DualWeights);
         }
 
-        /// <summary>Writes the fields in the order of the binary format comment in <see cref="SaveCore"/>.</summary>
+        /// <summary>Writes the current version of the binary format comment in <see cref="SaveCore"/>.</summary>
         public void Save(ModelSaveContext ctx)
         {
-            BinaryWriter writer = ctx.Writer;
+            ModelIntegrity.WriteFields(ctx.Writer, WriteFields);
+            ctx.SaveBinaryStream(TrainingInputsStreamName, w => ModelIntegrity.WriteVector(w, TrainingInputs));
+            ctx.SaveBinaryStream(DualWeightsStreamName, w => ModelIntegrity.WriteVector(w, DualWeights));
+        }
+
+        /// <summary>The fields of the main stream, from d through λ.</summary>
+        private void WriteFields(BinaryWriter writer)
+        {
             writer.Write(FeatureMeans.Length);
             writer.Write(DualWeights.Length);
             writer.Write((int)Activation);
@@ -306,14 +332,16 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
             writer.Write(LearningRate);
             writer.Write(RelativeRidge);
             writer.Write(Ridge);
-            ctx.SaveBinaryStream(TrainingInputsStreamName, w => WriteVector(w, TrainingInputs));
-            ctx.SaveBinaryStream(DualWeightsStreamName, w => WriteVector(w, DualWeights));
         }
 
-        /// <summary>Reads what <see cref="Save"/> wrote; checks every count against what the streams hold, then every value.</summary>
+        /// <summary>
+        /// Reads what <see cref="Save"/> wrote; from version 0x00010002 on, checks the fields and each vector against
+        /// their SHA-256 digests before any value is used; checks every count against what the streams hold, then every value.
+        /// </summary>
         public static State Load(IHost host, ModelLoadContext ctx)
         {
-            BinaryReader reader = ctx.Reader;
+            bool hasDigests = ctx.Header.ModelVerWritten >= IntegrityVersion;
+            BinaryReader reader = hasDigests ? ModelIntegrity.ReadFields(host, ctx.Reader, ModelName) : ctx.Reader;
             int featureCount = reader.ReadInt32();
             host.CheckDecode(featureCount > 0 && featureCount <= MaximumFeatureCount && 16L * featureCount <= Remaining(reader),
                 $"The infinite-width NTK model's number of input features ({featureCount}) is invalid or larger than the model file allows.");
@@ -336,9 +364,12 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
             double learningRate = reader.ReadDouble();
             double relativeRidge = reader.ReadDouble();
             double ridge = reader.ReadDouble();
-            double[] trainingInputs = LoadVector(host, ctx, TrainingInputsStreamName, rowCount * featureCount,
-                $"{rowCount} training rows of {featureCount} features need");
-            double[] dualWeights = LoadVector(host, ctx, DualWeightsStreamName, rowCount, $"{rowCount} training rows need");
+            if (hasDigests)
+                ModelIntegrity.EndFields(host, reader, ModelName);
+            double[] trainingInputs = ModelIntegrity.LoadVector(host, ctx, TrainingInputsStreamName, rowCount * featureCount, hasDigests,
+                ModelName, $"{rowCount} training rows of {featureCount} features need");
+            double[] dualWeights = ModelIntegrity.LoadVector(host, ctx, DualWeightsStreamName, rowCount, hasDigests,
+                ModelName, $"{rowCount} training rows need");
 
             var state = new State((InfiniteWidthActivation)activation, hiddenLayers, weightStandardDeviation, biasStandardDeviation,
                 featureMeans, featureScales, labelMean, labelScale, trainingInputs, dualWeights, trainingTime, learningRate, relativeRidge, ridge);
@@ -423,25 +454,5 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
     {
         foreach (double value in values)
             writer.Write(value);
-    }
-
-    private static void WriteVector(BinaryWriter writer, double[] values)
-    {
-        writer.Write((long)values.Length);
-        WriteDoubles(writer, values);
-    }
-
-    private static double[] LoadVector(IHost host, ModelLoadContext ctx, string streamName, int expectedCount, string needs)
-    {
-        double[]? values = null;
-        bool found = ctx.TryLoadBinaryStream(streamName, reader =>
-        {
-            long count = reader.ReadInt64();
-            host.CheckDecode(count == expectedCount,
-                $"The infinite-width NTK model's stream {streamName} holds {count} values; {needs} {expectedCount}.");
-            values = ReadDoubles(host, reader, expectedCount);
-        });
-        host.CheckDecode(found && values is not null, $"The infinite-width NTK model file has no stream {streamName}.");
-        return values!;
     }
 }

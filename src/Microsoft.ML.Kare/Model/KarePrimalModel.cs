@@ -1,8 +1,6 @@
 using System;
-using System.Buffers.Binary;
 using System.IO;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Scoring;
@@ -32,11 +30,8 @@ internal sealed class KarePrimalModel
     /// </summary>
     internal const uint IntegrityVersion = 0x00010003;
 
-    /// <summary>Bytes of a SHA-256 digest.</summary>
-    private const int DigestSize = 32;
-
-    /// <summary>Doubles hashed and copied per chunk when a vector is saved or loaded.</summary>
-    private const int VectorChunkValues = 4096;
+    /// <summary>The model's name in messages (and in <see cref="ModelIntegrity"/>'s).</summary>
+    private const string ModelName = "KARE";
 
     // Bounds that keep a corrupted file from asking for absurd allocations; the stream length bounds them further.
     private const int MaximumInputCount = 1 << 24;
@@ -157,19 +152,9 @@ internal sealed class KarePrimalModel
     public void Save(ModelSaveContext ctx, bool storeOutputCount)
     {
         Contracts.Check(storeOutputCount || OutputCount == 1, "Only a one-output model can omit its output count.");
-        byte[] fields;
-        using (var buffer = new MemoryStream())
-        {
-            using (var fieldWriter = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-                WriteFields(fieldWriter, storeOutputCount);
-            fields = buffer.ToArray();
-        }
-        ctx.Writer.Write((long)fields.Length);
-        ctx.Writer.Write(fields);
-        ctx.Writer.Write(SHA256.HashData(fields));
-
-        ctx.SaveBinaryStream(NetworkParametersStreamName, w => WriteVector(w, Parameters));
-        ctx.SaveBinaryStream(PrimalWeightsStreamName, w => WriteVector(w, PrimalWeights));
+        ModelIntegrity.WriteFields(ctx.Writer, writer => WriteFields(writer, storeOutputCount));
+        ctx.SaveBinaryStream(NetworkParametersStreamName, w => ModelIntegrity.WriteVector(w, Parameters));
+        ctx.SaveBinaryStream(PrimalWeightsStreamName, w => ModelIntegrity.WriteVector(w, PrimalWeights));
     }
 
     /// <summary>The fields of the main stream, from d through the method.</summary>
@@ -212,19 +197,7 @@ internal sealed class KarePrimalModel
     {
         uint version = ctx.Header.ModelVerWritten;
         bool hasDigests = version >= IntegrityVersion;
-        BinaryReader reader = ctx.Reader;
-        byte[]? fields = null;
-        if (hasDigests)
-        {
-            long fieldCount = reader.ReadInt64();
-            host.CheckDecode(fieldCount > 0 && fieldCount <= Remaining(reader) - DigestSize && fieldCount <= Array.MaxLength,
-                $"The KARE model file is corrupted: its byte count of the model's fields ({fieldCount}) is invalid or larger than the model file allows.");
-            fields = reader.ReadBytes((int)fieldCount);
-            byte[] digest = reader.ReadBytes(DigestSize);
-            host.CheckDecode(fields.Length == fieldCount && digest.Length == DigestSize, "The KARE model file ends early.");
-            host.CheckDecode(SHA256.HashData(fields).AsSpan().SequenceEqual(digest), CorruptedMessage("the model's fields"));
-            reader = new BinaryReader(new MemoryStream(fields, writable: false));
-        }
+        BinaryReader reader = hasDigests ? ModelIntegrity.ReadFields(host, ctx.Reader, ModelName) : ctx.Reader;
 
         int inputCount = reader.ReadInt32();
         host.CheckDecode(inputCount > 0 && inputCount <= MaximumInputCount && 16L * inputCount <= Remaining(reader),
@@ -271,17 +244,16 @@ internal sealed class KarePrimalModel
             host.CheckDecode(Enum.IsDefined(typeof(KareMethod), methodValue), $"The KARE model's method ({methodValue}) is unknown.");
             method = (KareMethod)methodValue;
         }
-        if (fields is not null)
-        {
-            host.CheckDecode(Remaining(reader) == 0, $"The KARE model file is corrupted: its fields hold {Remaining(reader)} bytes more than the model reads.");
-            reader.Dispose();
-        }
+        if (hasDigests)
+            ModelIntegrity.EndFields(host, reader, ModelName);
 
         long parameterCount = architecture.ParameterCount;
         host.CheckDecode(parameterCount <= Array.MaxLength / outputCount,
             $"The KARE model's network has {parameterCount} parameters and {outputCount} outputs, more than an array can hold.");
-        double[] parameters = LoadVector(host, ctx, NetworkParametersStreamName, (int)parameterCount, hasDigests);
-        double[] primalWeights = LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), hasDigests);
+        double[] parameters = ModelIntegrity.LoadVector(host, ctx, NetworkParametersStreamName, (int)parameterCount, hasDigests,
+            ModelName, "the network needs");
+        double[] primalWeights = ModelIntegrity.LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), hasDigests,
+            ModelName, "the network needs");
 
         var model = new KarePrimalModel(architecture, parameters, primalWeights, featureMeans, featureScales, targetMeans, targetScales,
             relativeRidge, ridge, selectedEpoch, trainingCurve, method);
@@ -427,66 +399,6 @@ internal sealed class KarePrimalModel
         foreach (double value in values)
             writer.Write(value);
     }
-
-    /// <summary>Writes long: n; double[n]: values; byte[32]: SHA-256 of those 8 + 8·n bytes (little-endian).</summary>
-    private static void WriteVector(BinaryWriter writer, double[] values)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var chunk = new byte[8 * Math.Min(VectorChunkValues, Math.Max(1, values.Length))];
-        BinaryPrimitives.WriteInt64LittleEndian(chunk, values.Length);
-        hash.AppendData(chunk, 0, 8);
-        writer.Write(chunk, 0, 8);
-        for (int start = 0; start < values.Length; start += VectorChunkValues)
-        {
-            int count = Math.Min(VectorChunkValues, values.Length - start);
-            for (int i = 0; i < count; i++)
-                BinaryPrimitives.WriteDoubleLittleEndian(chunk.AsSpan(8 * i), values[start + i]);
-            hash.AppendData(chunk, 0, 8 * count);
-            writer.Write(chunk, 0, 8 * count);
-        }
-        writer.Write(hash.GetHashAndReset());
-    }
-
-    /// <summary>
-    /// Reads a stream written by <see cref="WriteVector"/> (without the digest before version 0x00010003): its count
-    /// must be <paramref name="expectedCount"/>, and with <paramref name="hasDigest"/> its digest must match.
-    /// </summary>
-    private static double[] LoadVector(IHost host, ModelLoadContext ctx, string streamName, int expectedCount, bool hasDigest)
-    {
-        double[]? values = null;
-        bool found = ctx.TryLoadBinaryStream(streamName, reader =>
-        {
-            host.CheckDecode(8 <= Remaining(reader), $"The KARE model's stream {streamName} ends early.");
-            byte[] countBytes = reader.ReadBytes(8);
-            long count = BinaryPrimitives.ReadInt64LittleEndian(countBytes);
-            host.CheckDecode(count == expectedCount,
-                $"The KARE model's stream {streamName} holds {count} values; the network needs {expectedCount}.");
-            host.CheckDecode(8L * expectedCount + (hasDigest ? DigestSize : 0) <= Remaining(reader), "The KARE model file ends early.");
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(countBytes);
-            var result = new double[expectedCount];
-            var chunk = new byte[8 * Math.Min(VectorChunkValues, Math.Max(1, expectedCount))];
-            for (int start = 0; start < expectedCount; start += VectorChunkValues)
-            {
-                int n = Math.Min(VectorChunkValues, expectedCount - start);
-                reader.BaseStream.ReadExactly(chunk, 0, 8 * n);
-                hash.AppendData(chunk, 0, 8 * n);
-                for (int i = 0; i < n; i++)
-                    result[start + i] = BinaryPrimitives.ReadDoubleLittleEndian(chunk.AsSpan(8 * i));
-            }
-            if (hasDigest)
-            {
-                byte[] digest = reader.ReadBytes(DigestSize);
-                host.CheckDecode(hash.GetHashAndReset().AsSpan().SequenceEqual(digest), CorruptedMessage($"the stream {streamName}"));
-            }
-            values = result;
-        });
-        host.CheckDecode(found && values is not null, $"The KARE model file has no stream {streamName}.");
-        return values!;
-    }
-
-    private static string CorruptedMessage(string what)
-        => $"The KARE model file is corrupted: the SHA-256 digest of {what} does not match its contents. Restore the file from a good copy or train the model again.";
 
     /// <summary>Hands a feature vector to the scorer as a dense span (sparse vectors go through a per-mapper buffer).</summary>
     private sealed class DenseInput(IHost host, int inputCount)

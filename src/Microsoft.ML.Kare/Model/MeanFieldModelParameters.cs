@@ -50,6 +50,12 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
     private const int MaximumInputCount = 1 << 24;
     private const int MaximumParticleCount = 1 << 24;
 
+    /// <summary>The first model version that stores a SHA-256 digest after the model's fields and after each stored vector.</summary>
+    internal const uint IntegrityVersion = 0x00010002;
+
+    /// <summary>The model's name in messages (and in <see cref="ModelIntegrity"/>'s).</summary>
+    private const string ModelName = "mean-field";
+
     // Particles scored per block of the stack buffer in Score.
     private const int ScoringBlock = 256;
 
@@ -68,8 +74,9 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
     {
         return new VersionInfo(
             modelSignature: "MFTTREGR",
-            verWrittenCur: 0x00010001, // Initial
-            verReadableCur: 0x00010001,
+            //verWrittenCur: 0x00010001, // Initial
+            verWrittenCur: 0x00010002, // SHA-256 digests of the fields and of each stored vector
+            verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(MeanFieldModelParameters).Assembly.FullName);
@@ -103,6 +110,7 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
     {
         // *** Binary format ***
         // (Base class) int: sizeof(float)
+        // from version 0x00010002 on: long: byte count b of the fields below, from d through the training curve
         // int: number of input features d
         // int: number of particles m
         // int: activation σ (KareActivation)
@@ -112,9 +120,16 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         // double: label scale
         // int: number of training curve points c
         // (int, double, double)[c]: training curve (step, objective, training error)
-        // Stream FirstLayer.bin: long: m·(d+1); double[m·(d+1)]: W row-major (particle j: d weights, then its bias)
-        // Stream SecondLayer.bin: long: m; double[m]: a
-        BinaryReader reader = ctx.Reader;
+        // from version 0x00010002 on: byte[32]: SHA-256 of the b bytes from d through the training curve
+        // Stream FirstLayer.bin: long: m·(d+1); double[m·(d+1)]: W row-major (particle j: d weights, then its bias);
+        //     from 0x00010002 on: byte[32]: SHA-256 of the 8 + 8·m·(d+1) bytes before it
+        // Stream SecondLayer.bin: long: m; double[m]: a; from 0x00010002 on: byte[32]: SHA-256 of the 8 + 8·m bytes before it
+        // The digests catch corruption that the zip container does not (ML.NET's loader does not verify the zip entries'
+        // CRC-32): a damaged file fails with "The mean-field model file is corrupted" instead of loading as a different
+        // model. From version 0x00010002 on, the fields and each vector are checked against their digests before any
+        // value is used.
+        bool hasDigests = ctx.Header.ModelVerWritten >= IntegrityVersion;
+        BinaryReader reader = hasDigests ? ModelIntegrity.ReadFields(Host, ctx.Reader, ModelName) : ctx.Reader;
         InputCount = reader.ReadInt32();
         Host.CheckDecode(InputCount > 0 && InputCount <= MaximumInputCount && 16L * InputCount <= Remaining(reader),
             $"The mean-field model's number of input features ({InputCount}) is invalid or larger than the model file allows.");
@@ -135,8 +150,11 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         _trainingCurve = new MeanFieldStepSummary[curveCount];
         for (int i = 0; i < curveCount; i++)
             _trainingCurve[i] = new MeanFieldStepSummary(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble());
-        _firstLayer = LoadVector(ctx, FirstLayerStreamName, ParticleCount * (InputCount + 1));
-        _secondLayer = LoadVector(ctx, SecondLayerStreamName, ParticleCount);
+        if (hasDigests)
+            ModelIntegrity.EndFields(Host, reader, ModelName);
+        _firstLayer = ModelIntegrity.LoadVector(Host, ctx, FirstLayerStreamName, ParticleCount * (InputCount + 1), hasDigests,
+            ModelName, "the model needs");
+        _secondLayer = ModelIntegrity.LoadVector(Host, ctx, SecondLayerStreamName, ParticleCount, hasDigests, ModelName, "the model needs");
 
         string? problem = FindProblem();
         Host.CheckDecode(problem is null, problem);
@@ -157,8 +175,15 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         base.SaveCore(ctx);
         ctx.SetVersionInfo(GetVersionInfo());
 
-        // *** Binary format *** (see the loading constructor)
-        BinaryWriter writer = ctx.Writer;
+        // *** Binary format *** (see the loading constructor; this writes the current version)
+        ModelIntegrity.WriteFields(ctx.Writer, WriteFields);
+        ctx.SaveBinaryStream(FirstLayerStreamName, w => ModelIntegrity.WriteVector(w, _firstLayer));
+        ctx.SaveBinaryStream(SecondLayerStreamName, w => ModelIntegrity.WriteVector(w, _secondLayer));
+    }
+
+    /// <summary>The fields of the main stream, from d through the training curve.</summary>
+    private void WriteFields(BinaryWriter writer)
+    {
         writer.Write(InputCount);
         writer.Write(ParticleCount);
         writer.Write((int)Activation);
@@ -173,8 +198,6 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
             writer.Write(point.Objective);
             writer.Write(point.TrainingError);
         }
-        ctx.SaveBinaryStream(FirstLayerStreamName, w => WriteVector(w, _firstLayer));
-        ctx.SaveBinaryStream(SecondLayerStreamName, w => WriteVector(w, _secondLayer));
     }
 
     /// <inheritdoc/>
@@ -361,25 +384,5 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
     {
         foreach (double value in values)
             writer.Write(value);
-    }
-
-    private static void WriteVector(BinaryWriter writer, double[] values)
-    {
-        writer.Write((long)values.Length);
-        WriteDoubles(writer, values);
-    }
-
-    private double[] LoadVector(ModelLoadContext ctx, string streamName, int expectedCount)
-    {
-        double[]? values = null;
-        bool found = ctx.TryLoadBinaryStream(streamName, reader =>
-        {
-            long count = reader.ReadInt64();
-            Host.CheckDecode(count == expectedCount,
-                $"The mean-field model's stream {streamName} holds {count} values; the model needs {expectedCount}.");
-            values = ReadDoubles(reader, expectedCount);
-        });
-        Host.CheckDecode(found && values is not null, $"The mean-field model file has no stream {streamName}.");
-        return values!;
     }
 }

@@ -61,6 +61,13 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public int BatchSize = KareTrainerDefaults.BatchSize;
 
     /// <summary>
+    /// Number of random probe vectors of the stochastic KARE gradient, which replaces the matrix A² of the exact gradient by
+    /// an unbiased estimate (a cheaper solve per step). null (the default): the exact gradient for full-batch training
+    /// and 64 probes for mini-batches (more than 2,048 training rows, or <see cref="BatchSize"/> set); 0: always exact.
+    /// </summary>
+    public int? StochasticGradientProbes;
+
+    /// <summary>
     /// The relative ridge z of the KARE objective during training. It is relative to the kernel's size: the absolute
     /// ridge is λ = z·Tr(K)/n².
     /// </summary>

@@ -40,6 +40,7 @@ internal static class KareTraining
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
         host.CheckUserArg(options.ValidationFraction > 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be strictly between 0 and 1.");
+        host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
         host.CheckUserArg(options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early).");
         host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
         host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
@@ -66,6 +67,7 @@ internal static class KareTraining
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
+        StochasticGradientProbes = options.StochasticGradientProbes,
         Seed = options.Seed,
         NumberOfThreads = options.NumberOfThreads,
         MaximumMemoryMegabytes = options.MaximumMemoryMegabytes,
@@ -90,6 +92,7 @@ internal static class KareTraining
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
+        StochasticProbes = options.StochasticGradientProbes,
         Seed = seed,
         ThreadCount = options.NumberOfThreads ?? 0,
         MemoryBudgetBytes = options.MaximumMemoryMegabytes is int megabytes ? (long)megabytes << 20 : KareMemoryEstimate.DefaultBudgetBytes(),

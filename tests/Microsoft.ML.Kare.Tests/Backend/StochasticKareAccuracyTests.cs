@@ -22,15 +22,12 @@ namespace Microsoft.ML.Kare.Tests.Backend;
 /// The ridge is chosen by generalised cross-validation, so both fits keep the kernel of the last epoch: a biased or
 /// broken stochastic gradient cannot hide behind an early epoch picked on held-out rows (the default hold-out choice
 /// can fall back to the kernel at initialisation), and the fit is about twice as fast.
-/// Tolerance, from `dotnet run --project benchmarks/Microsoft.ML.Kare.Benchmarks -c Release -- --stochastic-accuracy
-/// --parts full --selection gcv` (seeds 0–4; per-seed test MSE, exact / 64 probes): 0.0764/0.0536, 0.0181/0.0218,
-/// 0.00002/0.00004, 0.0017/0.0012, 0.1255/0.0674. Seeds 0 and 4 end in poor kernels whose error swings by 2× with any
-/// change of the trajectory, so the test uses seeds 1–3, where training converges. Even there the exact path is not
-/// reproducible to better than about 0.01: seed 1 gave 0.0181 in that run and 0.0067 in a test run on the same loaded
-/// machine (libtorch's threaded reductions change the summation order, and 100 SGD steps at rate 20 amplify it). Hence
-/// the bound 1.25 × exact + 0.01: the relative part allows the measured 16% (mean 0.0077 vs 0.0066), the absolute part
-/// that run-to-run spread. It still fails a biased gradient by far: doubling the probe term of A² gave a stochastic
-/// mean of 0.127 over seeds 1–3 (seed 1: 0.381, worse than predicting zero, about 0.18) against a bound of 0.014.
+/// Tolerance. Seeds 0 and 4 end in poor kernels whose error swings by 2× with any change of the trajectory, so the test
+/// uses seeds 1–3. With MKL_CBWR=AUTO (set by the trainer) the runs are reproducible on one machine and thread count;
+/// measured here (per-seed test MSE, 2026-11-23): exact 0.00669, 0.00002, 0.00174 (mean 0.00282); 64 probes 0.01180,
+/// 0.00004, 0.00123 (mean 0.00436), so the bound 1.25 × exact + 0.003 = 0.00653 leaves a third of margin. A biased
+/// gradient fails it: doubling the probe term of A² gave 0.02872, 0.00001, 0.00081 (mean 0.00985). The hold-out
+/// selection was tried too and could not tell the biased gradient apart (it falls back to earlier epochs), hence GCV.
 /// </remarks>
 [TestClass]
 public sealed class StochasticKareAccuracyTests
@@ -39,7 +36,7 @@ public sealed class StochasticKareAccuracyTests
     private const int TestRows = 200;
     private const int Probes = 64;
     private const double RelativeTolerance = 1.25;
-    private const double AbsoluteTolerance = 0.01;
+    private const double AbsoluteTolerance = 0.003;
     private static readonly int[] Seeds = { 1, 2, 3 };
 
     public TestContext TestContext { get; set; } = null!;
@@ -64,8 +61,8 @@ public sealed class StochasticKareAccuracyTests
             $"test MSE over seeds {string.Join(",", Seeds)}: exact {exactMean:F5} [{Join(exact)}] in {seconds[0]:F1} s, " +
             $"{Probes} probes {stochasticMean:F5} [{Join(stochastic)}] in {seconds[1]:F1} s");
         TestContext.WriteLine(report);
-        // The comparison means something only if exact training works here (predicting zero gives about 0.18).
-        Assert.IsLessThan(0.03, exactMean, report);
+        // The comparison means something only if exact training works here: well below predicting zero (about 0.18).
+        Assert.IsLessThan(0.09, exactMean, report);
         Assert.IsLessThanOrEqualTo(RelativeTolerance * exactMean + AbsoluteTolerance, stochasticMean, report);
     }
 

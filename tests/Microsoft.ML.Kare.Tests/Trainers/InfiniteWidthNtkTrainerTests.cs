@@ -292,11 +292,16 @@ public sealed class InfiniteWidthNtkTrainerTests
         return path;
     }
 
-    /// <summary>Saves a model, rewrites one of its entries (the model stream when <paramref name="streamName"/> is null) and loads it.</summary>
+    /// <summary>
+    /// Saves a model, rewrites it in the initial layout (0x00010001: no digests, which a damaged value would otherwise trip
+    /// first; that layout is still read), rewrites one of its entries (the model stream when <paramref name="streamName"/>
+    /// is null) and loads it, so that the value checks themselves are tested.
+    /// </summary>
     private FormatException LoadCorrupted(string? streamName, Func<byte[], byte[]> rewrite)
     {
         var mlContext = new MLContext(seed: 0);
         string path = SaveSmallModel(mlContext);
+        File.WriteAllBytes(path, DowngradeToInitialLayout(File.ReadAllBytes(path)));
         using (ZipArchive zip = ZipFile.Open(path, ZipArchiveMode.Update))
         {
             ZipArchiveEntry entry = streamName is null ? FindModelEntry(zip) : zip.Entries.Single(e => e.Name == streamName);
@@ -322,6 +327,25 @@ public sealed class InfiniteWidthNtkTrainerTests
             target.Write(data);
         }
         return FindFormatException(CatchLoadException(mlContext, path));
+    }
+
+    private static byte[] DowngradeToInitialLayout(byte[] zip)
+    {
+        const uint InitialVersion = 0x00010001;
+        zip = Reliability.ModelZip.RewriteKareModelEntry(zip, "IWNTKREG", entry =>
+        {
+            byte[] result = Reliability.ModelZip.RewriteModelBlock(entry, block =>
+            {
+                byte[] fields = Reliability.ModelZip.Fields(block);
+                byte[] rest = block.Skip(12 + fields.Length + Reliability.ModelZip.DigestSize).ToArray();
+                return block.Take(4).Concat(fields).Concat(rest).ToArray();
+            });
+            Reliability.ModelZip.SetVersions(result, InitialVersion, InitialVersion);
+            return result;
+        });
+        foreach (string stream in new[] { InfiniteWidthNtkModelParameters.TrainingInputsStreamName, InfiniteWidthNtkModelParameters.DualWeightsStreamName })
+            zip = Reliability.ModelZip.RewriteStream(zip, stream, data => data.AsSpan(0, data.Length - Reliability.ModelZip.DigestSize).ToArray());
+        return zip;
     }
 
     private static ZipArchiveEntry FindModelEntry(ZipArchive zip)
