@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Collections.ObjectModel;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -33,14 +34,18 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
 
     private readonly VectorDataViewType _outputType;
 
+    /// <summary>The first version whose softmax temperature carries a digest.</summary>
+    private const uint TemperatureDigestVersion = 0x00010004;
+
     private static VersionInfo GetVersionInfo()
     {
         return new VersionInfo(
             modelSignature: "KAREMULT",
             //verWrittenCur: 0x00010001, // Initial
             //verWrittenCur: 0x00010002, // Stores the method (KareMethod)
-            verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
-            verReadableCur: 0x00010003,
+            //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
+            verWrittenCur: 0x00010004, // The softmax temperature in its own digested field block
+            verReadableCur: 0x00010004,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareMulticlassModelParameters).Assembly.FullName);
@@ -62,9 +67,19 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
         // *** Binary format ***
         // (Base class) int: sizeof(float)
         // (Base class) the layout of KarePrimalModel with the output count c (the number of classes)
-        // double: softmax temperature T
+        // double: softmax temperature T; from version 0x00010004 on, as a field block of its own (long: 8; double: T;
+        // byte[32]: SHA-256 of those 8 bytes), so that a damaged temperature is detected like the other fields
         Host.CheckDecode(Primal.OutputCount >= 2, $"The KARE multiclass model has {Primal.OutputCount} classes; it needs at least two.");
-        Temperature = ctx.Reader.ReadDouble();
+        if (ctx.Header.ModelVerWritten >= TemperatureDigestVersion)
+        {
+            BinaryReader fields = ModelIntegrity.ReadFields(Host, ctx.Reader, "KARE");
+            Temperature = fields.ReadDouble();
+            ModelIntegrity.EndFields(Host, fields, "KARE");
+        }
+        else
+        {
+            Temperature = ctx.Reader.ReadDouble();
+        }
         Host.CheckDecode(Temperature >= 0 && double.IsFinite(Temperature), $"The KARE model's softmax temperature ({Temperature}) is not a non-negative finite number.");
         _outputType = new VectorDataViewType(NumberDataViewType.Single, Primal.OutputCount);
     }
@@ -86,9 +101,9 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
         // *** Binary format ***
         // (Base class) int: sizeof(float)
         // the layout of KarePrimalModel with the output count c (the number of classes)
-        // double: softmax temperature T
+        // long: 8; double: softmax temperature T; byte[32]: SHA-256 of the 8 bytes of T
         Primal.Save(ctx, storeOutputCount: true);
-        ctx.Writer.Write(Temperature);
+        ModelIntegrity.WriteFields(ctx.Writer, writer => writer.Write(Temperature));
     }
 
     /// <inheritdoc/>
