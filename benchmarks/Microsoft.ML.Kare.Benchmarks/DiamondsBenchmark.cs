@@ -12,7 +12,7 @@ namespace Microsoft.ML.Kare.Benchmarks;
 /// Large-n training (issue 4): the diamonds data set (53,940 rows; cut, color and clarity one-hot encoded, log price),
 /// an 80/20 split, KARE with default options next to FastTree and SDCA in the same pipeline and
 /// run; prints test R², fit seconds and the process's peak resident memory after each fit.
-/// Usage: --diamonds [--rows n] [--seed s] [--kare-only].
+/// Usage: --diamonds [--rows n] [--seed s] [--kare-only] [--probes m (0: exact gradient)] [--patience epochs (0: off)].
 /// </summary>
 internal static class DiamondsBenchmark
 {
@@ -57,13 +57,17 @@ internal static class DiamondsBenchmark
         Console.WriteLine("| trainer | test R² | fit (s) | peak resident memory (MB) |");
         Console.WriteLine("|---|---|---|---|");
         var kareOptions = new KareRegressionTrainer.Options();
+        if (args.Contains("--probes"))
+            kareOptions.StochasticGradientProbes = (int)Argument(args, "--probes", 0);
+        if (args.Contains("--patience"))
+            kareOptions.EarlyStoppingPatience = (int)Argument(args, "--patience", 0);
         var stopwatch = new Stopwatch();
         kareOptions.Progress = new Progress(summary =>
         {
             if (summary.Epoch % 10 == 0)
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  KARE epoch {summary.Epoch}: ρ {summary.Kare:F4}, held-out MSE {summary.ValidationError:F4}, {stopwatch.Elapsed.TotalSeconds:F0} s"));
         });
-        Measure("KARE (defaults)", featurize.Append(mlContext.Regression.Trainers.Kare(kareOptions)), split, mlContext, stopwatch);
+        Measure(args.Contains("--probes") || args.Contains("--patience") ? "KARE (" + string.Join(" ", args) + ")" : "KARE (defaults)", featurize.Append(mlContext.Regression.Trainers.Kare(kareOptions)), split, mlContext, stopwatch);
         if (!kareOnly)
         {
             Measure("FastTree", featurize.Append(mlContext.Regression.Trainers.FastTree()), split, mlContext, new Stopwatch());

@@ -39,8 +39,11 @@ internal sealed record KareFitSettings
     /// <summary>Epochs between held-out measurements after the first ones; 0 = automatic (<see cref="KareFitter.IsValidationEpoch"/>).</summary>
     public int ValidationInterval { get; init; }
 
-    /// <summary>Stop after this many epochs without improvement (held-out error, or a training-objective plateau); 0 = never.</summary>
-    public int EarlyStoppingPatience { get; init; }
+    /// <summary>
+    /// Stop after this many epochs without improvement (held-out error, or a training-objective plateau); 0 = never;
+    /// null = automatic (<see cref="KareFitter.AutomaticPatience"/>).
+    /// </summary>
+    public int? EarlyStoppingPatience { get; init; } = 0;
 
     /// <summary>Fraction of rows held out when <see cref="RidgeSelection"/> is HoldOut.</summary>
     public double ValidationFraction { get; init; } = 0.2;

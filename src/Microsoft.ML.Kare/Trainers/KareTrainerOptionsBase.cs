@@ -86,11 +86,13 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public double ValidationFraction = KareTrainerDefaults.ValidationFraction;
 
     /// <summary>
-    /// Stops training early after this many epochs without improvement; 0 (the default) trains for
-    /// <see cref="NumberOfEpochs"/>. With <see cref="KareRidgeSelection.HoldOut"/> the held-out error must improve (and the
-    /// best epoch is kept, as always); otherwise the training objective must fall by a relative 0.1% (a plateau stops it).
+    /// Stops training early after this many epochs without improvement; 0 trains for <see cref="NumberOfEpochs"/>. With
+    /// <see cref="KareRidgeSelection.HoldOut"/> the held-out error must improve (and the best epoch is kept, as always);
+    /// otherwise the training objective must fall by a relative 0.1% (a plateau stops it). null (the default): no early
+    /// stopping for full-batch training, and for mini-batches (more than 2,048 training rows or <see cref="BatchSize"/>
+    /// set) about 400 optimiser steps, at least 10 epochs, without improvement.
     /// </summary>
-    public int EarlyStoppingPatience = KareTrainerDefaults.EarlyStoppingPatience;
+    public int? EarlyStoppingPatience;
 
     /// <summary>Seed of the network initialisation, the hold-out split and mini-batches; null takes one from the MLContext's random source.</summary>
     public int? Seed;
@@ -130,7 +132,6 @@ internal static class KareTrainerDefaults
     public const double TrainingRidge = 0.1;
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.HoldOut;
     public const double ValidationFraction = 0.2;
-    public const int EarlyStoppingPatience = 0;
     public const int RidgeGridCount = 36;
     public const double RidgeGridMinimum = 1e-6;
     public const double RidgeGridMaximum = 10.0;

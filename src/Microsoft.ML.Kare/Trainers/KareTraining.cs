@@ -41,7 +41,7 @@ internal static class KareTraining
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
         host.CheckUserArg(options.ValidationFraction > 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be strictly between 0 and 1.");
         host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
-        host.CheckUserArg(options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early).");
+        host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");
         host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
         host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
     }

@@ -22,6 +22,43 @@ public sealed class EarlyStoppingTests
     }
 
     [TestMethod]
+    public void AutomaticPatienceIsAboutFourHundredStepsForMiniBatchesAndOffForFullBatches()
+    {
+        Assert.AreEqual(0, KareFitter.AutomaticPatience(1));
+        Assert.AreEqual(20, KareFitter.AutomaticPatience(21), "diamonds: 21 mini-batches per epoch");
+        Assert.AreEqual(10, KareFitter.AutomaticPatience(100), "at least 10 epochs");
+        Assert.AreEqual(200, KareFitter.AutomaticPatience(2));
+    }
+
+    [TestMethod]
+    public void AutomaticPatienceStopsMiniBatchTrainingAfterTheBestEpoch()
+    {
+        // 120 fit rows in batches of 2: 60 mini-batches per epoch, so the automatic patience is 10 epochs.
+        KareFitResult result = KareFitter.Fit(CreateData(), Settings(epochs: 60, learningRate: 5) with
+        {
+            BatchSize = 2,
+            EarlyStoppingPatience = null,
+        }, new RecordingMonitor());
+
+        // Replay the rule on the recorded held-out errors (measured every epoch up to 10, then every 3rd of 60).
+        double best = double.PositiveInfinity;
+        int bestEpoch = 0, expectedStop = 60;
+        foreach (KareEpochSummary point in result.TrainingCurve.Where(p => double.IsFinite(p.ValidationError)))
+        {
+            if (point.ValidationError < best)
+                (best, bestEpoch) = (point.ValidationError, point.Epoch);
+            if (point.Epoch - bestEpoch >= 10 && point.Epoch < 60)
+            {
+                expectedStop = point.Epoch;
+                break;
+            }
+        }
+        Assert.AreEqual(expectedStop, result.TrainingCurve[^1].Epoch);
+        Assert.AreEqual(bestEpoch, result.SelectedEpoch);
+        Assert.IsLessThan(60, expectedStop, "mini-batch training stopped early by default");
+    }
+
+    [TestMethod]
     public void HoldOutSelectionOnlyConsidersMeasuredEpochs()
     {
         KareFitResult result = KareFitter.Fit(CreateData(), Settings(epochs: 40, learningRate: 5) with { ValidationInterval = 7 }, new RecordingMonitor());
