@@ -84,13 +84,7 @@ internal static class DiamondsBenchmark
         ITransformer model = pipeline.Fit(split.TrainSet);
         double seconds = stopwatch.Elapsed.TotalSeconds;
         RegressionMetrics metrics = mlContext.Regression.Evaluate(model.Transform(split.TestSet));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {metrics.RSquared:F4} | {seconds:F0} | {PeakMegabytes():F0} |"));
-    }
-
-    private static double PeakMegabytes()
-    {
-        string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {metrics.RSquared:F4} | {seconds:F0} | {Program.ProcStatusMegabytes("VmHWM"):F0} |"));
     }
 
     private static double Argument(string[] args, string name, double fallback)

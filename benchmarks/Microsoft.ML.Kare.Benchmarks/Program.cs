@@ -241,7 +241,8 @@ internal static class Program
         }
     }
 
-    private static double ProcStatusMegabytes(string key)
+    /// <summary>A memory figure of this process from /proc/self/status (e.g. VmHWM, the peak resident set), in MB; NaN where missing.</summary>
+    internal static double ProcStatusMegabytes(string key)
     {
         if (!File.Exists("/proc/self/status"))
             return double.NaN;

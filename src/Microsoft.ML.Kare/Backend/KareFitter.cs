@@ -111,7 +111,7 @@ internal static class KareFitter
 
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(settings.Seed);
-        double[]? weights = NormalizedWeights(data.Weights);
+        double[]? weights = Standardization.NormalizedWeights(data.Weights);
         var (featureMeans, featureScales) = Standardization.ColumnStatistics(data.Features, n, d, weights);
         var (targetMeans, targetScales) = Standardization.ColumnStatistics(data.Targets, n, c, weights);
         double[] features = Standardization.Apply(data.Features, n, d, featureMeans, featureScales);
@@ -212,9 +212,13 @@ internal static class KareFitter
         double[] ReadoutPredictions(RowSet rows) => linearized
             ? IterativeLinearization.Predict(architecture, CurrentAnchor(), network.GetParameters(), rows.Features)
             : MseStep.Predict(network, rows.Features);
-        double ObjectiveOnRows(RowSet rows) => method == KareMethod.Kare || method == KareMethod.NtkAtInitialization
-            ? KareOnRows(network, rows, settings.TrainingRelativeRidge)
-            : MeanSquaredError(ReadoutPredictions(rows), rows, dispose: true);
+        double ObjectiveOnRows(RowSet rows)
+        {
+            if (method == KareMethod.Kare || method == KareMethod.NtkAtInitialization)
+                return KareOnRows(network, rows, settings.TrainingRelativeRidge); // disposes rows
+            using (rows)
+                return MeanSquaredError(ReadoutPredictions(rows), rows);
+        }
 
         double bestObjective = double.PositiveInfinity;
         int bestObjectiveEpoch = 0;
@@ -256,7 +260,7 @@ internal static class KareFitter
             {
                 (validationError, validationRidge) = kernelReadout
                     ? BestValidationError(network, validationBasis, validation!, settings.RelativeRidgeGrid)
-                    : (MeanSquaredError(ReadoutPredictions(validation!), validation!, dispose: false), double.NaN);
+                    : (MeanSquaredError(ReadoutPredictions(validation!), validation!), double.NaN);
                 diverged = !double.IsFinite(validationError);
             }
             if (diverged)
@@ -373,27 +377,19 @@ internal static class KareFitter
     }
 
     /// <summary>Weighted mean squared error of one-output predictions against the rows' targets (standardised units).</summary>
-    private static double MeanSquaredError(double[] predictions, RowSet rows, bool dispose)
+    private static double MeanSquaredError(double[] predictions, RowSet rows)
     {
-        try
+        double[] targets = rows.Targets.select(1, 0).contiguous().data<double>().ToArray();
+        double[]? weights = rows.Weights?.contiguous().data<double>().ToArray();
+        double sum = 0, total = 0;
+        for (int i = 0; i < predictions.Length; i++)
         {
-            double[] targets = rows.Targets.select(1, 0).contiguous().data<double>().ToArray();
-            double[]? weights = rows.Weights?.contiguous().data<double>().ToArray();
-            double sum = 0, total = 0;
-            for (int i = 0; i < predictions.Length; i++)
-            {
-                double w = weights?[i] ?? 1.0;
-                double r = predictions[i] - targets[i];
-                sum += w * r * r;
-                total += w;
-            }
-            return total > 0 ? sum / total : double.NaN;
+            double w = weights?[i] ?? 1.0;
+            double r = predictions[i] - targets[i];
+            sum += w * r * r;
+            total += w;
         }
-        finally
-        {
-            if (dispose)
-                rows.Dispose();
-        }
+        return total > 0 ? sum / total : double.NaN;
     }
 
     private static string MethodDescription(KareMethod method) => method switch
@@ -556,16 +552,6 @@ internal static class KareFitter
 
     /// <summary>True when every entry is finite (their sum is then finite too, barring overflow, which also counts as divergence).</summary>
     private static bool IsFinite(Tensor tensor) => double.IsFinite(tensor.sum().item<double>());
-
-    private static double[]? NormalizedWeights(double[]? weights)
-    {
-        if (weights is null)
-            return null;
-        double mean = weights.Average();
-        if (!(mean > 0) || !double.IsFinite(mean))
-            throw new ArgumentException("The example weights must have a positive, finite mean.", nameof(weights));
-        return weights.Select(w => w / mean).ToArray();
-    }
 
     private static int[] Permutation(int n, Random random)
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace Microsoft.ML.Kare.Backend;
 
@@ -43,6 +44,20 @@ internal static class Standardization
             scales[j] = sd > 1e-12 * Math.Max(1.0, Math.Abs(means[j])) && double.IsFinite(sd) ? sd : 1.0;
         }
         return (means, scales);
+    }
+
+    /// <summary>
+    /// Row weights divided by their mean (so that weighted kernels keep their scale), or null for null; throws when the
+    /// mean is not positive and finite.
+    /// </summary>
+    public static double[]? NormalizedWeights(double[]? weights)
+    {
+        if (weights is null)
+            return null;
+        double mean = weights.Average();
+        if (!(mean > 0) || !double.IsFinite(mean))
+            throw new ArgumentException("The example weights must have a positive, finite mean.", nameof(weights));
+        return weights.Select(w => w / mean).ToArray();
     }
 
     /// <summary>Returns (values − mean)/scale column by column, as a new array.</summary>

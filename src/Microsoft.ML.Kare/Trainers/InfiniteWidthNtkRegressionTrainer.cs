@@ -157,7 +157,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
     /// <summary>Creates an <see cref="InfiniteWidthNtkRegressionTrainer"/> from <paramref name="options"/>, which it copies.</summary>
     internal InfiniteWidthNtkRegressionTrainer(IHostEnvironment env, Options options)
         : base(Contracts.CheckRef(env, nameof(env)).Register(LoadNameValue),
-            TrainerUtils.MakeR4VecFeature(CheckColumnOptions(env, options).FeatureColumnName),
+            TrainerUtils.MakeR4VecFeature(KareTraining.CheckColumnOptions(env, options).FeatureColumnName),
             TrainerUtils.MakeR4ScalarColumn(options.LabelColumnName),
             TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
     {
@@ -227,7 +227,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         var stopwatch = Stopwatch.StartNew();
         int n = rows.RowCount;
         int d = rows.FeatureCount;
-        double[]? weights = rows.Weights is null ? null : NormalizedWeights(rows.Weights);
+        double[]? weights = Standardization.NormalizedWeights(rows.Weights);
         var (featureMeans, featureScales) = Standardization.ColumnStatistics(rows.Features, n, d, weights);
         var (labelMeans, labelScales) = Standardization.ColumnStatistics(rows.Targets, n, 1, weights);
         double[] inputs = Standardization.Apply(rows.Features, n, d, featureMeans, featureScales);
@@ -311,15 +311,6 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
     /// <param name="TrainingError">Mean squared (weighted) residual on the training rows, standardised units.</param>
     internal sealed record Solution(double[] DualWeights, double RelativeRidge, double Ridge, double GeneralizedCrossValidation, double TrainingError);
 
-    /// <summary>Checks the column names before the trainer registers its columns; returns <paramref name="options"/>.</summary>
-    private static Options CheckColumnOptions(IHostEnvironment env, Options options)
-    {
-        env.CheckValue(options, nameof(options));
-        env.CheckUserArg(!string.IsNullOrWhiteSpace(options.FeatureColumnName), nameof(options.FeatureColumnName), "Must name the feature column.");
-        env.CheckUserArg(!string.IsNullOrWhiteSpace(options.LabelColumnName), nameof(options.LabelColumnName), "Must name the label column.");
-        return options;
-    }
-
     /// <summary>Checks every training option (one line per option), naming the option on failure.</summary>
     private static void CheckOptions(IHost host, Options options)
     {
@@ -349,10 +340,4 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         MaximumTrainingRows = options.MaximumTrainingRows,
     };
 
-    /// <summary>Weights divided by their mean, so that S Θ S keeps the kernel's scale (the mean is positive: checked by the caller).</summary>
-    private static double[] NormalizedWeights(double[] weights)
-    {
-        double mean = weights.Average();
-        return weights.Select(w => w / mean).ToArray();
-    }
 }

@@ -4,6 +4,7 @@ using System.Threading;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
 
 namespace Microsoft.ML.Kare;
 
@@ -13,9 +14,11 @@ namespace Microsoft.ML.Kare;
 /// </summary>
 internal static class KareTraining
 {
-    /// <summary>Checks the column names before the trainer registers its columns; returns <paramref name="options"/>.</summary>
+    /// <summary>
+    /// Checks the column names before a trainer of this library registers its columns; returns <paramref name="options"/>.
+    /// </summary>
     public static TOptions CheckColumnOptions<TOptions>(IHostEnvironment env, TOptions options)
-        where TOptions : KareTrainerOptionsBase
+        where TOptions : TrainerInputBaseWithLabel
     {
         env.CheckValue(options, nameof(options));
         env.CheckUserArg(!string.IsNullOrWhiteSpace(options.FeatureColumnName), nameof(options.FeatureColumnName), "Must name the feature column.");

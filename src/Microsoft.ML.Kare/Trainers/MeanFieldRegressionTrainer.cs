@@ -177,7 +177,7 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
     /// <summary>Creates a <see cref="MeanFieldRegressionTrainer"/> from <paramref name="options"/>, which it copies.</summary>
     internal MeanFieldRegressionTrainer(IHostEnvironment env, Options options)
         : base(Contracts.CheckRef(env, nameof(env)).Register(LoadNameValue),
-            TrainerUtils.MakeR4VecFeature(CheckColumnOptions(env, options).FeatureColumnName),
+            TrainerUtils.MakeR4VecFeature(KareTraining.CheckColumnOptions(env, options).FeatureColumnName),
             TrainerUtils.MakeR4ScalarColumn(options.LabelColumnName))
     {
         CheckOptions(Host, options);
@@ -250,15 +250,6 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         Seed = seed,
         ThreadCount = options.NumberOfThreads ?? 0,
     };
-
-    /// <summary>Checks the column names before the trainer registers its columns; returns <paramref name="options"/>.</summary>
-    private static Options CheckColumnOptions(IHostEnvironment env, Options options)
-    {
-        env.CheckValue(options, nameof(options));
-        env.CheckUserArg(!string.IsNullOrWhiteSpace(options.FeatureColumnName), nameof(options.FeatureColumnName), "Must name the feature column.");
-        env.CheckUserArg(!string.IsNullOrWhiteSpace(options.LabelColumnName), nameof(options.LabelColumnName), "Must name the label column.");
-        return options;
-    }
 
     /// <summary>Checks every training option (one line per option), naming the option on failure.</summary>
     private static void CheckOptions(IHost host, Options options)

@@ -119,27 +119,30 @@ public sealed class KareMethodsTests
         KareTrainingData data = CreateData(outputs: 1);
         KareFitResult result = KareFitter.Fit(data, Settings(KareMethod.NeuralNetwork) with { ComputeLeaveOneOutPredictions = true }, new RecordingMonitor());
         Assert.IsNotNull(result.LeaveOneOutPredictions);
-        var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans, result.FeatureScales,
-            result.TargetMeans, result.TargetScales, includeNetworkOutput: true);
-        var output = new float[1];
+        float[] scores = ScoreTrainingRows(result, data);
         for (int i = 0; i < Rows; i += 17)
-        {
-            scorer.Score(data.Features.AsSpan(i * Inputs, Inputs).ToArray().Select(v => (float)v).ToArray(), output);
-            Assert.AreEqual(result.LeaveOneOutPredictions[i], output[0], 1e-4 * (1 + Math.Abs(output[0])), $"row {i}");
-        }
+            Assert.AreEqual(result.LeaveOneOutPredictions[i], scores[i], 1e-4 * (1 + Math.Abs(scores[i])), $"row {i}");
     }
 
     private static void AssertScorerMatches(KareFitResult result, KareTrainingData data, double[] expected)
     {
+        float[] scores = ScoreTrainingRows(result, data);
+        for (int i = 0; i < Rows; i++)
+            Assert.AreEqual(expected[i], scores[i], 1e-4 * (1 + Math.Abs(expected[i])), $"row {i}");
+    }
+
+    /// <summary>The saved model's prediction (the managed primal scorer, network output included) for each training row.</summary>
+    private static float[] ScoreTrainingRows(KareFitResult result, KareTrainingData data)
+    {
         var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans, result.FeatureScales,
             result.TargetMeans, result.TargetScales, includeNetworkOutput: true);
-        var output = new float[1];
+        var scores = new float[Rows];
         for (int i = 0; i < Rows; i++)
         {
             float[] row = data.Features.AsSpan(i * Inputs, Inputs).ToArray().Select(v => (float)v).ToArray();
-            scorer.Score(row, output);
-            Assert.AreEqual(expected[i], output[0], 1e-4 * (1 + Math.Abs(expected[i])), $"row {i}");
+            scorer.Score(row, scores.AsSpan(i, 1));
         }
+        return scores;
     }
 
     /// <summary>The rows as the scorer sees them: rounded to float, then standardised.</summary>
