@@ -33,7 +33,7 @@ internal static class Program
 
     private const double RelativeRidge = 0.1;
     private const double LearningRate = 0.01;
-    private const int StochasticProbes = 16;
+    private const int StochasticProbes = 64; // the default of mini-batch training
 
     public static int Main(string[] args)
     {
@@ -44,6 +44,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "--diamonds")
             return DiamondsBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
+        TorchRuntime.Initialize(); // the process settings training runs with (OpenMP waiting, MKL, allocator)
         torch.set_num_threads(options.Threads);
         Console.WriteLine($"KARE step benchmark: float64, CPU, {options.Threads} torch threads, {Environment.ProcessorCount} logical cores, " +
                           $"median of {options.Repeats} after {options.Warmup} warm-up step(s).");
@@ -77,8 +78,8 @@ internal static class Program
             Console.WriteLine();
             Console.WriteLine("Dense float64 operations at each n, median ms (× matmul):");
             Console.WriteLine();
-            Console.WriteLine("| n | matmul A·B | addmm_ into buffer (A·A) | cholesky_ex | cholesky_inverse(L) | solve_triangular(L, I) | L⁻ᵀL⁻¹ by mm | linalg.inv (LU) | cholesky_solve (c = 1) |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine($"| n | matmul A·B | addmm_ into buffer (A·A) | cholesky_ex | cholesky_inverse(L) | solve_triangular(L, I) | L⁻ᵀL⁻¹ by mm | linalg.inv (LU) | cholesky_solve (c = 1) | cholesky_solve (m = {StochasticProbes}) | solve_triangular (m = {StochasticProbes}) | rank-{StochasticProbes} update |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (string row in solveRows)
                 Console.WriteLine(row);
         }
@@ -191,6 +192,8 @@ internal static class Program
         Tensor identity = torch.eye(n, dtype: ScalarType.Float64);
         Tensor w = torch.linalg.solve_triangular(l, identity, upper: false);
         Tensor rhs = torch.randn(n, 1, ScalarType.Float64);
+        Tensor probes = torch.randn(n, StochasticProbes, ScalarType.Float64);
+        Tensor solvedProbes = probes.cholesky_solve(l);
         var ops = new (string Name, Action Body)[]
         {
             ("matmul", () => { using var t = s.mm(z); }),
@@ -201,6 +204,9 @@ internal static class Program
             ("WᵀW", () => buffer.addmm_(w.t(), w, 0f, 1f)),
             ("inv", () => { using var t = torch.linalg.inv(s); }),
             ("cholesky_solve", () => { using var t = rhs.cholesky_solve(l); }),
+            ("cholesky_solve m", () => { using var t = probes.cholesky_solve(l); }),
+            ("triangular solve m", () => { using var t = torch.linalg.solve_triangular(l, probes, upper: false); }),
+            ("rank m update", () => buffer.addmm_(solvedProbes, solvedProbes.t(), 0f, 1f)),
         };
         var times = ops.Select(_ => new List<double>()).ToArray();
         for (int r = 0; r < options.Warmup + options.Repeats; r++)

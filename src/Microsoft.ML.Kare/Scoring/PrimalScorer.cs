@@ -1,7 +1,5 @@
 using System;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using static Microsoft.ML.Kare.Scoring.RowBlockKernels;
 
 namespace Microsoft.ML.Kare.Scoring;
 
@@ -14,12 +12,12 @@ namespace Microsoft.ML.Kare.Scoring;
 /// </summary>
 /// <remarks>
 /// Immutable and thread-safe: each thread scores with its own scratch buffers.
-/// Speed: the hidden layers' W and β_W are stored transposed once, in the constructor (input-major, so that one
-/// input's column is a contiguous run over the layer's units), and each layer is a sequence of vectorised
-/// column updates h += W[:, j]·a_j, dh += β_W[:, j]·a_j, then dh += W[:, j]·da_j; the forward pass (h, a, φ′) is
-/// shared by all outputs, and the tangent of an output whose β is zero is skipped. Every unit's sums are formed in
-/// the same order as the plain row-by-row formulation (bias, then j = 0, 1, …, without fused multiply-adds), so the
-/// scores are bit-identical to it.
+/// Speed: each layer is one pass of <see cref="RowBlockKernels"/> over its weights, which reads W once for both the
+/// forward values h = W a + b and the first output's tangent dh = β_W a + W da + β_b, four units at a time with fused
+/// multiply-adds. Weights and the vectors a, da are stored zero-padded (<see cref="RowBlockKernels.Padded"/>). The
+/// forward pass is shared by all outputs; the tangent of an output whose β is zero is skipped. Sums are formed in a
+/// fixed order, so a row's score is identical run to run on one machine; across processors with different vector
+/// widths it agrees to rounding.
 /// </remarks>
 internal sealed class PrimalScorer
 {
@@ -30,21 +28,24 @@ internal sealed class PrimalScorer
     private readonly double[] _targetScales;
     private readonly bool _includeNetworkOutput;
 
-    private readonly int[] _widths;
-    private readonly int[] _inputs;                 // [l] = inputs of hidden layer l
-    private readonly double[][] _weightsT;          // [l] = W_lᵀ, inputs × width (input-major)
+    private readonly int[] _widths;                 // [l] = units of hidden layer l
+    private readonly int[] _strides;                // [l] = padded row length of layer l (its inputs rounded up)
+    private readonly double[][] _weights;           // [l] = W_l, width × stride, row-major, zero-padded
     private readonly double[][] _biases;            // [l] = b_l
-    private readonly double[][][] _primalWeightsT;  // [k][l] = (β_k's W_l)ᵀ, inputs × width
+    private readonly double[][][] _primalWeights;   // [k][l] = β_k's W_l, same layout
     private readonly double[][][] _primalBiases;    // [k][l] = β_k's b_l
-    private readonly double[] _outputWeights;       // θ's w_out (length = last width)
+    private readonly double[] _outputWeights;       // θ's w_out, padded to the last layer's padded width
     private readonly double _outputBias;
-    private readonly double[][] _primalOutputWeights; // [k] = β_k's w_out
+    private readonly double[][] _primalOutputWeights; // [k] = β_k's w_out, padded
     private readonly double[] _primalOutputBiases;    // [k] = β_k's b_out
-    private readonly bool[] _tangentIsZero;           // [k]: β_k ≡ 0, so the tangent term is exactly 0
-    private readonly int _maxWidth;
+    private readonly int[] _tangentOutputs;           // the outputs k whose β_k is not zero
+    private readonly int[] _tangentIndex;             // [k] = position of k in _tangentOutputs, or −1
+    private readonly int _paddedMaxWidth;
+    private readonly int _scratchLength;
 
     [ThreadStatic]
     private static double[]? t_scratch;
+
 
     /// <param name="architecture">Network shape.</param>
     /// <param name="parameters">θ, length P.</param>
@@ -77,43 +78,53 @@ internal sealed class PrimalScorer
 
         int depth = architecture.Depth;
         _widths = new int[depth];
-        _inputs = new int[depth];
-        _weightsT = new double[depth][];
+        _strides = new int[depth];
+        _weights = new double[depth][];
         _biases = new double[depth][];
-        int maxWidth = architecture.InputCount;
+        int maxWidth = 0;
         for (int l = 0; l < depth; l++)
         {
             _widths[l] = architecture.HiddenWidths[l];
-            _inputs[l] = architecture.LayerInputCount(l);
-            _weightsT[l] = Transposed(parameters, (int)architecture.WeightOffset(l), _widths[l], _inputs[l]);
+            _strides[l] = Padded(architecture.LayerInputCount(l));
+            _weights[l] = PaddedRows(parameters, (int)architecture.WeightOffset(l), _widths[l], architecture.LayerInputCount(l), _strides[l]);
             _biases[l] = parameters.AsSpan((int)architecture.BiasOffset(l), _widths[l]).ToArray();
             maxWidth = Math.Max(maxWidth, _widths[l]);
         }
-        _maxWidth = maxWidth;
+        _paddedMaxWidth = Padded(maxWidth);
         int last = architecture.LayerInputCount(depth);
         int outOffset = (int)architecture.OutputWeightOffset;
         _outputWeights = parameters.AsSpan(outOffset, last).ToArray();
+        Array.Resize(ref _outputWeights, Padded(last));
         _outputBias = parameters[outOffset + last];
 
-        _primalWeightsT = new double[outputs][][];
+        _primalWeights = new double[outputs][][];
         _primalBiases = new double[outputs][][];
         _primalOutputWeights = new double[outputs][];
         _primalOutputBiases = new double[outputs];
-        _tangentIsZero = new bool[outputs];
+        var tangentOutputs = new System.Collections.Generic.List<int>();
         for (int k = 0; k < outputs; k++)
         {
-            double[] beta = primalWeights.AsSpan((int)(k * p), (int)p).ToArray();
-            _tangentIsZero[k] = Array.TrueForAll(beta, v => v == 0);
-            _primalWeightsT[k] = new double[depth][];
+            ReadOnlySpan<double> beta = primalWeights.AsSpan((int)(k * p), (int)p);
+            if (beta.IndexOfAnyExcept(0.0) >= 0)
+                tangentOutputs.Add(k);
+            _primalWeights[k] = new double[depth][];
             _primalBiases[k] = new double[depth][];
             for (int l = 0; l < depth; l++)
             {
-                _primalWeightsT[k][l] = Transposed(beta, (int)architecture.WeightOffset(l), _widths[l], _inputs[l]);
-                _primalBiases[k][l] = beta.AsSpan((int)architecture.BiasOffset(l), _widths[l]).ToArray();
+                _primalWeights[k][l] = PaddedRows(primalWeights, (int)(k * p + architecture.WeightOffset(l)), _widths[l], architecture.LayerInputCount(l), _strides[l]);
+                _primalBiases[k][l] = beta.Slice((int)architecture.BiasOffset(l), _widths[l]).ToArray();
             }
-            _primalOutputWeights[k] = beta.AsSpan(outOffset, last).ToArray();
+            _primalOutputWeights[k] = beta.Slice(outOffset, last).ToArray();
+            Array.Resize(ref _primalOutputWeights[k], Padded(last));
             _primalOutputBiases[k] = beta[outOffset + last];
         }
+        _tangentOutputs = tangentOutputs.ToArray();
+        _tangentIndex = new int[outputs];
+        Array.Fill(_tangentIndex, -1);
+        for (int t = 0; t < _tangentOutputs.Length; t++)
+            _tangentIndex[_tangentOutputs[t]] = t;
+        // z; per layer h, s (width) and a (padded); per tangent output dh (width) and two padded da (this and the previous layer).
+        _scratchLength = Padded(architecture.InputCount) + depth * 3 * _paddedMaxWidth + _tangentOutputs.Length * 3 * _paddedMaxWidth;
     }
 
     /// <summary>Number of input features.</summary>
@@ -130,13 +141,9 @@ internal sealed class PrimalScorer
         if (output.Length != OutputCount)
             throw new ArgumentException($"Expected room for {OutputCount} outputs, got {output.Length}.", nameof(output));
 
-        int depth = _widths.Length;
-        int w = _maxWidth;
-        // Scratch per thread: z, then per layer its h, a = φ(h), φ′(h) (kept for every output's tangent), and dh, da.
-        int needed = w + 3 * Sum(_widths) + 2 * w;
-        double[] scratch = t_scratch is { } existing && existing.Length >= needed ? existing : (t_scratch = new double[needed]);
-        Span<double> z = scratch.AsSpan(0, InputCount);
+        double[] scratch = t_scratch is { } existing && existing.Length >= _scratchLength ? existing : (t_scratch = new double[_scratchLength]);
         int d = InputCount;
+        Span<double> z = scratch.AsSpan(0, Padded(d));
         bool missing = false;
         for (int j = 0; j < d; j++)
         {
@@ -148,151 +155,92 @@ internal sealed class PrimalScorer
             output.Fill(float.NaN);
             return;
         }
+        z.Slice(d).Clear();
 
-        // Forward pass, shared by all outputs: h_l = W_l a_{l−1} + b_l, a_l = φ(h_l), s_l = φ′(h_l).
-        int offset = w;
+        int w = _paddedMaxWidth;
+        int tangents = _tangentOutputs.Length;
+        int layerBase = z.Length;
+        int tangentBase = layerBase + _widths.Length * 3 * w;
         ReadOnlySpan<double> previous = z;
-        for (int l = 0; l < depth; l++)
+        for (int l = 0; l < _widths.Length; l++)
         {
             int width = _widths[l];
-            Span<double> h = scratch.AsSpan(offset, width);
-            Span<double> a = scratch.AsSpan(offset + width, width);
-            Span<double> s = scratch.AsSpan(offset + 2 * width, width);
-            _biases[l].CopyTo(h);
-            AddColumns(_weightsT[l], previous, h);
-            ManagedActivations.Apply(_architecture.Activation, h, a, s);
-            previous = a;
-            offset += 3 * width;
-        }
-        ReadOnlySpan<double> last = previous;
-
-        double network = 0;
-        if (_includeNetworkOutput)
-        {
-            network = _outputBias;
-            for (int j = 0; j < last.Length; j++)
-                network += _outputWeights[j] * last[j];
-        }
-
-        Span<double> dh = scratch.AsSpan(offset, w);
-        Span<double> da = scratch.AsSpan(offset + w, w);
-        for (int k = 0; k < OutputCount; k++)
-        {
-            double df = 0;
-            if (!_tangentIsZero[k])
+            int rows = Padded(width);
+            int stride = _strides[l];
+            Span<double> h = scratch.AsSpan(layerBase + 3 * w * l, rows);
+            Span<double> s = scratch.AsSpan(layerBase + 3 * w * l + w, width);
+            Span<double> a = scratch.AsSpan(layerBase + 3 * w * l + 2 * w, rows);
+            double[] weights = _weights[l];
+            // Tangent output t: dh at [tangentBase + 3w·t, +rows); da alternates between the two buffers after it.
+            for (int t = 0; t < tangents; t++)
             {
-                // Tangent: dh_l = β_{W_l} a_{l−1} + W_l da_{l−1} + β_{b_l} (da_0 = 0), da_l = φ′(h_l) ⊙ dh_l.
-                int layerOffset = w;
-                previous = z;
-                ReadOnlySpan<double> previousTangent = default;
-                for (int l = 0; l < depth; l++)
-                {
-                    int width = _widths[l];
-                    Span<double> dhl = dh.Slice(0, width);
-                    _primalBiases[k][l].CopyTo(dhl);
-                    AddColumns(_primalWeightsT[k][l], previous, dhl);
-                    if (l > 0)
-                        AddColumns(_weightsT[l], previousTangent, dhl);
-                    ReadOnlySpan<double> s = scratch.AsSpan(layerOffset + 2 * width, width);
-                    Span<double> dal = da.Slice(0, width);
-                    Multiply(s, dhl, dal);
-                    previous = scratch.AsSpan(layerOffset + width, width);
-                    previousTangent = dal;
-                    layerOffset += 3 * width;
-                }
-
-                double[] primalOutputWeights = _primalOutputWeights[k];
-                df = _primalOutputBiases[k]; // d b_out
-                for (int j = 0; j < last.Length; j++)
-                    df += primalOutputWeights[j] * last[j] + _outputWeights[j] * previousTangent[j];
+                int k = _tangentOutputs[t];
+                Span<double> dh = scratch.AsSpan(tangentBase + 3 * w * t, rows);
+                if (t == 0 && l == 0)
+                    ProductPair(weights, _primalWeights[k][l], stride, previous, h, dh);
+                else if (t == 0)
+                    ProductTriple(weights, _primalWeights[k][l], stride, previous, PreviousTangent(scratch, tangentBase, t, l, stride), h, dh);
+                else if (l == 0)
+                    Product(_primalWeights[k][l], stride, previous, dh);
+                else
+                    TangentProduct(weights, _primalWeights[k][l], stride, previous, PreviousTangent(scratch, tangentBase, t, l, stride), dh);
             }
-            if (_includeNetworkOutput)
-                df = _tangentIsZero[k] ? network : AddNetworkOutput(df, last);
+            if (tangents == 0)
+                Product(weights, stride, previous, h);
+            Add(_biases[l], h);
+            ManagedActivations.Apply(_architecture.Activation, h.Slice(0, width), a.Slice(0, width), s);
+            a.Slice(width).Clear();
+            for (int t = 0; t < tangents; t++)
+            {
+                Span<double> dh = scratch.AsSpan(tangentBase + 3 * w * t, width);
+                Add(_primalBiases[_tangentOutputs[t]][l], dh);
+                Span<double> da = CurrentTangent(scratch, tangentBase, t, l, rows);
+                for (int i = 0; i < width; i++)
+                    da[i] = s[i] * dh[i];
+                da.Slice(width).Clear();
+            }
+            previous = a;
+        }
+
+        // previous = a_L (padded); the last layer's tangents da_L are the "current" buffers of layer L − 1.
+        int lastLayer = _widths.Length - 1;
+        double network = _includeNetworkOutput ? _outputBias + Dot(_outputWeights, previous) : 0;
+        for (int k = 0; k < output.Length; k++)
+        {
+            int t = _tangentIndex[k];
+            double df = network;
+            if (t >= 0)
+            {
+                ReadOnlySpan<double> da = CurrentTangent(scratch, tangentBase, t, lastLayer, previous.Length);
+                df += _primalOutputBiases[k] + DotSum(_primalOutputWeights[k], previous, _outputWeights, da);
+            }
             output[k] = (float)(_targetMeans[k] + _targetScales[k] * df);
         }
     }
 
-    /// <summary>The network's output added term by term after the tangent (the order of the plain formulation).</summary>
-    private double AddNetworkOutput(double df, ReadOnlySpan<double> last)
+    private static void Add(ReadOnlySpan<double> values, Span<double> target)
     {
-        df += _outputBias;
-        for (int j = 0; j < last.Length; j++)
-            df += _outputWeights[j] * last[j];
-        return df;
+        for (int i = 0; i < values.Length; i++)
+            target[i] += values[i];
     }
+
+    /// <summary>The padded da of layer <paramref name="layer"/> − 1 for tangent output <paramref name="t"/>.</summary>
+    private ReadOnlySpan<double> PreviousTangent(double[] scratch, int tangentBase, int t, int layer, int length)
+        => scratch.AsSpan(tangentBase + 3 * _paddedMaxWidth * t + ((layer - 1) % 2 + 1) * _paddedMaxWidth, length);
+
+    /// <summary>The padded da of layer <paramref name="layer"/> for tangent output <paramref name="t"/> (alternates between two buffers).</summary>
+    private Span<double> CurrentTangent(double[] scratch, int tangentBase, int t, int layer, int length)
+        => scratch.AsSpan(tangentBase + 3 * _paddedMaxWidth * t + (layer % 2 + 1) * _paddedMaxWidth, length);
 
     /// <summary>
-    /// y += Mᵀ-stored matrix times x, one column at a time: y[r] += M[j, r]·x[j] for j = 0, 1, … (M input-major,
-    /// |x| × |y|). Each y[r] receives its terms in order of j with a separate multiply and add, as a scalar loop would
-    /// (C# evaluates a + b + c left to right and the JIT does not contract to fused multiply-adds).
+    /// The rows × columns row-major block at <paramref name="offset"/>, each row padded with zeros to <paramref name="stride"/>
+    /// and zero rows added up to a whole number of row blocks.
     /// </summary>
-    private static void AddColumns(double[] transposed, ReadOnlySpan<double> x, Span<double> y)
+    private static double[] PaddedRows(double[] values, int offset, int rows, int columns, int stride)
     {
-        int width = y.Length;
-        ReadOnlySpan<double> matrix = transposed;
-        int vectorEnd = Vector.IsHardwareAccelerated ? width - width % Vector<double>.Count : 0;
-        Span<Vector<double>> yVectors = MemoryMarshal.Cast<double, Vector<double>>(y.Slice(0, vectorEnd));
-        int j = 0;
-        if (vectorEnd > 0)
-        {
-            // Four columns per sweep: y is loaded and stored once per four terms, added in the same order.
-            for (; j + 4 <= x.Length; j += 4)
-            {
-                var x0 = new Vector<double>(x[j]);
-                var x1 = new Vector<double>(x[j + 1]);
-                var x2 = new Vector<double>(x[j + 2]);
-                var x3 = new Vector<double>(x[j + 3]);
-                ReadOnlySpan<Vector<double>> c0 = MemoryMarshal.Cast<double, Vector<double>>(matrix.Slice(j * width, vectorEnd));
-                ReadOnlySpan<Vector<double>> c1 = MemoryMarshal.Cast<double, Vector<double>>(matrix.Slice((j + 1) * width, vectorEnd));
-                ReadOnlySpan<Vector<double>> c2 = MemoryMarshal.Cast<double, Vector<double>>(matrix.Slice((j + 2) * width, vectorEnd));
-                ReadOnlySpan<Vector<double>> c3 = MemoryMarshal.Cast<double, Vector<double>>(matrix.Slice((j + 3) * width, vectorEnd));
-                for (int v = 0; v < yVectors.Length; v++)
-                    yVectors[v] = yVectors[v] + c0[v] * x0 + c1[v] * x1 + c2[v] * x2 + c3[v] * x3;
-                for (int r = vectorEnd; r < width; r++)
-                    y[r] = y[r] + matrix[j * width + r] * x[j] + matrix[(j + 1) * width + r] * x[j + 1]
-                           + matrix[(j + 2) * width + r] * x[j + 2] + matrix[(j + 3) * width + r] * x[j + 3];
-            }
-        }
-        for (; j < x.Length; j++)
-        {
-            double xj = x[j];
-            ReadOnlySpan<double> column = matrix.Slice(j * width, width);
-            if (vectorEnd > 0)
-            {
-                var xv = new Vector<double>(xj);
-                ReadOnlySpan<Vector<double>> columnVectors = MemoryMarshal.Cast<double, Vector<double>>(column.Slice(0, vectorEnd));
-                for (int v = 0; v < yVectors.Length; v++)
-                    yVectors[v] += columnVectors[v] * xv;
-            }
-            for (int r = vectorEnd; r < width; r++)
-                y[r] += column[r] * xj;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)
-    {
-        for (int i = 0; i < result.Length; i++)
-            result[i] = a[i] * b[i];
-    }
-
-    /// <summary>The rows × columns row-major block at <paramref name="offset"/>, transposed (columns × rows).</summary>
-    private static double[] Transposed(double[] values, int offset, int rows, int columns)
-    {
-        var result = new double[rows * columns];
+        var result = new double[Padded(rows) * stride];
         for (int r = 0; r < rows; r++)
-        {
-            for (int j = 0; j < columns; j++)
-                result[j * rows + r] = values[offset + r * columns + j];
-        }
+            values.AsSpan(offset + r * columns, columns).CopyTo(result.AsSpan(r * stride));
         return result;
-    }
-
-    private static int Sum(int[] values)
-    {
-        int sum = 0;
-        foreach (int v in values)
-            sum += v;
-        return sum;
     }
 }

@@ -116,7 +116,14 @@ internal static class KareTraining
         using (IProgressChannel pch = host.StartProgressChannel("Training KARE"))
         {
             var monitor = new ChannelMonitor(host, ch, pch, options.Progress, options.CancellationToken);
-            result = KareFitter.Fit(rows, settings, monitor);
+            try
+            {
+                result = KareFitter.Fit(rows, settings, monitor);
+            }
+            finally
+            {
+                TorchRuntime.ReleaseFreedMemory();
+            }
         }
         ch.Info($"KARE model: epoch {result.SelectedEpoch}, relative ridge {result.RelativeRidge:G4} (λ = {result.Ridge:G4}).");
         return result;

@@ -227,7 +227,14 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         using (IProgressChannel pch = Host.StartProgressChannel("Training mean-field two-timescale network"))
         {
             var monitor = new ChannelMonitor(Host, ch, pch, _options.Progress, _options.CancellationToken);
-            result = MeanFieldTwoTimescale.Fit(rows, settings, monitor, monitor.StepCompleted);
+            try
+            {
+                result = MeanFieldTwoTimescale.Fit(rows, settings, monitor, monitor.StepCompleted);
+            }
+            finally
+            {
+                TorchRuntime.ReleaseFreedMemory();
+            }
         }
         return new MeanFieldModelParameters(Host, result);
     }

@@ -15,19 +15,24 @@ namespace Microsoft.ML.Kare.Tests.Backend;
 /// The stochastic KARE gradient (Hutchinson probes for A², <see cref="KareFitSettings.StochasticProbes"/>) must train a
 /// kernel as good as the exact gradient does: on the paper's simulation (γ = 1, σ = 0, 800 training and 200 test rows,
 /// depth 1 width 64, the regression trainer's defaults: full batch, 100 epochs of SGD at rate 20, z = 0.1), the
-/// stochastic mean test MSE over seeds must stay within <see cref="RelativeTolerance"/> × the exact one plus
+/// stochastic median test MSE over seeds 1–5 must stay within <see cref="RelativeTolerance"/> × the exact one plus
 /// <see cref="AbsoluteTolerance"/>.
 /// </summary>
 /// <remarks>
 /// The ridge is chosen by generalised cross-validation, so both fits keep the kernel of the last epoch: a biased or
 /// broken stochastic gradient cannot hide behind an early epoch picked on held-out rows (the default hold-out choice
 /// can fall back to the kernel at initialisation), and the fit is about twice as fast.
-/// Tolerance. Seeds 0 and 4 end in poor kernels whose error swings by 2× with any change of the trajectory, so the test
-/// uses seeds 1–3. With MKL_CBWR=AUTO (set by the trainer) the runs are reproducible on one machine and thread count;
-/// measured here (per-seed test MSE, 2026-11-23): exact 0.00669, 0.00002, 0.00174 (mean 0.00282); 64 probes 0.01180,
-/// 0.00004, 0.00123 (mean 0.00436), so the bound 1.25 × exact + 0.003 = 0.00653 leaves a third of margin. A biased
-/// gradient fails it: doubling the probe term of A² gave 0.02872, 0.00001, 0.00081 (mean 0.00985). The hold-out
-/// selection was tried too and could not tell the biased gradient apart (it falls back to earlier epochs), hence GCV.
+/// Tolerance. Some seeds end in kernels whose error swings by 2× or more with any change of the trajectory, even with
+/// the memory layout that earlier work in the process leaves (MKL picks kernels by alignment): seed 1's exact error was
+/// 0.0067, 0.0172 and 0.0188 in three processes. So the test compares medians over five seeds, which one such seed
+/// cannot move. Measured here (per-seed test MSE, 2026-11-23, seeds 1–5): exact 0.01881, 0.00002, 0.00174, 0.17128,
+/// 0.00123 (median 0.00174); 64 probes 0.01180, 0.00004, 0.00123, 0.02191, 0.00048 (median 0.00123); the bound is
+/// 1.5 × 0.00174 + 0.001 = 0.0036. A broken gradient fails it: the probe term of A² with its sign flipped gave median
+/// 0.02030 (0.05100, 0.00009, 0.00282, 0.12573, 0.02030). A mild bias does not (the probe term doubled: median 0.00245),
+/// which is why the estimator's mean is checked against the exact gradient directly
+/// (<see cref="KareStepEngineTests.StochasticGradientIsUnbiased"/>).
+/// The hold-out selection was tried too and could not tell a biased gradient apart (it falls back to earlier epochs),
+/// hence GCV.
 /// </remarks>
 [TestClass]
 public sealed class StochasticKareAccuracyTests
@@ -35,9 +40,9 @@ public sealed class StochasticKareAccuracyTests
     private const int TrainRows = 800;
     private const int TestRows = 200;
     private const int Probes = 64;
-    private const double RelativeTolerance = 1.25;
-    private const double AbsoluteTolerance = 0.003;
-    private static readonly int[] Seeds = { 1, 2, 3 };
+    private const double RelativeTolerance = 1.5;
+    private const double AbsoluteTolerance = 0.001;
+    private static readonly int[] Seeds = { 1, 2, 3, 4, 5 };
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -55,15 +60,15 @@ public sealed class StochasticKareAccuracyTests
             stochastic.Add(TestError(rows, seed, Probes, ref seconds[1]));
         }
 
-        double exactMean = exact.Average();
-        double stochasticMean = stochastic.Average();
+        double exactMedian = Median(exact);
+        double stochasticMedian = Median(stochastic);
         string report = string.Create(CultureInfo.InvariantCulture,
-            $"test MSE over seeds {string.Join(",", Seeds)}: exact {exactMean:F5} [{Join(exact)}] in {seconds[0]:F1} s, " +
-            $"{Probes} probes {stochasticMean:F5} [{Join(stochastic)}] in {seconds[1]:F1} s");
+            $"median test MSE over seeds {string.Join(",", Seeds)}: exact {exactMedian:F5} [{Join(exact)}] in {seconds[0]:F1} s, " +
+            $"{Probes} probes {stochasticMedian:F5} [{Join(stochastic)}] in {seconds[1]:F1} s");
         TestContext.WriteLine(report);
         // The comparison means something only if exact training works here: well below predicting zero (about 0.18).
-        Assert.IsLessThan(0.09, exactMean, report);
-        Assert.IsLessThanOrEqualTo(RelativeTolerance * exactMean + AbsoluteTolerance, stochasticMean, report);
+        Assert.IsLessThan(0.02, exactMedian, report);
+        Assert.IsLessThanOrEqualTo(RelativeTolerance * exactMedian + AbsoluteTolerance, stochasticMedian, report);
     }
 
     private static double TestError(List<SimulationRow> rows, int seed, int probes, ref double seconds)
@@ -90,6 +95,12 @@ public sealed class StochasticKareAccuracyTests
             sum += error * error;
         }
         return sum / TestRows;
+    }
+
+    private static double Median(List<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 
     private static string Join(IEnumerable<double> values)

@@ -7,10 +7,12 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 namespace Microsoft.ML.Kare.Tests.Scoring;
 
 /// <summary>
-/// The scorer's fast layout (transposed, vectorised layers; a forward pass shared by all outputs; the tangent skipped
-/// when β ≡ 0) against the plain row-by-row Jacobian-vector product written out here, one output at a time: the scores
-/// must be bit-identical, for widths that are and are not multiples of the vector length, several outputs, with and
-/// without the network's own output. And Cody's Φ in the GELU against MathNet's erf.
+/// The scorer's fast layout (zero-padded rows, fused vectorised dot products, one pass per layer for the forward value
+/// and every output's tangent, the tangent skipped when β ≡ 0) against the plain row-by-row Jacobian-vector product
+/// written out here, one output at a time: the float scores must agree to within one unit in the last place (the sums
+/// are formed in a different order), for widths that are and are not multiples of the vector length, several outputs,
+/// with and without the network's own output; scorers of different shapes sharing a thread's scratch must not disturb
+/// each other. And Cody's Φ in the GELU against MathNet's erf.
 /// </summary>
 [TestClass]
 public sealed class PrimalScorerLayoutTests
@@ -22,7 +24,7 @@ public sealed class PrimalScorerLayoutTests
     [DataRow(5, new[] { 9, 6, 5 }, KareActivation.Relu, 2, true)]
     [DataRow(3, new[] { 13 }, KareActivation.Tanh, 1, true)]
     [DataRow(4, new[] { 8, 8 }, KareActivation.Gelu, 3, true)]
-    public void FastLayoutIsBitIdenticalToPlainJacobianVectorProduct(int inputs, int[] widths, KareActivation activation, int outputs, bool includeNetworkOutput)
+    public void FastLayoutMatchesPlainJacobianVectorProduct(int inputs, int[] widths, KareActivation activation, int outputs, bool includeNetworkOutput)
     {
         var random = new Random(inputs * 100 + widths.Sum() + outputs);
         var architecture = new KareNetworkArchitecture(inputs, widths, activation);
@@ -38,7 +40,7 @@ public sealed class PrimalScorerLayoutTests
         var scorer = new PrimalScorer(architecture, theta, beta, means, scales, targetMeans, targetScales, includeNetworkOutput);
 
         var actual = new float[outputs];
-        int compared = 0;
+        int compared = 0, identical = 0;
         for (int row = 0; row < 200; row++)
         {
             float[] x = Enumerable.Range(0, inputs).Select(j => (float)(means[j] + 2 * scales[j] * Normal(random))).ToArray();
@@ -46,13 +48,47 @@ public sealed class PrimalScorerLayoutTests
             for (int k = 0; k < outputs; k++)
             {
                 float expected = PlainScore(architecture, theta, beta.AsSpan(k * p, p), means, scales, targetMeans[k], targetScales[k], includeNetworkOutput, x);
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(actual[k]),
-                    $"row {row}, output {k}: plain {expected:R}, scorer {actual[k]:R}");
+                Assert.IsLessThanOrEqualTo(1, UnitsApart(expected, actual[k]), $"row {row}, output {k}: plain {expected:R}, scorer {actual[k]:R}");
+                identical += expected == actual[k] ? 1 : 0;
                 compared++;
             }
         }
         Assert.AreEqual(200 * outputs, compared);
+        Assert.IsGreaterThan(0.9 * compared, identical, "the float scores should mostly be identical; one-unit differences only at rounding boundaries");
     }
+
+    /// <summary>Scorers of different shapes alternating on one thread (sharing its scratch) score as each does alone.</summary>
+    [TestMethod]
+    public void ScorersSharingAThreadDoNotDisturbEachOther()
+    {
+        var random = new Random(11);
+        PrimalScorer Create(int inputs, int[] widths, int outputs)
+        {
+            var architecture = new KareNetworkArchitecture(inputs, widths, KareActivation.Gelu);
+            int p = (int)architecture.ParameterCount;
+            return new PrimalScorer(architecture, Enumerable.Range(0, p).Select(_ => 0.5 * Normal(random)).ToArray(),
+                Enumerable.Range(0, p * outputs).Select(_ => 0.1 * Normal(random)).ToArray(), new double[inputs],
+                Enumerable.Repeat(1.0, inputs).ToArray(), new double[outputs], Enumerable.Repeat(1.0, outputs).ToArray());
+        }
+        PrimalScorer wide = Create(21, new[] { 37, 19 }, 3);
+        PrimalScorer narrow = Create(3, new[] { 5 }, 1);
+        float[][] wideRows = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 21).Select(_ => (float)Normal(random)).ToArray()).ToArray();
+        float[][] narrowRows = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 3).Select(_ => (float)Normal(random)).ToArray()).ToArray();
+        float[][] wideAlone = wideRows.Select(x => { var o = new float[3]; wide.Score(x, o); return o; }).ToArray();
+        float[][] narrowAlone = narrowRows.Select(x => { var o = new float[1]; narrow.Score(x, o); return o; }).ToArray();
+        for (int i = 0; i < 20; i++)
+        {
+            var o = new float[3];
+            var n = new float[1];
+            wide.Score(wideRows[i], o);
+            narrow.Score(narrowRows[i], n);
+            CollectionAssert.AreEqual(wideAlone[i], o, $"wide row {i}");
+            CollectionAssert.AreEqual(narrowAlone[i], n, $"narrow row {i}");
+        }
+    }
+
+    private static int UnitsApart(float a, float b)
+        => Math.Abs(BitConverter.SingleToInt32Bits(a) - BitConverter.SingleToInt32Bits(b));
 
     /// <summary>A model whose β is zero and that adds the network's output predicts mean + scale·f(z; θ) exactly.</summary>
     [TestMethod]

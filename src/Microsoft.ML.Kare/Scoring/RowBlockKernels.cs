@@ -1,0 +1,241 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Microsoft.ML.Kare.Scoring;
+
+/// <summary>
+/// Matrix-vector products of the scorer's layers on zero-padded row-major matrices, four rows at a time: each vector of
+/// x (and dx) is loaded once per four rows, and the twelve accumulators (value, primal and carried sums of four rows)
+/// are independent, so the fused multiply-adds run at the processor's throughput instead of waiting for each other.
+/// </summary>
+/// <remarks>
+/// Every matrix has a whole number of blocks of <see cref="RowBlock"/> rows and each row a whole number of
+/// <see cref="Padding"/> values (zeros beyond the real ones), so there are no scalar tails. The kernels run on 512-bit
+/// vectors where the processor has them and on <see cref="Vector{T}"/> elsewhere; the two give the same sums to rounding.
+/// </remarks>
+internal static class RowBlockKernels
+{
+    /// <summary>Rows are padded to a multiple of this many values: a whole number of vectors from 128 to 512 bits.</summary>
+    public const int Padding = 8;
+
+    /// <summary>Rows per block.</summary>
+    public const int RowBlock = 4;
+
+    static RowBlockKernels()
+    {
+        if (Padding % Vector<double>.Count != 0)
+            throw new PlatformNotSupportedException($"The KARE scorer pads rows to {Padding} values, not a whole number of {Vector<double>.Count}-value vectors.");
+    }
+
+    /// <summary>The length rounded up to a whole number of <see cref="Padding"/> values (also a whole number of row blocks).</summary>
+    public static int Padded(int length) => (length + Padding - 1) / Padding * Padding;
+
+    /// <summary>y = M x for a padded matrix M (y.Length rows of <paramref name="stride"/> values).</summary>
+    public static void Product(ReadOnlySpan<double> m, int stride, ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (Vector512.IsHardwareAccelerated)
+            Products<Vector512<double>, Lanes512, ValueOnly>(m, default, stride, x, default, y, default);
+        else
+            Products<Vector<double>, LanesVector, ValueOnly>(m, default, stride, x, default, y, default);
+    }
+
+    /// <summary>y = W x and dy = B x: a first layer's forward values and one output's tangent.</summary>
+    public static void ProductPair(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, Span<double> y, Span<double> dy)
+    {
+        if (Vector512.IsHardwareAccelerated)
+            Products<Vector512<double>, Lanes512, ValueAndPrimal>(w, b, stride, x, default, y, dy);
+        else
+            Products<Vector<double>, LanesVector, ValueAndPrimal>(w, b, stride, x, default, y, dy);
+    }
+
+    /// <summary>y = W x and dy = B x + W dx: a hidden layer's forward values and one output's tangent, reading W once.</summary>
+    public static void ProductTriple(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, ReadOnlySpan<double> dx,
+        Span<double> y, Span<double> dy)
+    {
+        if (Vector512.IsHardwareAccelerated)
+            Products<Vector512<double>, Lanes512, All>(w, b, stride, x, dx, y, dy);
+        else
+            Products<Vector<double>, LanesVector, All>(w, b, stride, x, dx, y, dy);
+    }
+
+    /// <summary>dy = B x + W dx: a further output's tangent (the forward values are already known).</summary>
+    public static void TangentProduct(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, Span<double> dy)
+    {
+        if (Vector512.IsHardwareAccelerated)
+            Products<Vector512<double>, Lanes512, PrimalAndCarried>(w, b, stride, x, dx, default, dy);
+        else
+            Products<Vector<double>, LanesVector, PrimalAndCarried>(w, b, stride, x, dx, default, dy);
+    }
+
+    /// <summary>b·x + w·dx for padded vectors (an output layer's tangent).</summary>
+    public static double DotSum(ReadOnlySpan<double> b, ReadOnlySpan<double> x, ReadOnlySpan<double> w, ReadOnlySpan<double> dx)
+    {
+        double sum = 0;
+        for (int i = 0; i < b.Length; i++)
+            sum = Math.FusedMultiplyAdd(b[i], x[i], Math.FusedMultiplyAdd(w[i], dx[i], sum));
+        return sum;
+    }
+
+    /// <summary>w·x for padded vectors.</summary>
+    public static double Dot(ReadOnlySpan<double> w, ReadOnlySpan<double> x)
+    {
+        double sum = 0;
+        for (int i = 0; i < w.Length; i++)
+            sum = Math.FusedMultiplyAdd(w[i], x[i], sum);
+        return sum;
+    }
+
+    /// <summary>
+    /// The one kernel behind the four products: for each block of four rows r, accumulates W_r·x (value), B_r·x (primal)
+    /// and W_r·dx (carried) as the flags ask, then writes y_r = value and dy_r = primal + carried.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Products<TVector, TLanes, TParts>(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride,
+        ReadOnlySpan<double> x, ReadOnlySpan<double> dx, Span<double> y, Span<double> dy)
+        where TVector : unmanaged
+        where TLanes : struct, ILanes<TVector>
+        where TParts : struct, IParts
+    {
+        int rows = TParts.Value ? y.Length : dy.Length;
+        int vectors = stride / TLanes.Count;
+        // Lengths are checked once here (the slices throw when a span is short); the loop then reads through references.
+        ref TVector x0 = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<double, TVector>(x.Slice(0, stride)));
+        ref TVector dx0 = ref TParts.Carried ? ref MemoryMarshal.GetReference(MemoryMarshal.Cast<double, TVector>(dx.Slice(0, stride))) : ref x0;
+        ref TVector w0Row = ref TParts.Value || TParts.Carried ? ref MemoryMarshal.GetReference(MemoryMarshal.Cast<double, TVector>(w.Slice(0, rows * stride))) : ref x0;
+        ref TVector b0Row = ref TParts.Primal ? ref MemoryMarshal.GetReference(MemoryMarshal.Cast<double, TVector>(b.Slice(0, rows * stride))) : ref x0;
+        if (TParts.Primal)
+            _ = dy.Slice(0, rows);
+        for (int r = 0; r < rows; r += RowBlock)
+        {
+            ref TVector wr0 = ref Unsafe.Add(ref w0Row, r * vectors);
+            ref TVector wr1 = ref Unsafe.Add(ref wr0, vectors);
+            ref TVector wr2 = ref Unsafe.Add(ref wr1, vectors);
+            ref TVector wr3 = ref Unsafe.Add(ref wr2, vectors);
+            ref TVector br0 = ref Unsafe.Add(ref b0Row, TParts.Primal ? r * vectors : 0);
+            ref TVector br1 = ref Unsafe.Add(ref br0, TParts.Primal ? vectors : 0);
+            ref TVector br2 = ref Unsafe.Add(ref br1, TParts.Primal ? vectors : 0);
+            ref TVector br3 = ref Unsafe.Add(ref br2, TParts.Primal ? vectors : 0);
+            TVector v0 = TLanes.Zero, v1 = TLanes.Zero, v2 = TLanes.Zero, v3 = TLanes.Zero;
+            TVector p0 = TLanes.Zero, p1 = TLanes.Zero, p2 = TLanes.Zero, p3 = TLanes.Zero;
+            TVector c0 = TLanes.Zero, c1 = TLanes.Zero, c2 = TLanes.Zero, c3 = TLanes.Zero;
+            for (int i = 0; i < vectors; i++)
+            {
+                TVector xi = Unsafe.Add(ref x0, i);
+                if (TParts.Value || TParts.Carried)
+                {
+                    TVector w0 = Unsafe.Add(ref wr0, i), w1 = Unsafe.Add(ref wr1, i), w2 = Unsafe.Add(ref wr2, i), w3 = Unsafe.Add(ref wr3, i);
+                    if (TParts.Value)
+                    {
+                        v0 = TLanes.FusedMultiplyAdd(w0, xi, v0);
+                        v1 = TLanes.FusedMultiplyAdd(w1, xi, v1);
+                        v2 = TLanes.FusedMultiplyAdd(w2, xi, v2);
+                        v3 = TLanes.FusedMultiplyAdd(w3, xi, v3);
+                    }
+                    if (TParts.Carried)
+                    {
+                        TVector dxi = Unsafe.Add(ref dx0, i);
+                        c0 = TLanes.FusedMultiplyAdd(w0, dxi, c0);
+                        c1 = TLanes.FusedMultiplyAdd(w1, dxi, c1);
+                        c2 = TLanes.FusedMultiplyAdd(w2, dxi, c2);
+                        c3 = TLanes.FusedMultiplyAdd(w3, dxi, c3);
+                    }
+                }
+                if (TParts.Primal)
+                {
+                    p0 = TLanes.FusedMultiplyAdd(Unsafe.Add(ref br0, i), xi, p0);
+                    p1 = TLanes.FusedMultiplyAdd(Unsafe.Add(ref br1, i), xi, p1);
+                    p2 = TLanes.FusedMultiplyAdd(Unsafe.Add(ref br2, i), xi, p2);
+                    p3 = TLanes.FusedMultiplyAdd(Unsafe.Add(ref br3, i), xi, p3);
+                }
+            }
+            if (TParts.Value)
+            {
+                y[r] = TLanes.Sum(v0);
+                y[r + 1] = TLanes.Sum(v1);
+                y[r + 2] = TLanes.Sum(v2);
+                y[r + 3] = TLanes.Sum(v3);
+            }
+            if (TParts.Primal)
+            {
+                if (TParts.Carried)
+                {
+                    p0 = TLanes.Add(p0, c0);
+                    p1 = TLanes.Add(p1, c1);
+                    p2 = TLanes.Add(p2, c2);
+                    p3 = TLanes.Add(p3, c3);
+                }
+                dy[r] = TLanes.Sum(p0);
+                dy[r + 1] = TLanes.Sum(p1);
+                dy[r + 2] = TLanes.Sum(p2);
+                dy[r + 3] = TLanes.Sum(p3);
+            }
+        }
+    }
+
+    /// <summary>Which sums a product forms (constants the JIT folds, one specialised kernel per combination).</summary>
+    private interface IParts
+    {
+        static abstract bool Value { get; }
+        static abstract bool Primal { get; }
+        static abstract bool Carried { get; }
+    }
+
+    private struct ValueOnly : IParts
+    {
+        public static bool Value => true;
+        public static bool Primal => false;
+        public static bool Carried => false;
+    }
+
+    private struct ValueAndPrimal : IParts
+    {
+        public static bool Value => true;
+        public static bool Primal => true;
+        public static bool Carried => false;
+    }
+
+    private struct All : IParts
+    {
+        public static bool Value => true;
+        public static bool Primal => true;
+        public static bool Carried => true;
+    }
+
+    private struct PrimalAndCarried : IParts
+    {
+        public static bool Value => false;
+        public static bool Primal => true;
+        public static bool Carried => true;
+    }
+
+    /// <summary>The few vector operations the kernel needs, for one vector type.</summary>
+    private interface ILanes<TVector>
+    {
+        static abstract int Count { get; }
+        static abstract TVector Zero { get; }
+        static abstract TVector FusedMultiplyAdd(TVector a, TVector b, TVector addend);
+        static abstract TVector Add(TVector a, TVector b);
+        static abstract double Sum(TVector v);
+    }
+
+    private struct Lanes512 : ILanes<Vector512<double>>
+    {
+        public static int Count => Vector512<double>.Count;
+        public static Vector512<double> Zero => Vector512<double>.Zero;
+        public static Vector512<double> FusedMultiplyAdd(Vector512<double> a, Vector512<double> b, Vector512<double> addend) => Vector512.FusedMultiplyAdd(a, b, addend);
+        public static Vector512<double> Add(Vector512<double> a, Vector512<double> b) => a + b;
+        public static double Sum(Vector512<double> v) => Vector512.Sum(v);
+    }
+
+    private struct LanesVector : ILanes<Vector<double>>
+    {
+        public static int Count => Vector<double>.Count;
+        public static Vector<double> Zero => Vector<double>.Zero;
+        public static Vector<double> FusedMultiplyAdd(Vector<double> a, Vector<double> b, Vector<double> addend) => Vector.FusedMultiplyAdd(a, b, addend);
+        public static Vector<double> Add(Vector<double> a, Vector<double> b) => a + b;
+        public static double Sum(Vector<double> v) => Vector.Sum(v);
+    }
+}
