@@ -44,7 +44,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "--diamonds")
             return DiamondsBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
-        TorchRuntime.Initialize(); // the process settings training runs with (OpenMP waiting, MKL, allocator)
+        TorchRuntime.Initialize(); // the process settings training runs with (OpenMP waiting, MKL reproducibility)
         torch.set_num_threads(options.Threads);
         Console.WriteLine($"KARE step benchmark: float64, CPU, {options.Threads} torch threads, {Environment.ProcessorCount} logical cores, " +
                           $"median of {options.Repeats} after {options.Warmup} warm-up step(s).");

@@ -15,23 +15,11 @@ namespace Microsoft.ML.Kare.Backend;
 /// environment, which OpenMP reads once, when libtorch loads. .NET's Environment.SetEnvironmentVariable does not
 /// reach the native environment on Unix, hence libc's setenv. <c>MKL_CBWR=AUTO</c> is set the same way, so that training
 /// with the same seed, options and thread count is bit-identical.
-/// <para>
-/// glibc's allocator gives freed blocks of a few megabytes back to the kernel (its trim and mmap thresholds adapt
-/// upwards only to 2 × and 1 × the largest block freed), and every page of the next block of that size then faults in
-/// afresh. On a virtual machine that costs about 10 µs per 4 KB page: an 800 × 800 float64 temporary (1,250 pages)
-/// took 10–18 ms to touch against 0.3 ms when reused, as long as a matrix product of that size, and a KARE step makes
-/// several such temporaries. So, unless the user tuned the allocator (any <c>MALLOC_*</c> variable or
-/// <c>GLIBC_TUNABLES</c>), the trim threshold is raised and the mmap threshold fixed at glibc's largest (32 MB) while
-/// training; <see cref="ReleaseFreedMemory"/> hands the freed memory back to the kernel when a fit ends.
-/// </para>
 /// </remarks>
 internal static class TorchRuntime
 {
     private const string WaitPolicy = "OMP_WAIT_POLICY";
     private const string Reproducibility = "MKL_CBWR";
-    private const int TrimThresholdOption = -1;  // glibc's M_TRIM_THRESHOLD
-    private const int MmapThresholdOption = -3;  // glibc's M_MMAP_THRESHOLD
-    private const int LargestMmapThreshold = 32 << 20; // glibc's upper bound on 64-bit systems
     private static int _initialized;
 
     /// <summary>Call before the first use of TorchSharp in the process; later calls do nothing.</summary>
@@ -45,40 +33,6 @@ internal static class TorchRuntime
         // conditional numerical reproducibility on the CPU's own code path makes them bit-identical.
         if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(Reproducibility) is null)
             SetNativeEnvironmentVariable(Reproducibility, "AUTO");
-        if (OperatingSystem.IsLinux() && !AllocatorTunedByUser())
-            KeepFreedMemoryForReuse();
-    }
-
-    /// <summary>
-    /// Returns the memory freed by a finished fit to the kernel (glibc's malloc_trim), which the thresholds set in
-    /// <see cref="Initialize"/> keep for reuse while training. Does nothing off glibc or when the user tuned the allocator.
-    /// </summary>
-    public static unsafe void ReleaseFreedMemory()
-    {
-        if (Volatile.Read(ref _allocatorTuned) == 0 || !TryGetLibcExport("malloc_trim", out IntPtr mallocTrim))
-            return;
-        ((delegate* unmanaged<nuint, int>)mallocTrim)(0);
-    }
-
-    private static int _allocatorTuned;
-
-    private static unsafe void KeepFreedMemoryForReuse()
-    {
-        if (!TryGetLibcExport("mallopt", out IntPtr mallopt))
-            return;
-        var set = (delegate* unmanaged<int, int, int>)mallopt;
-        if (set(MmapThresholdOption, LargestMmapThreshold) == 1 && set(TrimThresholdOption, int.MaxValue) == 1)
-            Volatile.Write(ref _allocatorTuned, 1);
-    }
-
-    private static bool AllocatorTunedByUser()
-    {
-        foreach (string name in System.Linq.Enumerable.Cast<string>(Environment.GetEnvironmentVariables().Keys))
-        {
-            if (name.StartsWith("MALLOC_", StringComparison.Ordinal) || name == "GLIBC_TUNABLES")
-                return true;
-        }
-        return false;
     }
 
     /// <summary>Whether the loaded libtorch can use a CUDA device (false with the CPU build this package ships).</summary>

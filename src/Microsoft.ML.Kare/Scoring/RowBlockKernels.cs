@@ -92,8 +92,9 @@ internal static class RowBlockKernels
     /// The one kernel behind the four products: for each block of four rows r, accumulates W_r·x (value), B_r·x (primal)
     /// and W_r·dx (carried) as the flags ask, then writes y_r = value and dy_r = primal + carried.
     /// </summary>
+    /// <remarks>Internal (with the types that choose the vector width and the sums) so that tests can run every combination on any processor.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Products<TVector, TLanes, TParts>(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride,
+    internal static void Products<TVector, TLanes, TParts>(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride,
         ReadOnlySpan<double> x, ReadOnlySpan<double> dx, Span<double> y, Span<double> dy)
         where TVector : unmanaged
         where TLanes : struct, ILanes<TVector>
@@ -176,35 +177,35 @@ internal static class RowBlockKernels
     }
 
     /// <summary>Which sums a product forms (constants the JIT folds, one specialised kernel per combination).</summary>
-    private interface IParts
+    internal interface IParts
     {
         static abstract bool Value { get; }
         static abstract bool Primal { get; }
         static abstract bool Carried { get; }
     }
 
-    private struct ValueOnly : IParts
+    internal struct ValueOnly : IParts
     {
         public static bool Value => true;
         public static bool Primal => false;
         public static bool Carried => false;
     }
 
-    private struct ValueAndPrimal : IParts
+    internal struct ValueAndPrimal : IParts
     {
         public static bool Value => true;
         public static bool Primal => true;
         public static bool Carried => false;
     }
 
-    private struct All : IParts
+    internal struct All : IParts
     {
         public static bool Value => true;
         public static bool Primal => true;
         public static bool Carried => true;
     }
 
-    private struct PrimalAndCarried : IParts
+    internal struct PrimalAndCarried : IParts
     {
         public static bool Value => false;
         public static bool Primal => true;
@@ -212,7 +213,7 @@ internal static class RowBlockKernels
     }
 
     /// <summary>The few vector operations the kernel needs, for one vector type.</summary>
-    private interface ILanes<TVector>
+    internal interface ILanes<TVector>
     {
         static abstract int Count { get; }
         static abstract TVector Zero { get; }
@@ -221,7 +222,7 @@ internal static class RowBlockKernels
         static abstract double Sum(TVector v);
     }
 
-    private struct Lanes512 : ILanes<Vector512<double>>
+    internal struct Lanes512 : ILanes<Vector512<double>>
     {
         public static int Count => Vector512<double>.Count;
         public static Vector512<double> Zero => Vector512<double>.Zero;
@@ -230,7 +231,7 @@ internal static class RowBlockKernels
         public static double Sum(Vector512<double> v) => Vector512.Sum(v);
     }
 
-    private struct LanesVector : ILanes<Vector<double>>
+    internal struct LanesVector : ILanes<Vector<double>>
     {
         public static int Count => Vector<double>.Count;
         public static Vector<double> Zero => Vector<double>.Zero;

@@ -116,14 +116,7 @@ internal static class KareTraining
         using (IProgressChannel pch = host.StartProgressChannel("Training KARE"))
         {
             var monitor = new ChannelMonitor(host, ch, pch, options.Progress, options.CancellationToken);
-            try
-            {
-                result = KareFitter.Fit(rows, settings, monitor);
-            }
-            finally
-            {
-                TorchRuntime.ReleaseFreedMemory();
-            }
+            result = KareFitter.Fit(rows, settings, monitor);
         }
         ch.Info($"KARE model: epoch {result.SelectedEpoch}, relative ridge {result.RelativeRidge:G4} (λ = {result.Ridge:G4}).");
         return result;

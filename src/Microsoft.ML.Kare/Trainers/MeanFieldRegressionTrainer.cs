@@ -227,14 +227,7 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         using (IProgressChannel pch = Host.StartProgressChannel("Training mean-field two-timescale network"))
         {
             var monitor = new ChannelMonitor(Host, ch, pch, _options.Progress, _options.CancellationToken);
-            try
-            {
-                result = MeanFieldTwoTimescale.Fit(rows, settings, monitor, monitor.StepCompleted);
-            }
-            finally
-            {
-                TorchRuntime.ReleaseFreedMemory();
-            }
+            result = MeanFieldTwoTimescale.Fit(rows, settings, monitor, monitor.StepCompleted);
         }
         return new MeanFieldModelParameters(Host, result);
     }
