@@ -40,10 +40,13 @@ for (int seed = 0; seed < seeds; seed++)
         .Start(context =>
         {
             ProgressTask task = context.AddTask($"seed {seed}: KARE training", maxValue: options.NumberOfEpochs + 1);
+            string heldOut = "";
             options.Progress = new ConsoleProgress(summary =>
             {
                 task.Value = summary.Epoch + 1;
-                task.Description = $"seed {seed}: epoch {summary.Epoch,3}  ρ = {summary.Kare:F4}  held-out MSE = {summary.ValidationError:F4}";
+                if (!double.IsNaN(summary.ValidationError)) // held-out rows are evaluated on a schedule, not every epoch
+                    heldOut = $"  held-out MSE = {summary.ValidationError:F4} (epoch {summary.Epoch})";
+                task.Description = $"seed {seed}: epoch {summary.Epoch,3}  ρ = {summary.Kare:F4}{heldOut}";
             });
             kare = mlContext.Regression.Trainers.Kare(options).Fit(train);
         });

@@ -22,13 +22,19 @@ public static class ExampleConsole
             {
                 ProgressTask task = context.AddTask(description, maxValue: expectedReports);
                 int fit = 0;
+                string heldOut = "";
                 var progress = new EpochProgress(summary =>
                 {
                     if (summary.Epoch == 0)
+                    {
                         fit++;
+                        heldOut = "";
+                    }
+                    if (!double.IsNaN(summary.ValidationError)) // held-out rows are evaluated on a schedule, not every epoch
+                        heldOut = string.Create(CultureInfo.InvariantCulture, $", held-out MSE = {summary.ValidationError:F4} (epoch {summary.Epoch})");
                     task.Increment(1);
                     task.Description = string.Create(CultureInfo.InvariantCulture,
-                        $"{description}: fit {fit}, epoch {summary.Epoch,3}, ρ = {summary.Kare:F4}, held-out MSE = {summary.ValidationError:F4}");
+                        $"{description}: fit {fit}, epoch {summary.Epoch,3}, ρ = {summary.Kare:F4}{heldOut}");
                 });
                 result = work(progress);
                 task.Value = task.MaxValue;

@@ -10,7 +10,8 @@ namespace Microsoft.ML.Kare;
 /// </param>
 /// <param name="ValidationError">
 /// Mean squared error of the model's prediction on the held-out rows, in standardised label units (for kernel ridge
-/// regression at the best λ of the grid); NaN when no rows are held out.
+/// regression at the best λ of the grid); NaN when no rows are held out, and for the epochs between held-out
+/// evaluations (every epoch for the first 10, then every 1/20 of the epochs, and the last).
 /// </param>
-/// <param name="ValidationRelativeRidge">The relative ridge λ̃ that achieved <paramref name="ValidationError"/>; NaN when no rows are held out.</param>
+/// <param name="ValidationRelativeRidge">The relative ridge λ̃ that achieved <paramref name="ValidationError"/>; NaN when it is NaN.</param>
 public readonly record struct KareEpochSummary(int Epoch, double Kare, double ValidationError, double ValidationRelativeRidge);

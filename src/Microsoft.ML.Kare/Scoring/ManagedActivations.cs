@@ -14,6 +14,23 @@ internal static class ManagedActivations
     /// <summary>|x| up to which Φ(x) comes from the rational function of x² (Cody's threshold).</summary>
     private const double CentralLimit = 0.66291;
 
+    // Cody's coefficients (SPECFUN's ANORM): Φ(x) = 1/2 + x·R_c(x²) for |x| ≤ 0.66291, Φ(−|x|) = exp(−x²/2)·R_t(|x|) up to √32,
+    // each R = P/Q with P of degree m and monic Q of degree m, evaluated by Rational below.
+    private static readonly double[] CentralNumerator =
+        { 0.065682337918207449113, 2.2352520354606839287, 161.02823106855587881, 1067.6894854603709582, 18154.981253343561249 };
+    private static readonly double[] CentralDenominator =
+        { 47.20258190468824187, 976.09855173777669322, 10260.932208618978205, 45507.789335026729956 };
+    private static readonly double[] TailNumerator =
+    {
+        1.0765576773720192317e-8, 0.39894151208813466764, 8.8831497943883759412, 93.506656132177855979, 597.27027639480026226,
+        2494.5375852903726711, 6848.1904505362823326, 11602.651437647350124, 9842.7148383839780218,
+    };
+    private static readonly double[] TailDenominator =
+    {
+        22.266688044328115691, 235.38790178262499861, 1519.377599407554805, 6485.558298266760755, 18615.571640885098091,
+        34900.952721145977266, 38912.003286093271411, 19685.429676859990727,
+    };
+
     /// <summary>Writes φ(h) into <paramref name="value"/> and φ′(h) into <paramref name="slope"/>.</summary>
     public static void Apply(KareActivation activation, ReadOnlySpan<double> h, Span<double> value, Span<double> slope)
     {
@@ -82,33 +99,8 @@ internal static class ManagedActivations
             Vector<double> xsq = x * x;
             Vector<double> density = Vector.Exp(-half * xsq);
 
-            Vector<double> numerator = new Vector<double>(0.065682337918207449113) * xsq;
-            Vector<double> denominator = xsq;
-            numerator = (numerator + new Vector<double>(2.2352520354606839287)) * xsq;
-            denominator = (denominator + new Vector<double>(47.20258190468824187)) * xsq;
-            numerator = (numerator + new Vector<double>(161.02823106855587881)) * xsq;
-            denominator = (denominator + new Vector<double>(976.09855173777669322)) * xsq;
-            numerator = (numerator + new Vector<double>(1067.6894854603709582)) * xsq;
-            denominator = (denominator + new Vector<double>(10260.932208618978205)) * xsq;
-            Vector<double> central = half + x * (numerator + new Vector<double>(18154.981253343561249)) / (denominator + new Vector<double>(45507.789335026729956));
-
-            numerator = new Vector<double>(1.0765576773720192317e-8) * y;
-            denominator = y;
-            numerator = (numerator + new Vector<double>(0.39894151208813466764)) * y;
-            denominator = (denominator + new Vector<double>(22.266688044328115691)) * y;
-            numerator = (numerator + new Vector<double>(8.8831497943883759412)) * y;
-            denominator = (denominator + new Vector<double>(235.38790178262499861)) * y;
-            numerator = (numerator + new Vector<double>(93.506656132177855979)) * y;
-            denominator = (denominator + new Vector<double>(1519.377599407554805)) * y;
-            numerator = (numerator + new Vector<double>(597.27027639480026226)) * y;
-            denominator = (denominator + new Vector<double>(6485.558298266760755)) * y;
-            numerator = (numerator + new Vector<double>(2494.5375852903726711)) * y;
-            denominator = (denominator + new Vector<double>(18615.571640885098091)) * y;
-            numerator = (numerator + new Vector<double>(6848.1904505362823326)) * y;
-            denominator = (denominator + new Vector<double>(34900.952721145977266)) * y;
-            numerator = (numerator + new Vector<double>(11602.651437647350124)) * y;
-            denominator = (denominator + new Vector<double>(38912.003286093271411)) * y;
-            Vector<double> tail = density * (numerator + new Vector<double>(9842.7148383839780218)) / (denominator + new Vector<double>(19685.429676859990727));
+            Vector<double> central = half + x * Rational(xsq, CentralNumerator, CentralDenominator);
+            Vector<double> tail = density * Rational(y, TailNumerator, TailDenominator);
             Vector<double> cdf = Vector.ConditionalSelect(Vector.LessThanOrEqual(y, centralLimit), central,
                 Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<double>.Zero), one - tail, tail));
 
@@ -116,6 +108,35 @@ internal static class ManagedActivations
             (cdf + x * new Vector<double>(InverseSqrt2Pi) * density).CopyTo(slope.Slice(i, count));
         }
         return end;
+    }
+
+    /// <summary>
+    /// P(t)/Q(t) for P = p₀tᵐ + … + p_m and the monic Q = tᵐ + q₀tᵐ⁻¹ + … + q_{m−1}, in Cody's order of operations:
+    /// both by Horner's rule, one multiply and one add per step, without fused multiply-adds.
+    /// </summary>
+    private static double Rational(double t, double[] numerator, double[] denominator)
+    {
+        double p = numerator[0] * t;
+        double q = t;
+        for (int i = 1; i < denominator.Length; i++)
+        {
+            p = (p + numerator[i]) * t;
+            q = (q + denominator[i - 1]) * t;
+        }
+        return (p + numerator[^1]) / (q + denominator[^1]);
+    }
+
+    /// <summary><see cref="Rational(double, double[], double[])"/> on each lane, in the same order of operations.</summary>
+    private static Vector<double> Rational(Vector<double> t, double[] numerator, double[] denominator)
+    {
+        Vector<double> p = new Vector<double>(numerator[0]) * t;
+        Vector<double> q = t;
+        for (int i = 1; i < denominator.Length; i++)
+        {
+            p = (p + new Vector<double>(numerator[i])) * t;
+            q = (q + new Vector<double>(denominator[i - 1])) * t;
+        }
+        return (p + new Vector<double>(numerator[^1])) / (q + new Vector<double>(denominator[^1]));
     }
 
     /// <summary>
@@ -129,37 +150,10 @@ internal static class ManagedActivations
     {
         double y = Math.Abs(x);
         if (y <= CentralLimit)
-        {
-            double xsq = x * x;
-            double numerator = 0.065682337918207449113 * xsq;
-            double denominator = xsq;
-            numerator = (numerator + 2.2352520354606839287) * xsq;
-            denominator = (denominator + 47.20258190468824187) * xsq;
-            numerator = (numerator + 161.02823106855587881) * xsq;
-            denominator = (denominator + 976.09855173777669322) * xsq;
-            numerator = (numerator + 1067.6894854603709582) * xsq;
-            denominator = (denominator + 10260.932208618978205) * xsq;
-            return 0.5 + x * (numerator + 18154.981253343561249) / (denominator + 45507.789335026729956);
-        }
+            return 0.5 + x * Rational(x * x, CentralNumerator, CentralDenominator);
         if (y <= Sqrt32)
         {
-            double numerator = 1.0765576773720192317e-8 * y;
-            double denominator = y;
-            numerator = (numerator + 0.39894151208813466764) * y;
-            denominator = (denominator + 22.266688044328115691) * y;
-            numerator = (numerator + 8.8831497943883759412) * y;
-            denominator = (denominator + 235.38790178262499861) * y;
-            numerator = (numerator + 93.506656132177855979) * y;
-            denominator = (denominator + 1519.377599407554805) * y;
-            numerator = (numerator + 597.27027639480026226) * y;
-            denominator = (denominator + 6485.558298266760755) * y;
-            numerator = (numerator + 2494.5375852903726711) * y;
-            denominator = (denominator + 18615.571640885098091) * y;
-            numerator = (numerator + 6848.1904505362823326) * y;
-            denominator = (denominator + 34900.952721145977266) * y;
-            numerator = (numerator + 11602.651437647350124) * y;
-            denominator = (denominator + 38912.003286093271411) * y;
-            double tail = density * (numerator + 9842.7148383839780218) / (denominator + 19685.429676859990727); // Φ(−|x|)
+            double tail = density * Rational(y, TailNumerator, TailDenominator); // Φ(−|x|)
             return x > 0 ? 1.0 - tail : tail;
         }
         return 0.5 * (1.0 + SpecialFunctions.Erf(x * InverseSqrt2)); // also NaN for NaN

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using static Microsoft.ML.Kare.Scoring.RowBlockKernels;
 
 namespace Microsoft.ML.Kare.Scoring;
@@ -30,7 +31,7 @@ internal sealed class PrimalScorer
 
     private readonly int[] _widths;                 // [l] = units of hidden layer l
     private readonly int[] _strides;                // [l] = padded row length of layer l (its inputs rounded up)
-    private readonly double[][] _weights;           // [l] = W_l, width × stride, row-major, zero-padded
+    private readonly double[][] _weights;           // [l] = W_l, padded width × stride, row-major, zero-padded
     private readonly double[][] _biases;            // [l] = b_l
     private readonly double[][][] _primalWeights;   // [k][l] = β_k's W_l, same layout
     private readonly double[][][] _primalBiases;    // [k][l] = β_k's b_l
@@ -45,7 +46,6 @@ internal sealed class PrimalScorer
 
     [ThreadStatic]
     private static double[]? t_scratch;
-
 
     /// <param name="architecture">Network shape.</param>
     /// <param name="parameters">θ, length P.</param>
@@ -101,7 +101,7 @@ internal sealed class PrimalScorer
         _primalBiases = new double[outputs][][];
         _primalOutputWeights = new double[outputs][];
         _primalOutputBiases = new double[outputs];
-        var tangentOutputs = new System.Collections.Generic.List<int>();
+        var tangentOutputs = new List<int>();
         for (int k = 0; k < outputs; k++)
         {
             ReadOnlySpan<double> beta = primalWeights.AsSpan((int)(k * p), (int)p);

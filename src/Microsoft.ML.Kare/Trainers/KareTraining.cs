@@ -310,11 +310,14 @@ internal static class KareTraining
 
         public void EpochCompleted(KareEpochSummary summary, int totalEpochs)
         {
+            bool evaluated = !double.IsNaN(summary.ValidationError); // held-out rows are evaluated on a schedule
             Volatile.Write(ref _kare, summary.Kare);
-            Volatile.Write(ref _validationError, summary.ValidationError);
+            if (evaluated)
+                Volatile.Write(ref _validationError, summary.ValidationError); // the progress metric keeps the latest one
             Volatile.Write(ref _totalEpochs, totalEpochs);
             Volatile.Write(ref _epoch, summary.Epoch);
-            _channel.Info($"Epoch {summary.Epoch}/{totalEpochs}: KARE ρ={summary.Kare:G6}, validation MSE={summary.ValidationError:G6}"
+            _channel.Info($"Epoch {summary.Epoch}/{totalEpochs}: KARE ρ={summary.Kare:G6}"
+                + (evaluated ? $", validation MSE={summary.ValidationError:G6}" : "")
                 + (double.IsNaN(summary.ValidationRelativeRidge) ? "" : $" (relative ridge {summary.ValidationRelativeRidge:G3})"));
             _progress?.Report(summary);
         }
