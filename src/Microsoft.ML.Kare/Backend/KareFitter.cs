@@ -379,8 +379,13 @@ internal static class KareFitter
     /// <summary>Weighted mean squared error of one-output predictions against the rows' targets (standardised units).</summary>
     private static double MeanSquaredError(double[] predictions, RowSet rows)
     {
-        double[] targets = rows.Targets.select(1, 0).contiguous().data<double>().ToArray();
-        double[]? weights = rows.Weights?.contiguous().data<double>().ToArray();
+        double[] targets;
+        double[]? weights;
+        using (torch.NewDisposeScope()) // the views below would otherwise be left to the finalizer
+        {
+            targets = rows.Targets.select(1, 0).contiguous().data<double>().ToArray();
+            weights = rows.Weights?.contiguous().data<double>().ToArray();
+        }
         double sum = 0, total = 0;
         for (int i = 0; i < predictions.Length; i++)
         {

@@ -156,7 +156,7 @@ internal static class MeanFieldTwoTimescale
                 throw Diverged(step + 1, settings);
         }
 
-        double[] finalSecondLayer;
+        double[] finalSecondLayer, finalFirstLayer;
         using (var scope = torch.NewDisposeScope())
         {
             Tensor hidden = TorchActivations.Apply(settings.Activation, inputs.mm(firstLayer.t())).Value;
@@ -167,6 +167,7 @@ internal static class MeanFieldTwoTimescale
             curve.Add(point);
             stepCompleted?.Invoke(point, settings.StepCount);
             finalSecondLayer = secondLayer.contiguous().data<double>().ToArray();
+            finalFirstLayer = firstLayer.contiguous().data<double>().ToArray(); // in the scope: contiguous() is a new handle
         }
         monitor.Info($"Mean-field two-timescale: objective {curve[0].Objective:G5} → {curve[^1].Objective:G5}, training MSE (standardised) "
             + $"{curve[0].TrainingError:G4} → {curve[^1].TrainingError:G4} in {stopwatch.Elapsed.TotalSeconds:F1} s.");
@@ -176,7 +177,7 @@ internal static class MeanFieldTwoTimescale
             InputCount = d,
             ParticleCount = m,
             Activation = settings.Activation,
-            FirstLayer = firstLayer.contiguous().data<double>().ToArray(),
+            FirstLayer = finalFirstLayer,
             SecondLayer = finalSecondLayer,
             FeatureMeans = featureMeans,
             FeatureScales = featureScales,

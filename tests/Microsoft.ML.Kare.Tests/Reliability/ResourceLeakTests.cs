@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
+using Microsoft.ML.Kare.Tests.Trainers;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Reliability;
@@ -66,9 +67,76 @@ public sealed class ResourceLeakTests
             TestContext.WriteLine($"Live tensors after a full collection: {tensors[0]} → {tensors[^1]} (slope {Slope(tensors):F3}/cycle); " +
                                   $"before the collection (left to finalizers): {tensorsBeforeCollection.Average() - tensors.Average():F1} per cycle on average");
             Assert.IsLessThan(0.5, Slope(tensors), "live tensors grow from cycle to cycle");
+            Assert.IsLessThan(0.5, tensorsBeforeCollection.Average() - tensors.Average(), "tensors are left to the finalizer instead of being disposed");
         }
         Assert.IsLessThan(ManagedBytesPerCycle, managedSlope, "managed heap grows from cycle to cycle");
         Assert.IsLessThan(ResidentBytesPerCycle, residentSlope, "resident memory grows from cycle to cycle");
+    }
+
+    /// <summary>
+    /// Every training method disposes every tensor it creates: the live tensor count after a fit equals the count before
+    /// it, without a garbage collection in between (a tensor left to the finalizer holds native memory until a
+    /// collection happens to run).
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Reliability")]
+    [DataRow(KareMethod.Kare)]
+    [DataRow(KareMethod.AfterKernel)]
+    [DataRow(KareMethod.NeuralNetwork)]
+    [DataRow(KareMethod.NtkAtInitialization)]
+    [DataRow(KareMethod.IterativeLinearizationKernel)]
+    [DataRow(KareMethod.IterativeLinearizationNetwork)]
+    public void FitDisposesEveryTensor(KareMethod method)
+    {
+        Func<long> liveTensors = LiveTensorCounter() ?? throw new AssertInconclusiveException("TorchSharp exposes no Tensor.TotalCount.");
+        ReliabilityFixtures.RegressionRow[] train = ReliabilityFixtures.RegressionRows(60, seed: 1);
+        var mlContext = new MLContext(seed: 1);
+        IDataView data = mlContext.Data.LoadFromEnumerable(train);
+        KareRegressionTrainer.Options options = ReliabilityFixtures.TinyRegressionOptions(seed: 1);
+        options.Method = method;
+        options.RelinearizationInterval = 1; // re-linearise within the tiny run's few steps
+        mlContext.Regression.Trainers.Kare(options).Fit(data); // warm-up: one-time tensors (generators, caches) exist now
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = liveTensors();
+        mlContext.Regression.Trainers.Kare(options).Fit(data);
+        long after = liveTensors();
+        Assert.AreEqual(before, after, $"{method}: {after - before} tensors left alive by a fit");
+    }
+
+    /// <summary>
+    /// The binary and multiclass KARE trainers (which add calibration and the softmax temperature), the infinite-width NTK
+    /// and the mean-field trainers dispose every tensor they create, as the regression methods do.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Reliability")]
+    public void OtherTrainersDisposeEveryTensor()
+    {
+        Func<long> liveTensors = LiveTensorCounter() ?? throw new AssertInconclusiveException("TorchSharp exposes no Tensor.TotalCount.");
+        var mlContext = new MLContext(seed: 1);
+        IDataView data = mlContext.Data.LoadFromEnumerable(ReliabilityFixtures.RegressionRows(60, seed: 1));
+        IDataView binary = mlContext.Data.LoadFromEnumerable(BinaryClassificationTests.BlobRow.Generate(60, seed: 3));
+        IDataView multiclass = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(MulticlassClassificationTests.BlobRow.Species))
+            .Fit(mlContext.Data.LoadFromEnumerable(MulticlassClassificationTests.BlobRow.Generate(60, seed: 3)))
+            .Transform(mlContext.Data.LoadFromEnumerable(MulticlassClassificationTests.BlobRow.Generate(60, seed: 3)));
+        var fits = new (string Name, Action Fit)[]
+        {
+            ("binary KARE", () => mlContext.BinaryClassification.Trainers.Kare(BinaryClassificationTests.FastOptions()).Fit(binary)),
+            ("multiclass KARE", () => mlContext.MulticlassClassification.Trainers.Kare(MulticlassClassificationTests.FastOptions()).Fit(multiclass)),
+            ("infinite-width NTK", () => mlContext.Regression.Trainers.InfiniteWidthNtk(new InfiniteWidthNtkRegressionTrainer.Options()).Fit(data)),
+            ("mean-field", () => mlContext.Regression.Trainers.MeanFieldTwoTimescale(
+                new MeanFieldRegressionTrainer.Options { NumberOfParticles = 50, NumberOfSteps = 20, Seed = 1 }).Fit(data)),
+        };
+        foreach (var (name, fit) in fits)
+        {
+            fit();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            long before = liveTensors();
+            fit();
+            long after = liveTensors();
+            Assert.AreEqual(before, after, $"{name}: {after - before} tensors left alive by a fit");
+        }
     }
 
     private static void RunCycle(int cycle, ReliabilityFixtures.RegressionRow[] train, ReliabilityFixtures.RegressionRow[] probe)
