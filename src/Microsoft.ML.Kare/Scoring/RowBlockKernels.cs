@@ -35,39 +35,30 @@ internal static class RowBlockKernels
 
     /// <summary>y = M x for a padded matrix M (y.Length rows of <paramref name="stride"/> values).</summary>
     public static void Product(ReadOnlySpan<double> m, int stride, ReadOnlySpan<double> x, Span<double> y)
-    {
-        if (Vector512.IsHardwareAccelerated)
-            Products<Vector512<double>, Lanes512, ValueOnly>(m, default, stride, x, default, y, default);
-        else
-            Products<Vector<double>, LanesVector, ValueOnly>(m, default, stride, x, default, y, default);
-    }
+        => Products<ValueOnly>(m, default, stride, x, default, y, default);
 
     /// <summary>y = W x and dy = B x: a first layer's forward values and one output's tangent.</summary>
     public static void ProductPair(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, Span<double> y, Span<double> dy)
-    {
-        if (Vector512.IsHardwareAccelerated)
-            Products<Vector512<double>, Lanes512, ValueAndPrimal>(w, b, stride, x, default, y, dy);
-        else
-            Products<Vector<double>, LanesVector, ValueAndPrimal>(w, b, stride, x, default, y, dy);
-    }
+        => Products<ValueAndPrimal>(w, b, stride, x, default, y, dy);
 
     /// <summary>y = W x and dy = B x + W dx: a hidden layer's forward values and one output's tangent, reading W once.</summary>
     public static void ProductTriple(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, ReadOnlySpan<double> dx,
         Span<double> y, Span<double> dy)
-    {
-        if (Vector512.IsHardwareAccelerated)
-            Products<Vector512<double>, Lanes512, All>(w, b, stride, x, dx, y, dy);
-        else
-            Products<Vector<double>, LanesVector, All>(w, b, stride, x, dx, y, dy);
-    }
+        => Products<All>(w, b, stride, x, dx, y, dy);
 
     /// <summary>dy = B x + W dx: a further output's tangent (the forward values are already known).</summary>
     public static void TangentProduct(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, ReadOnlySpan<double> dx, Span<double> dy)
+        => Products<PrimalAndCarried>(w, b, stride, x, dx, default, dy);
+
+    /// <summary>The kernel on the widest vectors the processor has.</summary>
+    private static void Products<TParts>(ReadOnlySpan<double> w, ReadOnlySpan<double> b, int stride, ReadOnlySpan<double> x, ReadOnlySpan<double> dx,
+        Span<double> y, Span<double> dy)
+        where TParts : struct, IParts
     {
         if (Vector512.IsHardwareAccelerated)
-            Products<Vector512<double>, Lanes512, PrimalAndCarried>(w, b, stride, x, dx, default, dy);
+            Products<Vector512<double>, Lanes512, TParts>(w, b, stride, x, dx, y, dy);
         else
-            Products<Vector<double>, LanesVector, PrimalAndCarried>(w, b, stride, x, dx, default, dy);
+            Products<Vector<double>, LanesVector, TParts>(w, b, stride, x, dx, y, dy);
     }
 
     /// <summary>b·x + w·dx for padded vectors (an output layer's tangent).</summary>

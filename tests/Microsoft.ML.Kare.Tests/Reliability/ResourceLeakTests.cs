@@ -80,12 +80,7 @@ public sealed class ResourceLeakTests
     /// </summary>
     [TestMethod]
     [TestCategory("Reliability")]
-    [DataRow(KareMethod.Kare)]
-    [DataRow(KareMethod.AfterKernel)]
-    [DataRow(KareMethod.NeuralNetwork)]
-    [DataRow(KareMethod.NtkAtInitialization)]
-    [DataRow(KareMethod.IterativeLinearizationKernel)]
-    [DataRow(KareMethod.IterativeLinearizationNetwork)]
+    [DynamicData(nameof(AllMethods))]
     public void FitDisposesEveryTensor(KareMethod method)
     {
         Func<long> liveTensors = LiveTensorCounter() ?? throw new AssertInconclusiveException("TorchSharp exposes no Tensor.TotalCount.");
@@ -103,6 +98,8 @@ public sealed class ResourceLeakTests
         long after = liveTensors();
         Assert.AreEqual(before, after, $"{method}: {after - before} tensors left alive by a fit");
     }
+
+    public static IEnumerable<object[]> AllMethods => Enum.GetValues<KareMethod>().Select(method => new object[] { method });
 
     /// <summary>
     /// The binary and multiclass KARE trainers (which add calibration and the softmax temperature), the infinite-width NTK
