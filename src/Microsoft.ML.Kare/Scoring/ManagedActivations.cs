@@ -41,7 +41,8 @@ internal static class ManagedActivations
                 Gelu(h.Slice(vectorised), value.Slice(vectorised), slope.Slice(vectorised));
                 break;
             case KareActivation.Relu:
-                for (int i = 0; i < h.Length; i++)
+                int done = Vector.IsHardwareAccelerated ? ReluVectorised(h, value, slope) : 0;
+                for (int i = done; i < h.Length; i++)
                 {
                     double x = h[i];
                     value[i] = x > 0 ? x : 0;
@@ -59,6 +60,21 @@ internal static class ManagedActivations
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         }
+    }
+
+    /// <summary>ReLU on whole vectors, as the scalar loop (NaN gives value 0 and slope 0 there too); returns how many values it wrote.</summary>
+    private static int ReluVectorised(ReadOnlySpan<double> h, Span<double> value, Span<double> slope)
+    {
+        int count = Vector<double>.Count;
+        int end = h.Length - h.Length % count;
+        for (int i = 0; i < end; i += count)
+        {
+            var x = new Vector<double>(h.Slice(i, count));
+            Vector<double> positive = Vector.GreaterThan(x, Vector<double>.Zero).As<long, double>();
+            Vector.ConditionalSelect(positive, x, Vector<double>.Zero).CopyTo(value.Slice(i, count));
+            Vector.ConditionalSelect(positive, Vector<double>.One, Vector<double>.Zero).CopyTo(slope.Slice(i, count));
+        }
+        return end;
     }
 
     /// <summary>GELU φ(x) = x·Φ(x) and φ′(x) = Φ(x) + x·φ_N(x), one value at a time.</summary>

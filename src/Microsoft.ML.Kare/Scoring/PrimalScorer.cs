@@ -31,9 +31,9 @@ internal sealed class PrimalScorer
 
     private readonly int[] _widths;                 // [l] = units of hidden layer l
     private readonly int[] _strides;                // [l] = padded row length of layer l (its inputs rounded up)
-    private readonly double[][] _weights;           // [l] = W_l, padded width × stride, row-major, zero-padded
+    private readonly double[][] _weights;           // [l] = W_l in the kernels' packed layout (RowBlockKernels.Pack)
     private readonly double[][] _biases;            // [l] = b_l
-    private readonly double[][][] _primalWeights;   // [k][l] = β_k's W_l, same layout
+    private readonly double[][][] _primalWeights;   // [k][l] = β_k's W_l, packed likewise
     private readonly double[][][] _primalBiases;    // [k][l] = β_k's b_l
     private readonly double[] _outputWeights;       // θ's w_out, padded to the last layer's padded width
     private readonly double _outputBias;
@@ -86,7 +86,7 @@ internal sealed class PrimalScorer
         {
             _widths[l] = architecture.HiddenWidths[l];
             _strides[l] = Padded(architecture.LayerInputCount(l));
-            _weights[l] = PaddedRows(parameters, (int)architecture.WeightOffset(l), _widths[l], architecture.LayerInputCount(l), _strides[l]);
+            _weights[l] = Pack(parameters, (int)architecture.WeightOffset(l), _widths[l], architecture.LayerInputCount(l));
             _biases[l] = parameters.AsSpan((int)architecture.BiasOffset(l), _widths[l]).ToArray();
             maxWidth = Math.Max(maxWidth, _widths[l]);
         }
@@ -111,7 +111,7 @@ internal sealed class PrimalScorer
             _primalBiases[k] = new double[depth][];
             for (int l = 0; l < depth; l++)
             {
-                _primalWeights[k][l] = PaddedRows(primalWeights, (int)(k * p + architecture.WeightOffset(l)), _widths[l], architecture.LayerInputCount(l), _strides[l]);
+                _primalWeights[k][l] = Pack(primalWeights, (int)(k * p + architecture.WeightOffset(l)), _widths[l], architecture.LayerInputCount(l));
                 _primalBiases[k][l] = beta.Slice((int)architecture.BiasOffset(l), _widths[l]).ToArray();
             }
             _primalOutputWeights[k] = beta.Slice(outOffset, last).ToArray();
@@ -231,16 +231,4 @@ internal sealed class PrimalScorer
     /// <summary>The padded da of layer <paramref name="layer"/> for tangent output <paramref name="t"/> (alternates between two buffers).</summary>
     private Span<double> CurrentTangent(double[] scratch, int tangentBase, int t, int layer, int length)
         => scratch.AsSpan(tangentBase + 3 * _paddedMaxWidth * t + (layer % 2 + 1) * _paddedMaxWidth, length);
-
-    /// <summary>
-    /// The rows × columns row-major block at <paramref name="offset"/>, each row padded with zeros to <paramref name="stride"/>
-    /// and zero rows added up to a whole number of row blocks.
-    /// </summary>
-    private static double[] PaddedRows(double[] values, int offset, int rows, int columns, int stride)
-    {
-        var result = new double[Padded(rows) * stride];
-        for (int r = 0; r < rows; r++)
-            values.AsSpan(offset + r * columns, columns).CopyTo(result.AsSpan(r * stride));
-        return result;
-    }
 }

@@ -9,9 +9,10 @@ using static Microsoft.ML.Kare.Scoring.RowBlockKernels;
 namespace Microsoft.ML.Kare.Tests.Scoring;
 
 /// <summary>
-/// The scorer's four-row kernels against plain loops over the unpadded matrices, for every combination of sums, with
-/// 512-bit vectors and with <see cref="Vector{T}"/> (the two widths a processor may pick), on shapes whose rows and
-/// columns are and are not multiples of the padding, so an index slip into a neighbouring row shows as a wrong sum.
+/// The scorer's four-row kernels on packed matrices (<see cref="RowBlockKernels.Pack"/>) against plain loops over the
+/// unpacked ones, for every combination of sums, with 512-bit vectors and with <see cref="Vector{T}"/> (the two widths a
+/// processor may pick), on shapes whose rows and columns are and are not multiples of the padding and the row block,
+/// so an index slip into a neighbouring row or unit shows as a wrong sum.
 /// </summary>
 [TestClass]
 public sealed class RowBlockKernelsTests
@@ -29,8 +30,9 @@ public sealed class RowBlockKernelsTests
         int paddedRows = Padded(rows);
         double[] w = Matrix(random, rows, columns), b = Matrix(random, rows, columns);
         double[] x = Vector(random, columns), dx = Vector(random, columns);
-        double[] wPadded = Pad(w, rows, columns, paddedRows, stride), bPadded = Pad(b, rows, columns, paddedRows, stride);
-        double[] xPadded = Pad(x, 1, columns, 1, stride), dxPadded = Pad(dx, 1, columns, 1, stride);
+        double[] wPacked = Pack(w, 0, rows, columns), bPacked = Pack(b, 0, rows, columns);
+        double[] xPadded = Pad(x, stride), dxPadded = Pad(dx, stride);
+        Assert.HasCount(paddedRows * stride, wPacked);
 
         double[] value = new double[rows], primal = new double[rows], carried = new double[rows];
         for (int r = 0; r < rows; r++)
@@ -49,31 +51,31 @@ public sealed class RowBlockKernelsTests
             string width = wide ? "512-bit" : $"{Vector<double>.Count * 64}-bit";
             var y = new double[paddedRows];
             var dy = new double[paddedRows];
-            Run<ValueOnly>(wide, wPadded, bPadded, stride, xPadded, dxPadded, y, dy);
+            Run<ValueOnly>(wide, wPacked, bPacked, stride, xPadded, dxPadded, y, dy);
             AssertClose(value, y, $"{width} W x");
-            Run<ValueAndPrimal>(wide, wPadded, bPadded, stride, xPadded, dxPadded, y, dy);
+            Run<ValueAndPrimal>(wide, wPacked, bPacked, stride, xPadded, dxPadded, y, dy);
             AssertClose(value, y, $"{width} pair W x");
             AssertClose(primal, dy, $"{width} pair B x");
             Array.Clear(y);
-            Run<All>(wide, wPadded, bPadded, stride, xPadded, dxPadded, y, dy);
+            Run<All>(wide, wPacked, bPacked, stride, xPadded, dxPadded, y, dy);
             AssertClose(value, y, $"{width} triple W x");
             AssertClose(tangent, dy, $"{width} triple B x + W dx");
             Array.Clear(dy);
-            Run<PrimalAndCarried>(wide, wPadded, bPadded, stride, xPadded, dxPadded, default, dy);
+            Run<PrimalAndCarried>(wide, wPacked, bPacked, stride, xPadded, dxPadded, default, dy);
             AssertClose(tangent, dy, $"{width} tangent B x + W dx");
         }
 
         // The public entry points pick a width by processor and give the same sums.
         var y2 = new double[paddedRows];
         var dy2 = new double[paddedRows];
-        ProductTriple(wPadded, bPadded, stride, xPadded, dxPadded, y2, dy2);
+        ProductTriple(wPacked, bPacked, stride, xPadded, dxPadded, y2, dy2);
         AssertClose(value, y2, "ProductTriple W x");
         AssertClose(tangent, dy2, "ProductTriple B x + W dx");
 
-        // The output layer's single-row helpers.
-        Assert.AreEqual(value[0], Dot(wPadded.AsSpan(0, stride), xPadded), 1e-13 * Math.Max(1, Math.Abs(value[0])), "Dot");
-        Assert.AreEqual(tangent[0], DotSum(bPadded.AsSpan(0, stride), xPadded, wPadded.AsSpan(0, stride), dxPadded),
-            1e-13 * Math.Max(1, Math.Abs(tangent[0])), "DotSum");
+        // The output layer's single-row helpers, on row 0 padded.
+        double[] wRow = Pad(w.AsSpan(0, columns).ToArray(), stride), bRow = Pad(b.AsSpan(0, columns).ToArray(), stride);
+        Assert.AreEqual(value[0], Dot(wRow, xPadded), 1e-13 * Math.Max(1, Math.Abs(value[0])), "Dot");
+        Assert.AreEqual(tangent[0], DotSum(bRow, xPadded, wRow, dxPadded), 1e-13 * Math.Max(1, Math.Abs(tangent[0])), "DotSum");
     }
 
     private static void Run<TParts>(bool wide, double[] w, double[] b, int stride, double[] x, double[] dx, Span<double> y, Span<double> dy)
@@ -100,11 +102,10 @@ public sealed class RowBlockKernelsTests
     private static double[] Vector(Random random, int length)
         => Enumerable.Range(0, length).Select(_ => 2 * random.NextDouble() - 1).ToArray();
 
-    private static double[] Pad(double[] values, int rows, int columns, int paddedRows, int stride)
+    private static double[] Pad(double[] values, int length)
     {
-        var result = new double[paddedRows * stride];
-        for (int r = 0; r < rows; r++)
-            Array.Copy(values, r * columns, result, r * stride, columns);
+        var result = new double[length];
+        Array.Copy(values, result, values.Length);
         return result;
     }
 }
