@@ -99,9 +99,7 @@ internal static class MeanFieldTwoTimescale
         int n = data.RowCount;
         int d = data.FeatureCount;
         int m = settings.ParticleCount;
-        TorchRuntime.Initialize();
-        if (settings.ThreadCount > 0)
-            torch.set_num_threads(settings.ThreadCount);
+        using var threadCount = TorchRuntime.UseThreads(settings.ThreadCount);
 
         var stopwatch = Stopwatch.StartNew();
         var (featureMeans, featureScales) = Standardization.ColumnStatistics(data.Features, n, d, weights: null);

@@ -35,6 +35,43 @@ internal static class TorchRuntime
             SetNativeEnvironmentVariable(Reproducibility, "AUTO");
     }
 
+    /// <summary>
+    /// Sets libtorch's intra-op thread count (a process-wide setting) for the lifetime of the returned object and then
+    /// restores the previous count; <paramref name="count"/> ≤ 0 leaves it alone.
+    /// </summary>
+    public static IDisposable UseThreads(int count)
+    {
+        Initialize();
+        if (count <= 0)
+            return NoThreadChange.Instance;
+        int previous = TorchSharp.torch.get_num_threads();
+        if (previous == count)
+            return NoThreadChange.Instance;
+        TorchSharp.torch.set_num_threads(count);
+        return new ThreadCountRestorer(previous);
+    }
+
+    private sealed class NoThreadChange : IDisposable
+    {
+        public static readonly NoThreadChange Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class ThreadCountRestorer(int previous) : IDisposable
+    {
+        private int _previous = previous;
+
+        public void Dispose()
+        {
+            int count = Interlocked.Exchange(ref _previous, 0);
+            if (count > 0)
+                TorchSharp.torch.set_num_threads(count);
+        }
+    }
+
     /// <summary>Whether the loaded libtorch can use a CUDA device (false with the CPU build this package ships).</summary>
     public static bool IsCudaAvailable()
     {

@@ -105,7 +105,11 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// </summary>
     public int? MaximumMemoryMegabytes;
 
-    /// <summary>Number of threads libtorch may use for training; null uses its default.</summary>
+    /// <summary>
+    /// Number of threads libtorch may use for training (a process-wide libtorch setting, restored when the fit ends);
+    /// null chooses: one thread when a training step has at most 512 rows (small matrix operations do not repay waking
+    /// other threads), libtorch's default otherwise.
+    /// </summary>
     public int? NumberOfThreads;
 
     /// <summary>Receives a summary after every training epoch (KARE value, held-out error); null for none.</summary>

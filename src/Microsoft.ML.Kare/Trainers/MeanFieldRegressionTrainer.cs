@@ -122,7 +122,7 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         /// <summary>Seed of the initial particles and the Langevin and label noise; null takes one from the MLContext's random source.</summary>
         public int? Seed;
 
-        /// <summary>Number of threads libtorch may use for training; null uses its default.</summary>
+        /// <summary>Number of threads libtorch may use for training (process-wide, restored when the fit ends); null uses its default.</summary>
         public int? NumberOfThreads;
 
         /// <summary>Receives the objective and training error at 101 evenly spaced steps of training; null for none.</summary>
