@@ -115,6 +115,8 @@ internal static class RowBlockKernels
         where TParts : struct, IParts
     {
         int rows = TParts.Value ? y.Length : dy.Length;
+        if (stride % Padding != 0 || rows % RowBlock != 0)
+            throw new ArgumentException($"The packed layout needs a stride that is a multiple of {Padding} and a multiple of {RowBlock} rows, got {stride} and {rows}.");
         int vectors = stride / TLanes.Count;
         // Lengths are checked once here (the slices throw when a span is short); the loop then reads through references.
         ref TVector x0 = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<double, TVector>(x.Slice(0, stride)));

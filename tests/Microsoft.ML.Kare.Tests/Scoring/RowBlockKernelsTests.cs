@@ -78,6 +78,17 @@ public sealed class RowBlockKernelsTests
         Assert.AreEqual(tangent[0], DotSum(bRow, xPadded, wRow, dxPadded), 1e-13 * Math.Max(1, Math.Abs(tangent[0])), "DotSum");
     }
 
+    /// <summary>A stride or row count outside the packed layout is refused before any memory is read.</summary>
+    [TestMethod]
+    public void ShapesOutsideThePackedLayoutAreRefused()
+    {
+        var matrix = new double[64];
+        var x = new double[16];
+        Assert.ThrowsExactly<ArgumentException>(() => Product(matrix, 12, x, new double[4]));
+        Assert.ThrowsExactly<ArgumentException>(() => Product(matrix, 8, x, new double[6]));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Product(matrix, 8, x, new double[12])); // 12 rows of 8 > 64 values
+    }
+
     private static void Run<TParts>(bool wide, double[] w, double[] b, int stride, double[] x, double[] dx, Span<double> y, Span<double> dy)
         where TParts : struct, IParts
     {
