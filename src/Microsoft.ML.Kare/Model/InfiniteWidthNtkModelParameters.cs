@@ -324,8 +324,8 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
             writer.Write(NumberOfHiddenLayers);
             writer.Write(WeightStandardDeviation);
             writer.Write(BiasStandardDeviation);
-            WriteDoubles(writer, FeatureMeans);
-            WriteDoubles(writer, FeatureScales);
+            ModelIntegrity.WriteDoubles(writer, FeatureMeans);
+            ModelIntegrity.WriteDoubles(writer, FeatureScales);
             writer.Write(LabelMean);
             writer.Write(LabelScale);
             writer.Write(TrainingTime);
@@ -343,7 +343,7 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
             bool hasDigests = ctx.Header.ModelVerWritten >= IntegrityVersion;
             BinaryReader reader = hasDigests ? ModelIntegrity.ReadFields(host, ctx.Reader, ModelName) : ctx.Reader;
             int featureCount = reader.ReadInt32();
-            host.CheckDecode(featureCount > 0 && featureCount <= MaximumFeatureCount && 16L * featureCount <= Remaining(reader),
+            host.CheckDecode(featureCount > 0 && featureCount <= MaximumFeatureCount && 16L * featureCount <= ModelIntegrity.Remaining(reader),
                 $"The infinite-width NTK model's number of input features ({featureCount}) is invalid or larger than the model file allows.");
             int rowCount = reader.ReadInt32();
             host.CheckDecode(rowCount > 0 && rowCount <= MaximumRowCount && (long)rowCount * featureCount <= Array.MaxLength,
@@ -356,8 +356,8 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
                 $"The infinite-width NTK model's number of hidden layers ({hiddenLayers}) is not between 0 and {InfiniteWidthNtk.MaximumHiddenLayerCount}.");
             double weightStandardDeviation = reader.ReadDouble();
             double biasStandardDeviation = reader.ReadDouble();
-            double[] featureMeans = ReadDoubles(host, reader, featureCount);
-            double[] featureScales = ReadDoubles(host, reader, featureCount);
+            double[] featureMeans = ModelIntegrity.ReadDoubles(host, reader, featureCount, ModelName);
+            double[] featureScales = ModelIntegrity.ReadDoubles(host, reader, featureCount, ModelName);
             double labelMean = reader.ReadDouble();
             double labelScale = reader.ReadDouble();
             double trainingTime = reader.ReadDouble();
@@ -397,7 +397,7 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
                 return "The infinite-width NTK model has no training rows.";
             if (TrainingInputs.Length != (long)n * d)
                 return $"The infinite-width NTK model needs {n}×{d} training inputs, got {TrainingInputs.Length}.";
-            int bad = FirstNonFinite(FeatureMeans);
+            int bad = ModelIntegrity.FirstNonFinite(FeatureMeans);
             if (bad >= 0)
                 return $"The infinite-width NTK model's mean of feature {bad} is not finite.";
             for (int j = 0; j < d; j++)
@@ -409,10 +409,10 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
                 return "The infinite-width NTK model's label mean is not finite.";
             if (!(LabelScale > 0) || !double.IsFinite(LabelScale))
                 return $"The infinite-width NTK model's label scale ({LabelScale}) is not a positive finite number.";
-            bad = FirstNonFinite(TrainingInputs);
+            bad = ModelIntegrity.FirstNonFinite(TrainingInputs);
             if (bad >= 0)
                 return $"The infinite-width NTK model's training input {bad} (row {bad / d}, feature {bad % d}) is not finite.";
-            bad = FirstNonFinite(DualWeights);
+            bad = ModelIntegrity.FirstNonFinite(DualWeights);
             if (bad >= 0)
                 return $"The infinite-width NTK model's dual weight {bad} is not finite.";
             if (!(TrainingTime > 0))
@@ -425,34 +425,5 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
                 return $"The infinite-width NTK model's ridge ({Ridge}) is not a non-negative finite number.";
             return null;
         }
-    }
-
-    private static int FirstNonFinite(double[] values)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!double.IsFinite(values[i]))
-                return i;
-        }
-        return -1;
-    }
-
-    /// <summary>Bytes left in the reader's stream, or <see cref="long.MaxValue"/> when the stream cannot tell.</summary>
-    private static long Remaining(BinaryReader reader)
-        => reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
-
-    private static double[] ReadDoubles(IHost host, BinaryReader reader, int count)
-    {
-        host.CheckDecode(8L * count <= Remaining(reader), "The infinite-width NTK model file ends early.");
-        var values = new double[count];
-        for (int i = 0; i < count; i++)
-            values[i] = reader.ReadDouble();
-        return values;
-    }
-
-    private static void WriteDoubles(BinaryWriter writer, double[] values)
-    {
-        foreach (double value in values)
-            writer.Write(value);
     }
 }

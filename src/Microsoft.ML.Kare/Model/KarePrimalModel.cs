@@ -165,12 +165,12 @@ internal sealed class KarePrimalModel
         foreach (int width in Architecture.HiddenWidths)
             writer.Write(width);
         writer.Write((int)Architecture.Activation);
-        WriteDoubles(writer, FeatureMeans);
-        WriteDoubles(writer, FeatureScales);
+        ModelIntegrity.WriteDoubles(writer, FeatureMeans);
+        ModelIntegrity.WriteDoubles(writer, FeatureScales);
         if (storeOutputCount)
             writer.Write(OutputCount);
-        WriteDoubles(writer, TargetMeans);
-        WriteDoubles(writer, TargetScales);
+        ModelIntegrity.WriteDoubles(writer, TargetMeans);
+        ModelIntegrity.WriteDoubles(writer, TargetScales);
         writer.Write(RelativeRidge);
         writer.Write(Ridge);
         writer.Write(SelectedEpoch);
@@ -200,10 +200,10 @@ internal sealed class KarePrimalModel
         BinaryReader reader = hasDigests ? ModelIntegrity.ReadFields(host, ctx.Reader, ModelName) : ctx.Reader;
 
         int inputCount = reader.ReadInt32();
-        host.CheckDecode(inputCount > 0 && inputCount <= MaximumInputCount && 16L * inputCount <= Remaining(reader),
+        host.CheckDecode(inputCount > 0 && inputCount <= MaximumInputCount && 16L * inputCount <= ModelIntegrity.Remaining(reader),
             $"The KARE model's number of input features ({inputCount}) is invalid or larger than the model file allows.");
         int depth = reader.ReadInt32();
-        host.CheckDecode(depth > 0 && depth <= MaximumDepth && 4L * depth <= Remaining(reader),
+        host.CheckDecode(depth > 0 && depth <= MaximumDepth && 4L * depth <= ModelIntegrity.Remaining(reader),
             $"The KARE model's number of hidden layers ({depth}) is invalid or larger than the model file allows.");
         var widths = new int[depth];
         for (int l = 0; l < depth; l++)
@@ -215,23 +215,23 @@ internal sealed class KarePrimalModel
         host.CheckDecode(Enum.IsDefined(typeof(KareActivation), activation), $"The KARE model's activation ({activation}) is unknown.");
         var architecture = new KareNetworkArchitecture(inputCount, widths, (KareActivation)activation);
 
-        double[] featureMeans = ReadDoubles(host, reader, inputCount);
-        double[] featureScales = ReadDoubles(host, reader, inputCount);
+        double[] featureMeans = ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName);
+        double[] featureScales = ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName);
         int outputCount = 1;
         if (storeOutputCount)
         {
             outputCount = reader.ReadInt32();
-            host.CheckDecode(outputCount > 0 && outputCount <= MaximumOutputCount && 16L * outputCount <= Remaining(reader),
+            host.CheckDecode(outputCount > 0 && outputCount <= MaximumOutputCount && 16L * outputCount <= ModelIntegrity.Remaining(reader),
                 $"The KARE model's number of outputs ({outputCount}) is invalid or larger than the model file allows.");
         }
-        double[] targetMeans = ReadDoubles(host, reader, outputCount);
-        double[] targetScales = ReadDoubles(host, reader, outputCount);
+        double[] targetMeans = ModelIntegrity.ReadDoubles(host, reader, outputCount, ModelName);
+        double[] targetScales = ModelIntegrity.ReadDoubles(host, reader, outputCount, ModelName);
         double relativeRidge = reader.ReadDouble();
         double ridge = reader.ReadDouble();
         int selectedEpoch = reader.ReadInt32();
 
         int curveCount = reader.ReadInt32();
-        host.CheckDecode(curveCount >= 0 && 28L * curveCount <= Remaining(reader),
+        host.CheckDecode(curveCount >= 0 && 28L * curveCount <= ModelIntegrity.Remaining(reader),
             $"The KARE model's training curve length ({curveCount}) is invalid or larger than the model file allows.");
         var trainingCurve = new KareEpochSummary[curveCount];
         for (int i = 0; i < curveCount; i++)
@@ -239,7 +239,7 @@ internal sealed class KarePrimalModel
         var method = KareMethod.Kare;
         if (version >= MethodVersion)
         {
-            host.CheckDecode(4 <= Remaining(reader), "The KARE model file ends early.");
+            host.CheckDecode(4 <= ModelIntegrity.Remaining(reader), "The KARE model file ends early.");
             int methodValue = reader.ReadInt32();
             host.CheckDecode(Enum.IsDefined(typeof(KareMethod), methodValue), $"The KARE model's method ({methodValue}) is unknown.");
             method = (KareMethod)methodValue;
@@ -335,13 +335,13 @@ internal sealed class KarePrimalModel
             return $"The KARE model needs {architecture.InputCount} feature means, got {FeatureMeans?.Length ?? 0}.";
         if (FeatureScales is null || FeatureScales.Length != architecture.InputCount)
             return $"The KARE model needs {architecture.InputCount} feature scales, got {FeatureScales?.Length ?? 0}.";
-        int bad = FirstNonFinite(Parameters);
+        int bad = ModelIntegrity.FirstNonFinite(Parameters);
         if (bad >= 0)
             return $"The KARE model's network parameter {bad} is not finite.";
-        bad = FirstNonFinite(PrimalWeights);
+        bad = ModelIntegrity.FirstNonFinite(PrimalWeights);
         if (bad >= 0)
             return $"The KARE model's primal weight {bad} is not finite.";
-        bad = FirstNonFinite(FeatureMeans);
+        bad = ModelIntegrity.FirstNonFinite(FeatureMeans);
         if (bad >= 0)
             return $"The KARE model's mean of feature {bad} is not finite.";
         for (int j = 0; j < FeatureScales.Length; j++)
@@ -371,34 +371,9 @@ internal sealed class KarePrimalModel
         return null;
     }
 
-    private static int FirstNonFinite(double[] values)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!double.IsFinite(values[i]))
-                return i;
-        }
-        return -1;
-    }
 
-    /// <summary>Bytes left in the reader's stream, or <see cref="long.MaxValue"/> when the stream cannot tell.</summary>
-    private static long Remaining(BinaryReader reader)
-        => reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
 
-    private static double[] ReadDoubles(IHost host, BinaryReader reader, int count)
-    {
-        host.CheckDecode(count >= 0 && 8L * count <= Remaining(reader), "The KARE model file ends early.");
-        var values = new double[count];
-        for (int i = 0; i < count; i++)
-            values[i] = reader.ReadDouble();
-        return values;
-    }
 
-    private static void WriteDoubles(BinaryWriter writer, double[] values)
-    {
-        foreach (double value in values)
-            writer.Write(value);
-    }
 
     /// <summary>Hands a feature vector to the scorer as a dense span (sparse vectors go through a per-mapper buffer).</summary>
     private sealed class DenseInput(IHost host, int inputCount)

@@ -131,7 +131,7 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         bool hasDigests = ctx.Header.ModelVerWritten >= IntegrityVersion;
         BinaryReader reader = hasDigests ? ModelIntegrity.ReadFields(Host, ctx.Reader, ModelName) : ctx.Reader;
         InputCount = reader.ReadInt32();
-        Host.CheckDecode(InputCount > 0 && InputCount <= MaximumInputCount && 16L * InputCount <= Remaining(reader),
+        Host.CheckDecode(InputCount > 0 && InputCount <= MaximumInputCount && 16L * InputCount <= ModelIntegrity.Remaining(reader),
             $"The mean-field model's number of input features ({InputCount}) is invalid or larger than the model file allows.");
         ParticleCount = reader.ReadInt32();
         Host.CheckDecode(ParticleCount > 0 && ParticleCount <= MaximumParticleCount
@@ -140,12 +140,12 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         int activation = reader.ReadInt32();
         Host.CheckDecode(Enum.IsDefined(typeof(KareActivation), activation), $"The mean-field model's activation ({activation}) is unknown.");
         Activation = (KareActivation)activation;
-        _featureMeans = ReadDoubles(reader, InputCount);
-        _featureScales = ReadDoubles(reader, InputCount);
+        _featureMeans = ModelIntegrity.ReadDoubles(Host, reader, InputCount, ModelName);
+        _featureScales = ModelIntegrity.ReadDoubles(Host, reader, InputCount, ModelName);
         LabelMean = reader.ReadDouble();
         LabelScale = reader.ReadDouble();
         int curveCount = reader.ReadInt32();
-        Host.CheckDecode(curveCount >= 0 && 20L * curveCount <= Remaining(reader),
+        Host.CheckDecode(curveCount >= 0 && 20L * curveCount <= ModelIntegrity.Remaining(reader),
             $"The mean-field model's training curve length ({curveCount}) is invalid or larger than the model file allows.");
         _trainingCurve = new MeanFieldStepSummary[curveCount];
         for (int i = 0; i < curveCount; i++)
@@ -187,8 +187,8 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         writer.Write(InputCount);
         writer.Write(ParticleCount);
         writer.Write((int)Activation);
-        WriteDoubles(writer, _featureMeans);
-        WriteDoubles(writer, _featureScales);
+        ModelIntegrity.WriteDoubles(writer, _featureMeans);
+        ModelIntegrity.WriteDoubles(writer, _featureScales);
         writer.Write(LabelMean);
         writer.Write(LabelScale);
         writer.Write(_trainingCurve.Length);
@@ -331,13 +331,13 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
             return $"The mean-field model needs {InputCount} feature means, got {_featureMeans?.Length ?? 0}.";
         if (_featureScales is null || _featureScales.Length != InputCount)
             return $"The mean-field model needs {InputCount} feature scales, got {_featureScales?.Length ?? 0}.";
-        int bad = FirstNonFinite(_firstLayer);
+        int bad = ModelIntegrity.FirstNonFinite(_firstLayer);
         if (bad >= 0)
             return $"The mean-field model's first-layer weight {bad} is not finite.";
-        bad = FirstNonFinite(_secondLayer);
+        bad = ModelIntegrity.FirstNonFinite(_secondLayer);
         if (bad >= 0)
             return $"The mean-field model's second-layer weight {bad} is not finite.";
-        bad = FirstNonFinite(_featureMeans);
+        bad = ModelIntegrity.FirstNonFinite(_featureMeans);
         if (bad >= 0)
             return $"The mean-field model's mean of feature {bad} is not finite.";
         for (int k = 0; k < _featureScales.Length; k++)
@@ -355,34 +355,5 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
                 return $"The mean-field model's training curve has a negative step ({point.Step}).";
         }
         return null;
-    }
-
-    private static int FirstNonFinite(double[] values)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!double.IsFinite(values[i]))
-                return i;
-        }
-        return -1;
-    }
-
-    /// <summary>Bytes left in the reader's stream, or <see cref="long.MaxValue"/> when the stream cannot tell.</summary>
-    private static long Remaining(BinaryReader reader)
-        => reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
-
-    private double[] ReadDoubles(BinaryReader reader, int count)
-    {
-        Host.CheckDecode(8L * count <= Remaining(reader), "The mean-field model file ends early.");
-        var values = new double[count];
-        for (int i = 0; i < count; i++)
-            values[i] = reader.ReadDouble();
-        return values;
-    }
-
-    private static void WriteDoubles(BinaryWriter writer, double[] values)
-    {
-        foreach (double value in values)
-            writer.Write(value);
     }
 }

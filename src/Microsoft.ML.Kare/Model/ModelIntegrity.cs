@@ -15,7 +15,8 @@ namespace Microsoft.ML.Kare;
 /// (older files of each format have no digest there).</item>
 /// </list>
 /// Every message starts "The {model} model", with <c>model</c> the model's name as its messages spell it (for example
-/// "KARE"); a digest mismatch says "The {model} model file is corrupted".
+/// "KARE"); a digest mismatch says "The {model} model file is corrupted". Also the plain value helpers every format's
+/// fields use (reading with a length check, writing, finding a non-finite value).
 /// </summary>
 internal static class ModelIntegrity
 {
@@ -129,6 +130,37 @@ internal static class ModelIntegrity
         => $"The {model} model file is corrupted: the SHA-256 digest of {what} does not match its contents. Restore the file from a good copy or train the model again.";
 
     /// <summary>Bytes left in the reader's stream, or <see cref="long.MaxValue"/> when the stream cannot tell.</summary>
-    private static long Remaining(BinaryReader reader)
+    public static long Remaining(BinaryReader reader)
         => reader.BaseStream.CanSeek ? reader.BaseStream.Length - reader.BaseStream.Position : long.MaxValue;
+
+    /// <summary>Writes the values of a field block one after another (no count).</summary>
+    public static void WriteDoubles(BinaryWriter writer, double[] values)
+    {
+        foreach (double value in values)
+            writer.Write(value);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="count"/> values of a field block, after checking that the stream holds them ("The {model}
+    /// model file ends early" otherwise), so that a damaged count never allocates more than the file justifies.
+    /// </summary>
+    public static double[] ReadDoubles(IHost host, BinaryReader reader, int count, string model)
+    {
+        host.CheckDecode(count >= 0 && 8L * count <= Remaining(reader), $"The {model} model file ends early.");
+        var values = new double[count];
+        for (int i = 0; i < count; i++)
+            values[i] = reader.ReadDouble();
+        return values;
+    }
+
+    /// <summary>The index of the first value that is NaN or infinite, or −1 when all are finite.</summary>
+    public static int FirstNonFinite(double[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!double.IsFinite(values[i]))
+                return i;
+        }
+        return -1;
+    }
 }
