@@ -67,15 +67,7 @@ internal sealed class IterativeLinearization : IDisposable
         using var scope = torch.NewDisposeScope();
         var (jacobian, anchorOutputs) = AnchorJacobian(batch);
         Tensor theta = torch.cat(FlatParameters(network), 0);
-        Tensor outputs = anchorOutputs + jacobian.mv(theta - _anchorFlat!);
-        Tensor squared = (outputs - batch.Targets.select(1, 0)).square();
-        Tensor loss = batch.Weights is null ? squared.mean() : (squared * batch.Weights).sum() / batch.Weights.sum();
-        double value = loss.item<double>();
-        if (!double.IsFinite(value))
-            return value;
-        loss.backward();
-        optimizer.Step();
-        return value;
+        return MseStep.Descend(anchorOutputs + jacobian.mv(theta - _anchorFlat!), optimizer, batch);
     }
 
     /// <summary>

@@ -13,9 +13,17 @@ internal static class MseStep
     public static double Run(MlpNetwork network, ParameterOptimizer optimizer, RowSet batch)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor outputs = network.Features(batch.Features).Outputs;
-        Tensor residual = outputs - batch.Targets.select(1, 0);
-        Tensor squared = residual.square();
+        return Descend(network.Features(batch.Features).Outputs, optimizer, batch);
+    }
+
+    /// <summary>
+    /// One optimiser step on Σ w_i (outputs_i − y_i)² / Σ w_i for <paramref name="outputs"/> with autograd history (the
+    /// network's own, or its linearisation's); returns the loss before the update, and makes no update when it is not
+    /// finite. Temporaries go to the caller's dispose scope.
+    /// </summary>
+    internal static double Descend(Tensor outputs, ParameterOptimizer optimizer, RowSet batch)
+    {
+        Tensor squared = (outputs - batch.Targets.select(1, 0)).square();
         Tensor loss = batch.Weights is null ? squared.mean() : (squared * batch.Weights).sum() / batch.Weights.sum();
         double value = loss.item<double>();
         if (!double.IsFinite(value))
