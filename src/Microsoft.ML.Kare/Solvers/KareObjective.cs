@@ -178,13 +178,12 @@ internal static class KareObjective
         return factor.cholesky_inverse();
     }
 
-    /// <summary>A = (K/n + λI)⁻¹ by Cholesky.</summary>
+    /// <summary>A = (K/n + λI)⁻¹ by Cholesky, leaving <paramref name="kernel"/> unchanged.</summary>
     private static Tensor InverseOfShifted(Tensor kernel, double ridge)
     {
         long n = kernel.shape[0];
         Tensor shifted = kernel / n;
         shifted.diagonal().add_(ridge);
-        Tensor factor = CholeskyFactor.Compute(shifted, "the KARE objective");
-        return factor.cholesky_inverse();
+        return InverseOfSymmetricPositiveDefinite(shifted);
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 
@@ -38,7 +39,7 @@ public sealed class TorchRuntimeTests
             double[] x = Enumerable.Range(0, rows * d).Select(_ => random.NextDouble()).ToArray();
             double[] y = Enumerable.Range(0, rows).Select(i => x[i * d] - x[i * d + 1]).ToArray();
             var options = new KareRegressionTrainer.Options { Seed = 1, HiddenLayerWidths = new[] { 8 }, NumberOfEpochs = 1, NumberOfThreads = threads };
-            var monitor = new ThreadRecordingMonitor(threadsDuringFit);
+            var monitor = new RecordingMonitor { OnEpoch = summary => { if (summary.Epoch == 0) threadsDuringFit.Add(torch.get_num_threads()); } };
             KareFitter.Fit(new KareTrainingData(x, rows, d, y, 1, null), KareTraining.CreateSettings(options, seed: 1), monitor);
             Assert.AreEqual(original, torch.get_num_threads(), $"{rows} rows, NumberOfThreads {threads}: thread count not restored");
             bool singleThreadMessage = monitor.Messages.Any(m => m.Contains("one libtorch thread", StringComparison.Ordinal));
@@ -46,25 +47,5 @@ public sealed class TorchRuntimeTests
         }
         // During the fits: one thread for the small automatic fit, two when asked, libtorch's own count for 800 rows (640 per step).
         CollectionAssert.AreEqual(new[] { 1, 2, original }, threadsDuringFit);
-    }
-
-    /// <summary>Records libtorch's thread count at the first epoch of each fit.</summary>
-    private sealed class ThreadRecordingMonitor(List<int> threads) : ITrainingMonitor
-    {
-        public List<string> Messages { get; } = new();
-
-        public void Info(string message) => Messages.Add(message);
-
-        public void Warning(string message) => Messages.Add(message);
-
-        public void EpochCompleted(KareEpochSummary summary, int totalEpochs)
-        {
-            if (summary.Epoch == 0)
-                threads.Add(torch.get_num_threads());
-        }
-
-        public void CheckAlive()
-        {
-        }
     }
 }
