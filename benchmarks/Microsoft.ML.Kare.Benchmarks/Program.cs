@@ -18,7 +18,8 @@ namespace Microsoft.ML.Kare.Benchmarks;
 /// Usage: [--settings simulation,mnist,wide] [--repeats k] [--threads t] [--no-baseline] [--no-solve-ops].
 /// Other modes: <c>--scoring</c> (<see cref="ScoringBenchmark"/>: scoring speed next to FastTree) and
 /// <c>--stochastic-accuracy</c> (<see cref="StochasticAccuracyBenchmark"/>: stochastic vs exact KARE gradient) and
-/// <c>--diamonds</c> (<see cref="DiamondsBenchmark"/>: large-n training next to FastTree and SDCA).
+/// <c>--diamonds</c> (<see cref="DiamondsBenchmark"/>: large-n training next to FastTree and SDCA) and
+/// <c>--suite</c> (<see cref="Suite.SuiteBenchmark"/>: test metrics on the public suite next to its reference models).
 /// </summary>
 internal static class Program
 {
@@ -43,6 +44,8 @@ internal static class Program
             return StochasticAccuracyBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--diamonds")
             return DiamondsBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--suite")
+            return Suite.SuiteBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
         TorchRuntime.Initialize(); // the process settings training runs with (OpenMP waiting, MKL reproducibility)
         torch.set_num_threads(options.Threads);

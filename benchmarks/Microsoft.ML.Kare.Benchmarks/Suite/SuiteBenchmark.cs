@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace Microsoft.ML.Kare.Benchmarks.Suite;
+
+/// <summary>
+/// Predictive quality on a folder of data sets in the suite format (<see cref="SuiteDataSet"/>): fits the KARE trainer
+/// of each data set's task on each fixed split with the options given, caches every result
+/// (<see cref="SuiteResultStore"/>), and prints the tables of <see cref="SuiteReport"/> next to the reference results of
+/// the folder's <c>peers.txt</c>.
+/// </summary>
+/// <remarks>
+/// Usage: <c>--suite [FOLDER] [--name RUN] [--option Name=Value]... [--datasets a,b] [--tasks regression,binary,multiclass]
+/// [--splits 1,2] [--max-rows N] [--refit-peers] [--compare RUN,RUN] [--report-only] [--results FOLDER] [--out FILE]</c>.
+/// FOLDER defaults to the suite copied into this project (data/suite). RUN names an option set (default "defaults");
+/// results are stored under it, so an interrupted run resumes. <c>--compare</c> reports several stored runs side by
+/// side; <c>--refit-peers</c> refits ML.NET's reference trainers (runs "mlnet-MODEL") instead of taking their results from
+/// the file. Runs are sequential: every fit has the machine to itself.
+/// </remarks>
+internal static class SuiteBenchmark
+{
+    /// <summary>Refitted ML.NET reference models are stored as runs named with this prefix and the model.</summary>
+    private const string PeerRunPrefix = "mlnet-";
+
+    public static int Run(string[] args)
+    {
+        string folder = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal)
+            ? args[0]
+            : Path.Combine(AppContext.BaseDirectory, "data", "suite");
+        string run = Value(args, "--name") ?? "defaults";
+        var options = KareOptionAssignments.Parse(Values(args, "--option"));
+        var store = new SuiteResultStore(Value(args, "--results") ?? DefaultResultsFolder());
+        bool reportOnly = args.Contains("--report-only");
+        bool refitPeers = args.Contains("--refit-peers");
+
+        var catalog = SuiteDataSet.Catalog(folder);
+        var wantedSets = List(args, "--datasets");
+        var wantedTasks = List(args, "--tasks");
+        int maxRows = int.Parse(Value(args, "--max-rows") ?? int.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        var dataSets = catalog
+            .Where(c => wantedSets is null || wantedSets.Contains(c.Name))
+            .Where(c => wantedTasks is null || wantedTasks.Contains(c.Task.ToString().ToLowerInvariant()))
+            .Select(c => SuiteDataSet.Load(folder, c.Name, c.Task))
+            .Where(d => d.TrainingRowCount(1) <= maxRows)
+            .OrderBy(d => d.TrainingRowCount(1))
+            .ToList();
+        int splitCount = dataSets.Count > 0 ? dataSets.Max(d => d.SplitCount) : 0;
+        int[] splits = (List(args, "--splits")?.Select(s => int.Parse(s, CultureInfo.InvariantCulture)) ?? Enumerable.Range(1, splitCount)).ToArray();
+
+        Console.WriteLine($"Suite: {folder}, {dataSets.Count} data sets, splits {string.Join(",", splits)}; results in {store.Folder}.");
+        if (!reportOnly)
+        {
+            var work = new List<(SuiteDataSet Data, int Split, string Run, string Model)>();
+            foreach (SuiteDataSet data in dataSets)
+            {
+                foreach (int split in splits.Where(s => s <= data.SplitCount))
+                {
+                    work.Add((data, split, run, "Kare"));
+                    if (refitPeers)
+                        work.AddRange(SuiteFit.MlNetPeers(data.Task).Select(p => (data, split, PeerRunPrefix + Sanitize(p), p)));
+                }
+            }
+            Console.WriteLine($"Run '{run}': {options.Canonical}; {work.Count} fits.");
+            Execute(work, options, store);
+        }
+
+        var report = new SuiteReport(dataSets.Select(d => (d.Name, d.Task, d.TrainingRowCount(1))).ToList());
+        string peerFile = Path.Combine(folder, "peers.txt");
+        if (File.Exists(peerFile))
+            report.AddPeerFile(peerFile);
+        if (refitPeers)
+        {
+            foreach (string peerRun in store.Runs().Where(r => r.StartsWith(PeerRunPrefix, StringComparison.Ordinal)))
+                report.AddPeerRun(store.All(peerRun).Where(r => splits.Contains(r.Split)), splits.Length);
+        }
+        var names = dataSets.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (string candidate in List(args, "--compare") ?? new[] { run })
+            report.AddCandidate(candidate, store.All(candidate).Where(r => names.Contains(r.DataSet) && splits.Contains(r.Split)));
+        string text = report.Render(splits.Length);
+        Console.WriteLine();
+        Console.WriteLine(text);
+        if (Value(args, "--out") is string outPath)
+            File.WriteAllText(outPath, text);
+        return 0;
+    }
+
+    private static void Execute(List<(SuiteDataSet Data, int Split, string Run, string Model)> work, KareOptionAssignments options, SuiteResultStore store)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        int done = 0;
+        foreach (var (data, split, run, model) in work)
+        {
+            done++;
+            string optionText = model == "Kare" ? options.Canonical : "defaults";
+            if (store.Find(run, data.Name, split, optionText) is not null)
+                continue;
+            Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"[{done}/{work.Count}] {data.Name} split {split} ({data.TrainingRowCount(split)} rows) {model} ... "));
+            SuiteFitResult result = model == "Kare" ? SuiteFit.Kare(data, split, run, options) : SuiteFit.MlNet(data, split, model);
+            store.Save(run, result);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(data.Task == SuiteTask.Regression ? "R²" : "accuracy")} {result.Metric:F4}, {result.FitSeconds:F1} s; elapsed {stopwatch.Elapsed.TotalMinutes:F1} min"));
+        }
+    }
+
+    private static string Sanitize(string model) => new(model.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+
+    /// <summary>results/suite beside this project's sources (found by walking up from the working directory), else ./results/suite.</summary>
+    private static string DefaultResultsFolder()
+    {
+        for (var directory = new DirectoryInfo(Environment.CurrentDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Microsoft.ML.Kare.sln")))
+                return Path.Combine(directory.FullName, "benchmarks", "Microsoft.ML.Kare.Benchmarks", "results", "suite");
+        }
+        return Path.Combine(Environment.CurrentDirectory, "results", "suite");
+    }
+
+    private static string? Value(string[] args, string name)
+    {
+        int i = Array.LastIndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static IEnumerable<string> Values(string[] args, string name)
+    {
+        for (int i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] == name)
+                yield return args[i + 1];
+        }
+    }
+
+    private static string[]? List(string[] args, string name)
+        => Value(args, name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace Microsoft.ML.Kare.Benchmarks.Suite;
+
+/// <summary>The learning task of a suite data set, as DATASETS.md names it.</summary>
+internal enum SuiteTask
+{
+    Regression,
+    Binary,
+    Multiclass,
+}
+
+/// <summary>
+/// One data set of a folder in the suite format: <c>NAME.csv</c> (header row, first column the label, then numeric
+/// features) and <c>NAME.splits.csv</c> (one column per split, one row per data row: 1 = training row, 0 = test row),
+/// with its task from the folder's <c>DATASETS.md</c> table.
+/// </summary>
+internal sealed class SuiteDataSet
+{
+    private SuiteDataSet(string name, SuiteTask task, float[] labels, float[][] features, string[] featureNames, bool[][] splits)
+    {
+        Name = name;
+        Task = task;
+        Labels = labels;
+        Features = features;
+        FeatureNames = featureNames;
+        TrainingMasks = splits;
+    }
+
+    public string Name { get; }
+
+    public SuiteTask Task { get; }
+
+    /// <summary>The label of each row: a real number, 0/1, or a class index 0..k−1.</summary>
+    public float[] Labels { get; }
+
+    /// <summary>The features of each row, as stored (not standardised).</summary>
+    public float[][] Features { get; }
+
+    public string[] FeatureNames { get; }
+
+    /// <summary>Per split, per row: true for a training row.</summary>
+    public bool[][] TrainingMasks { get; }
+
+    public int RowCount => Labels.Length;
+
+    public int FeatureCount => FeatureNames.Length;
+
+    public int SplitCount => TrainingMasks.Length;
+
+    /// <summary>Training rows of split <paramref name="split"/> (1-based).</summary>
+    public int TrainingRowCount(int split) => TrainingMasks[split - 1].Count(t => t);
+
+    /// <summary>The data sets DATASETS.md lists in <paramref name="folder"/>, in its order, with their tasks.</summary>
+    public static IReadOnlyList<(string Name, SuiteTask Task)> Catalog(string folder)
+    {
+        string path = Path.Combine(folder, "DATASETS.md");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"A suite folder needs a DATASETS.md table (| name | task | ... |); none in {folder}.", path);
+        var result = new List<(string, SuiteTask)>();
+        foreach (string line in File.ReadLines(path))
+        {
+            string[] cells = line.Split('|', StringSplitOptions.TrimEntries);
+            if (cells.Length < 4 || cells[1].Length == 0 || cells[1] == "name" || cells[1].StartsWith("-", StringComparison.Ordinal))
+                continue;
+            SuiteTask task = cells[2].ToLowerInvariant() switch
+            {
+                "regression" => SuiteTask.Regression,
+                "binary" => SuiteTask.Binary,
+                "multiclass" => SuiteTask.Multiclass,
+                string other => throw new FormatException($"DATASETS.md: data set '{cells[1]}' has the unknown task '{other}' (regression, binary or multiclass)."),
+            };
+            result.Add((cells[1], task));
+        }
+        return result;
+    }
+
+    public static SuiteDataSet Load(string folder, string name, SuiteTask task)
+    {
+        string dataPath = Path.Combine(folder, name + ".csv");
+        string splitsPath = Path.Combine(folder, name + ".splits.csv");
+        string[] lines = File.ReadAllLines(dataPath);
+        string[] header = SplitCsv(lines[0]);
+        if (header.Length < 2 || header[0] != "Label")
+            throw new FormatException($"{dataPath}: the first column must be 'Label', followed by at least one feature.");
+        var labels = new List<float>();
+        var features = new List<float[]>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0)
+                continue;
+            string[] cells = SplitCsv(lines[i]);
+            if (cells.Length != header.Length)
+                throw new FormatException($"{dataPath}, line {i + 1}: {cells.Length} values, the header has {header.Length}.");
+            labels.Add(Parse(cells[0], dataPath, i + 1, "Label"));
+            var row = new float[header.Length - 1];
+            for (int j = 1; j < cells.Length; j++)
+                row[j - 1] = Parse(cells[j], dataPath, i + 1, header[j]);
+            features.Add(row);
+        }
+
+        string[] splitLines = File.ReadAllLines(splitsPath).Where(l => l.Length > 0).ToArray();
+        int splitCount = SplitCsv(splitLines[0]).Length;
+        if (splitLines.Length - 1 != labels.Count)
+            throw new FormatException($"{splitsPath}: {splitLines.Length - 1} rows, {dataPath} has {labels.Count}.");
+        var masks = new bool[splitCount][];
+        for (int s = 0; s < splitCount; s++)
+            masks[s] = new bool[labels.Count];
+        for (int i = 0; i < labels.Count; i++)
+        {
+            string[] cells = SplitCsv(splitLines[i + 1]);
+            for (int s = 0; s < splitCount; s++)
+                masks[s][i] = cells[s] == "1";
+        }
+        return new SuiteDataSet(name, task, labels.ToArray(), features.ToArray(), header[1..], masks);
+    }
+
+    private static float Parse(string cell, string path, int line, string column)
+    {
+        if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+            throw new FormatException($"{path}, line {line}, column '{column}': '{cell}' is not a number.");
+        return value;
+    }
+
+    private static string[] SplitCsv(string line) => line.Split(',').Select(c => c.Trim().Trim('"')).ToArray();
+}

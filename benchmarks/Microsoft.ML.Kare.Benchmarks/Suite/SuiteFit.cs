@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace Microsoft.ML.Kare.Benchmarks.Suite;
+
+/// <summary>The outcome of one fit on one split: the test metric, the log-loss (classification) and the fit time.</summary>
+internal sealed record SuiteFitResult
+{
+    public required string DataSet { get; init; }
+    public required int Split { get; init; }
+    public required string Model { get; init; }
+    public required string Options { get; init; }
+
+    /// <summary>R² (regression) or accuracy (classification) on the split's test rows.</summary>
+    public required double Metric { get; init; }
+
+    /// <summary>Test log-loss (natural log) for classification; NaN for regression.</summary>
+    public required double LogLoss { get; init; }
+
+    /// <summary>Wall-clock seconds of the trainer's Fit.</summary>
+    public required double FitSeconds { get; init; }
+
+    public required int TrainingRows { get; init; }
+
+    /// <summary>The KARE model's kept epoch and relative ridge (NaN for other models).</summary>
+    public double SelectedEpoch { get; init; } = double.NaN;
+
+    public double RelativeRidge { get; init; } = double.NaN;
+}
+
+/// <summary>
+/// Fits a model to one split of a <see cref="SuiteDataSet"/> and measures it on the split's test rows, as the suite's
+/// reference results were made: features concatenated as stored, <c>MLContext(seed: 0)</c>, multiclass labels mapped to
+/// keys by value over all the data set's labels; NormalizeMeanVariance before the linear ML.NET trainers.
+/// </summary>
+internal static class SuiteFit
+{
+    /// <summary>The ML.NET trainers of the reference results, with default options, per task.</summary>
+    public static IReadOnlyList<string> MlNetPeers(SuiteTask task) => task switch
+    {
+        SuiteTask.Regression => new[] { "FastTree", "LightGbm", "Sdca", "FastForest" },
+        SuiteTask.Binary => new[] { "FastTree", "LightGbm", "SdcaLogisticRegression", "LbfgsLogisticRegression" },
+        _ => new[] { "LightGbm", "SdcaMaximumEntropy", "LbfgsMaximumEntropy", "OneVersusAll(FastTree)" },
+    };
+
+    /// <summary>Fits the KARE trainer of the data set's task with the given options.</summary>
+    public static SuiteFitResult Kare(SuiteDataSet data, int split, string model, KareOptionAssignments options)
+    {
+        var mlContext = new MLContext(seed: 0);
+        var (train, test) = Views(mlContext, data, split);
+        IEstimator<ITransformer> trainer = data.Task switch
+        {
+            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(Configure(new KareRegressionTrainer.Options(), options)),
+            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(Configure(new KareBinaryTrainer.Options(), options)),
+            _ => mlContext.MulticlassClassification.Trainers.Kare(Configure(new KareMulticlassTrainer.Options(), options)),
+        };
+        var (transformer, seconds) = Timed(() => trainer.Fit(train));
+        var (epoch, ridge) = transformer switch
+        {
+            RegressionPredictionTransformer<KareRegressionModelParameters> r => (r.Model.SelectedEpoch, r.Model.RelativeRidge),
+            BinaryPredictionTransformer<CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>> b
+                => (b.Model.SubModel.SelectedEpoch, b.Model.SubModel.RelativeRidge),
+            MulticlassPredictionTransformer<KareMulticlassModelParameters> m => (m.Model.SelectedEpoch, m.Model.RelativeRidge),
+            _ => (double.NaN, double.NaN),
+        };
+        return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with { SelectedEpoch = epoch, RelativeRidge = ridge };
+    }
+
+    /// <summary>Fits one of <see cref="MlNetPeers"/> with default options.</summary>
+    public static SuiteFitResult MlNet(SuiteDataSet data, int split, string model)
+    {
+        var mlContext = new MLContext(seed: 0);
+        var (train, test) = Views(mlContext, data, split);
+        var normalize = mlContext.Transforms.NormalizeMeanVariance("Features");
+        IEstimator<ITransformer> pipeline = (data.Task, model) switch
+        {
+            (SuiteTask.Regression, "FastTree") => mlContext.Regression.Trainers.FastTree(),
+            (SuiteTask.Regression, "LightGbm") => mlContext.Regression.Trainers.LightGbm(),
+            (SuiteTask.Regression, "Sdca") => normalize.Append(mlContext.Regression.Trainers.Sdca()),
+            (SuiteTask.Regression, "FastForest") => mlContext.Regression.Trainers.FastForest(),
+            (SuiteTask.Binary, "FastTree") => mlContext.BinaryClassification.Trainers.FastTree(),
+            (SuiteTask.Binary, "LightGbm") => mlContext.BinaryClassification.Trainers.LightGbm(),
+            (SuiteTask.Binary, "SdcaLogisticRegression") => normalize.Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression()),
+            (SuiteTask.Binary, "LbfgsLogisticRegression") => normalize.Append(mlContext.BinaryClassification.Trainers.LbfgsLogisticRegression()),
+            (SuiteTask.Multiclass, "LightGbm") => mlContext.MulticlassClassification.Trainers.LightGbm(),
+            (SuiteTask.Multiclass, "SdcaMaximumEntropy") => normalize.Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
+            (SuiteTask.Multiclass, "LbfgsMaximumEntropy") => normalize.Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy()),
+            (SuiteTask.Multiclass, "OneVersusAll(FastTree)") => mlContext.MulticlassClassification.Trainers.OneVersusAll(mlContext.BinaryClassification.Trainers.FastTree()),
+            _ => throw new ArgumentException($"No ML.NET peer '{model}' for {data.Task}."),
+        };
+        var (transformer, seconds) = Timed(() => pipeline.Fit(train));
+        return Measure(mlContext, data, split, model, "defaults", transformer, test, seconds);
+    }
+
+    private static TOptions Configure<TOptions>(TOptions options, KareOptionAssignments assignments)
+        where TOptions : KareTrainerOptionsBase
+    {
+        assignments.ApplyTo(options);
+        return options;
+    }
+
+    private static (ITransformer Model, double Seconds) Timed(Func<ITransformer> fit)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        ITransformer model = fit();
+        return (model, stopwatch.Elapsed.TotalSeconds);
+    }
+
+    private static SuiteFitResult Measure(MLContext mlContext, SuiteDataSet data, int split, string model, string options,
+        ITransformer transformer, IDataView test, double seconds)
+    {
+        IDataView scored = transformer.Transform(test);
+        (double metric, double logLoss) = data.Task switch
+        {
+            SuiteTask.Regression => (mlContext.Regression.Evaluate(scored).RSquared, double.NaN),
+            SuiteTask.Binary => (mlContext.BinaryClassification.Evaluate(scored).Accuracy, BinaryLogLoss(scored)),
+            _ => (mlContext.MulticlassClassification.Evaluate(scored).MicroAccuracy, MulticlassLogLoss(scored)),
+        };
+        return new SuiteFitResult
+        {
+            DataSet = data.Name,
+            Split = split,
+            Model = model,
+            Options = options,
+            Metric = metric,
+            LogLoss = logLoss,
+            FitSeconds = seconds,
+            TrainingRows = data.TrainingRowCount(split),
+        };
+    }
+
+    /// <summary>Probabilities are clipped to [1e-15, 1 − 1e-15], as scikit-learn's log_loss does.</summary>
+    private const double ProbabilityFloor = 1e-15;
+
+    /// <summary>Mean −ln p(true label) of the calibrated binary probabilities (natural log, as scikit-learn reports it).</summary>
+    private static double BinaryLogLoss(IDataView scored)
+    {
+        bool[] labels = scored.GetColumn<bool>("Label").ToArray();
+        float[] probabilities = scored.GetColumn<float>("Probability").ToArray();
+        double sum = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            double p = Math.Clamp(labels[i] ? probabilities[i] : 1 - probabilities[i], ProbabilityFloor, 1 - ProbabilityFloor);
+            sum -= Math.Log(p);
+        }
+        return sum / labels.Length;
+    }
+
+    /// <summary>Mean −ln of the score of the true class (the scores are class probabilities; key k is slot k − 1).</summary>
+    private static double MulticlassLogLoss(IDataView scored)
+    {
+        uint[] labels = scored.GetColumn<uint>("Label").ToArray();
+        float[][] scores = scored.GetColumn<float[]>("Score").ToArray();
+        double sum = 0;
+        for (int i = 0; i < labels.Length; i++)
+            sum -= Math.Log(Math.Clamp(scores[i][labels[i] - 1], ProbabilityFloor, 1 - ProbabilityFloor));
+        return sum / labels.Length;
+    }
+
+    /// <summary>The training and test rows of a split as data views with a float label (bool for binary, key for multiclass).</summary>
+    private static (IDataView Train, IDataView Test) Views(MLContext mlContext, SuiteDataSet data, int split)
+    {
+        bool[] mask = data.TrainingMasks[split - 1];
+        IDataView trainingRows = Rows(mlContext, data, i => mask[i]);
+        IDataView testRows = Rows(mlContext, data, i => !mask[i]);
+        if (data.Task != SuiteTask.Multiclass)
+            return (trainingRows, testRows);
+        ITransformer keys = mlContext.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Fit(Rows(mlContext, data, _ => true));
+        return (keys.Transform(trainingRows), keys.Transform(testRows));
+    }
+
+    private static IDataView Rows(MLContext mlContext, SuiteDataSet data, Func<int, bool> include)
+    {
+        int[] rows = Enumerable.Range(0, data.RowCount).Where(include).ToArray();
+        return data.Task == SuiteTask.Binary
+            ? Load(mlContext, data, rows, i => new BinaryRow { Label = data.Labels[i] != 0, Features = data.Features[i] })
+            : Load(mlContext, data, rows, i => new RealRow { Label = data.Labels[i], Features = data.Features[i] });
+    }
+
+    private static IDataView Load<TRow>(MLContext mlContext, SuiteDataSet data, int[] rows, Func<int, TRow> row)
+        where TRow : class
+    {
+        SchemaDefinition schema = SchemaDefinition.Create(typeof(TRow));
+        schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, data.FeatureCount);
+        return mlContext.Data.LoadFromEnumerable(rows.Select(row).ToList(), schema);
+    }
+
+    private sealed class RealRow
+    {
+        public float Label { get; set; }
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    private sealed class BinaryRow
+    {
+        public bool Label { get; set; }
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+}
