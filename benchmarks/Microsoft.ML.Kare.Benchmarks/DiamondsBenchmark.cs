@@ -1,15 +1,15 @@
-using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
 
 namespace Microsoft.ML.Kare.Benchmarks;
 
 /// <summary>
-/// Large-n training (issue 4): the diamonds data set (53,940 rows; cut, color and clarity one-hot encoded, log price),
+/// Large-n training: the diamonds data set (53,940 rows; cut, color and clarity one-hot encoded, log price),
 /// an 80/20 split, KARE with default options next to FastTree, LightGBM and SDCA in the same pipeline and
 /// run; prints test R², fit seconds and the process's peak resident memory after each fit.
 /// Usage: --diamonds [--rows n] [--seed s] [--kare-only | --baselines-only] [--probes m (0: exact gradient)] [--patience epochs (0: off)].

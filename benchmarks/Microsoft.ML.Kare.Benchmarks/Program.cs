@@ -1,18 +1,20 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System;
+using Microsoft.ML.Kare.LibTorch;
+using Microsoft.ML.Kare.Networks;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Kare.Benchmarks;
 
 /// <summary>
-/// Times one KARE training step (issue 4) at the paper's settings on random standardised data, next to an n×n float64
+/// Times one KARE training step at the paper's settings on random standardised data, next to an n×n float64
 /// matrix product measured in the same run: warm-up, then the median of k timed repetitions, the reference (autograd)
 /// step and the optimised step interleaved so that load from other processes hits both alike.
 /// Usage: [--settings simulation,mnist,wide] [--repeats k] [--threads t] [--no-baseline] [--no-solve-ops].

@@ -1,11 +1,11 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
 using Microsoft.ML.Kare.Examples;
 using Microsoft.ML.Kare.Scoring;
+using Microsoft.ML.Kare.Training;
 
 namespace Microsoft.ML.Kare.Benchmarks;
 
@@ -162,7 +162,7 @@ internal static class StochasticAccuracyBenchmark
     private static int[] Ints(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries)
         .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 
-    private sealed class SilentMonitor : ITrainingMonitor
+    private sealed class SilentMonitor : ITrainingMonitor<KareEpochSummary>
     {
         public void Info(string message)
         {
@@ -170,7 +170,7 @@ internal static class StochasticAccuracyBenchmark
 
         public void Warning(string message) => Console.WriteLine($"   warning: {message}");
 
-        public void EpochCompleted(KareEpochSummary summary, int totalEpochs)
+        public void Report(KareEpochSummary summary, int totalEpochs)
         {
         }
 

@@ -1,19 +1,19 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
-using Microsoft.ML.Kare;
 using Microsoft.ML.Kare.Examples;
+using Microsoft.ML.Kare;
+using Microsoft.ML;
 using ScottPlot;
 using Spectre.Console;
 using static Microsoft.ML.Kare.Examples.ExampleConsole;
 
-// Reproduction of the KARE paper's simulation study (Figure 1 and its table; kare.md §4): γ ∈ {1, 1.25, 1.5},
+// Reproduction of the KARE paper's simulation study (Figure 1 and its table; the paper's simulation study): γ ∈ {1, 1.25, 1.5},
 // σ ∈ {0, 0.1}, n = 1000 split 800/200, a 1 × 64 GELU network, 10 seeds. Each method is an ML.NET trainer with default
 // options except where the paper's protocol says otherwise, and every choice (ridge, epoch) is made on training rows
 // only — the paper chose λ on the test set. Writes results/reproduction.md and results/reproduction.png.
@@ -47,7 +47,7 @@ var methods = new Method[]
 };
 string[] columns = methods.Select(m => m.Name).Append("zero").ToArray();
 
-// The paper's table (kare.md §4): KARE, after-kernel, DNN, zero; λ chosen on the test set, 10 seeds.
+// The paper's table (the paper's simulation study): KARE, after-kernel, DNN, zero; λ chosen on the test set, 10 seeds.
 var paper = new Dictionary<(double, double), double[]>
 {
     [(1.0, 0.0)] = new[] { 0.0321, 0.1085, 0.1399, 0.1957 },

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
 using Microsoft.ML.Runtime;
 

@@ -1,5 +1,5 @@
-using System;
 using System.Runtime.CompilerServices;
+using System;
 
 // The library compiles against publicized copies of these assemblies (src/build/Publicize.targets); at run time the
 // real assemblies are loaded, and this attribute tells the runtime to allow the access the compiler allowed.

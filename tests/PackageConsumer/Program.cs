@@ -2,9 +2,10 @@ using System;
 using System.Reflection;
 using TorchSharp;
 
-// Proves that an application referencing the Microsoft.ML.Kare package gets a loadable TorchSharp: a float64
-// matrix product and a Cholesky factorization, checked against the closed form.
-Assembly kare = Assembly.Load("Microsoft.ML.Kare");
+// Proves that an application referencing the Microsoft.ML.Kare.Trainers package gets a loadable TorchSharp: a float64
+// matrix product and a Cholesky factorization, checked against the closed form. The scoring assembly comes with it.
+Assembly kare = Assembly.Load("Microsoft.ML.Kare.Trainers");
+Assembly.Load("Microsoft.ML.Kare");
 using torch.Tensor a = torch.tensor(new double[] { 4, 2, 2, 3 }, new long[] { 2, 2 }, dtype: torch.ScalarType.Float64);
 using torch.Tensor gram = torch.matmul(a, a.t());
 using torch.Tensor l = torch.linalg.cholesky(gram);

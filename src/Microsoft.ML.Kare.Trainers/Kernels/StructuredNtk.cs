@@ -1,12 +1,12 @@
 using System;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Kare.Kernels;
 
 /// <summary>
-/// The empirical neural tangent kernel of an MLP in its structured form (kare.md §1):
+/// The empirical neural tangent kernel of an MLP in its structured form (docs/maths.md, "Empirical NTK"):
 /// K(X, X′) = Σ_l (Δ_l Δ′_lᵀ) ⊙ (A_{l-1} A′_{l-1}ᵀ + 1) + (A_L A′_Lᵀ + 1),
 /// one term per weight matrix and bias, O(n·n′·Σ widths) instead of O(n·n′·P). Built from forward quantities, so it
 /// differentiates through ordinary autograd.
@@ -50,7 +50,7 @@ internal static class StructuredNtk
     /// The transposed Jacobian times row weights, Jᵀα (P×c), in the flat parameter layout, without forming J:
     /// ∂f/∂W_l = δ_l a_{l-1}ᵀ, ∂f/∂b_l = δ_l, ∂f/∂w_out = a_L, ∂f/∂b_out = 1, so
     /// (Jᵀα)_{W_l} = Δ_lᵀ diag(α) A_{l-1}, (Jᵀα)_{b_l} = Δ_lᵀ α, (Jᵀα)_{w_out} = A_Lᵀ α, (Jᵀα)_{b_out} = Σα.
-    /// This is kare.md §5's primal weight vector β = Jᵀα. Returns P·c values, output k at [k·P, (k+1)·P).
+    /// This is the primal weight vector (docs/maths.md, "Primal form") β = Jᵀα. Returns P·c values, output k at [k·P, (k+1)·P).
     /// </summary>
     public static double[] TransposedJacobianTimes(NetworkFeatures features, Tensor alpha)
     {
@@ -79,7 +79,7 @@ internal static class StructuredNtk
     /// <summary>
     /// The Jacobian J = ∂f/∂θ of these rows explicitly (rows×P, the flat parameter layout): row i is
     /// [vec(δ_1 a_0ᵀ), δ_1, …, vec(δ_L a_{L-1}ᵀ), δ_L, a_L, 1]. Costs rows·P memory: call it on blocks of rows, for the
-    /// parameter-space fit (kare.md §5) where K = J Jᵀ would not fit.
+    /// parameter-space fit (docs/maths.md, "Primal form") where K = J Jᵀ would not fit.
     /// </summary>
     public static Tensor JacobianRows(NetworkFeatures features)
     {

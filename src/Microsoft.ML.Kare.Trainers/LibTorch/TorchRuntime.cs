@@ -1,8 +1,8 @@
-using System;
 using System.Runtime.InteropServices;
 using System.Threading;
+using System;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.LibTorch;
 
 /// <summary>
 /// Process-wide settings that must be in place before libtorch is first loaded.
@@ -36,10 +36,46 @@ internal static class TorchRuntime
     }
 
     /// <summary>
-    /// Sets libtorch's intra-op thread count (a process-wide setting) for the lifetime of the returned object and then
-    /// restores the previous count; <paramref name="count"/> ≤ 0 leaves it alone.
+    /// Fits in one process run one at a time: libtorch's intra-op thread count is a process-wide setting, and a fit's
+    /// result depends on it (summation order), so two fits of different sizes running at once would change each
+    /// other's count and results. Concurrent fits also gain nothing on a CPU-bound libtorch; they queue here instead.
     /// </summary>
-    public static IDisposable UseThreads(int count)
+    private static readonly SemaphoreSlim FitGate = new(1, 1);
+
+    /// <summary>How often a queued fit checks for cancellation while it waits for the running one.</summary>
+    private static readonly TimeSpan GateCheckInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Starts a fit: waits until no other fit of this library runs in the process (calling <paramref name="checkAlive"/>
+    /// while waiting, so a queued fit can be cancelled), then sets libtorch's thread count to <paramref name="threads"/>
+    /// (≤ 0 leaves it alone). Disposing the result restores the previous count and lets the next fit start.
+    /// </summary>
+    public static IDisposable BeginFit(int threads, Action checkAlive, Action<string>? info = null)
+    {
+        Initialize();
+        if (!FitGate.Wait(0))
+        {
+            info?.Invoke("Another fit is running in this process; this one waits for it (fits run one at a time).");
+            do
+                checkAlive();
+            while (!FitGate.Wait(GateCheckInterval));
+        }
+        try
+        {
+            return new FitScope(UseThreads(threads));
+        }
+        catch
+        {
+            FitGate.Release();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Sets libtorch's intra-op thread count (a process-wide setting) for the lifetime of the returned object and then
+    /// restores the previous count; <paramref name="count"/> ≤ 0 leaves it alone. Fits use <see cref="BeginFit"/>.
+    /// </summary>
+    private static IDisposable UseThreads(int count)
     {
         Initialize();
         if (count <= 0)
@@ -49,6 +85,20 @@ internal static class TorchRuntime
             return NoThreadChange.Instance;
         TorchSharp.torch.set_num_threads(count);
         return new ThreadCountRestorer(previous);
+    }
+
+    private sealed class FitScope(IDisposable threads) : IDisposable
+    {
+        private IDisposable? _threads = threads;
+
+        public void Dispose()
+        {
+            IDisposable? threads = Interlocked.Exchange(ref _threads, null);
+            if (threads is null)
+                return;
+            threads.Dispose();
+            FitGate.Release();
+        }
     }
 
     private sealed class NoThreadChange : IDisposable

@@ -1,9 +1,9 @@
-using System;
 using System.Collections.Generic;
+using System;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Networks;
 
 /// <summary>
 /// The multilayer perceptron f(x; θ) of <see cref="KareNetworkArchitecture"/> as float64 TorchSharp leaf tensors,
@@ -114,7 +114,7 @@ internal sealed class MlpNetwork : IDisposable
     }
 
     /// <summary>
-    /// The per-sample forward and backward quantities of kare.md §1 for the rows of <paramref name="x"/> (n×d):
+    /// The per-sample forward and backward quantities of docs/maths.md, "Empirical NTK" for the rows of <paramref name="x"/> (n×d):
     /// activations A_0 = x, …, A_L and backprop deltas Δ_1, …, Δ_L, plus the outputs f(x).
     /// They carry autograd history unless computed under no_grad.
     /// </summary>
@@ -156,7 +156,7 @@ internal sealed class MlpNetwork : IDisposable
     }
 }
 
-/// <summary>Per-sample network quantities for a set of rows (kare.md §1).</summary>
+/// <summary>Per-sample network quantities for a set of rows (docs/maths.md, "Empirical NTK").</summary>
 /// <param name="Activations">A_0 (the inputs), …, A_L; each n×width.</param>
 /// <param name="Deltas">Δ_1, …, Δ_L: row i of Δ_l is ∂f(x_i)/∂h_l; each n×width_l.</param>
 /// <param name="Outputs">f(x_i), length n.</param>

@@ -1,9 +1,9 @@
-using System;
 using System.Collections.Generic;
+using System;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Networks;
 
 /// <summary>Updates leaf tensors from their accumulated gradients, then clears the gradients.</summary>
 internal abstract class ParameterOptimizer : IDisposable

@@ -2,7 +2,7 @@ using System;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Networks;
 
 /// <summary>The activations φ and their derivatives φ′ on tensors (differentiable, for the structured NTK).</summary>
 internal static class TorchActivations

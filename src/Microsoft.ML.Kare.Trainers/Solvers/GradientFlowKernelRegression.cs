@@ -6,7 +6,7 @@ namespace Microsoft.ML.Kare.Solvers;
 
 /// <summary>
 /// The prediction of gradient flow on the mean squared error of a linear model in a kernel's feature space (the
-/// infinitely wide network in the NTK regime, kare.md §6), in closed form as a spectral filter.
+/// infinitely wide network in the NTK regime, docs/maths.md, "Infinite-width NTK"), in closed form as a spectral filter.
 /// </summary>
 /// <remarks>
 /// With loss (1/2n)‖f(X) − Y‖², learning rate η and the function's evolution ∂f/∂t = −(η/n)·K(·, X)(f(X) − Y) started

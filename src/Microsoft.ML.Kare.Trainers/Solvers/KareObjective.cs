@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Kare.Solvers;
 
 /// <summary>
-/// The KARE objective (kare.md §3) with the ridge tied to the kernel's size, λ = z·Tr(K)/n², which makes it scale
+/// The KARE objective (docs/maths.md, "KARE") with the ridge tied to the kernel's size, λ = z·Tr(K)/n², which makes it scale
 /// invariant in K. With A = (K/n + λI)⁻¹ and targets Y (n×c):
 ///   N = Tr(YᵀA²Y)/(n·c),  D = Tr(A)/n,  ρ = N/D².
 /// Its gradient with respect to K, in closed form (no autograd through the solve):
@@ -24,7 +24,7 @@ internal static class KareObjective
     {
         long n = kernel.shape[0];
         long c = targets.shape[1];
-        double ridge = RidgeFor(kernel, relativeRidge);
+        double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
 
         Tensor gradient;
         double value;
@@ -68,7 +68,7 @@ internal static class KareObjective
     {
         long n = kernel.shape[0];
         long c = targets.shape[1];
-        double ridge = RidgeFor(kernel, relativeRidge);
+        double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
         using var scope = torch.NewDisposeScope();
         Tensor shifted = kernel.div_(n);
         shifted.diagonal().add_(ridge);
@@ -98,7 +98,7 @@ internal static class KareObjective
     }
 
     /// <summary>
-    /// ρ exactly and an unbiased stochastic estimate of dρ/dK (kare.md §3, issue 4): A² in dρ/dK, and Tr(A²) in ∂ρ/∂λ,
+    /// ρ exactly and an unbiased stochastic estimate of dρ/dK (docs/maths.md, "KARE"): A² in dρ/dK, and Tr(A²) in ∂ρ/∂λ,
     /// are replaced by (1/m) Σ_k (A z_k)(A z_k)ᵀ and (1/m) Σ_k ‖A z_k‖² for the m columns z_k of
     /// <paramref name="probes"/> (n×m, standard normal), so the estimate is linear in the probe average and its mean is
     /// the exact gradient. The solve needs only the Cholesky factor L (A y, A² y and A Z by triangular solves) and
@@ -110,7 +110,7 @@ internal static class KareObjective
         long n = kernel.shape[0];
         long c = targets.shape[1];
         long m = probes.shape[1];
-        double ridge = RidgeFor(kernel, relativeRidge);
+        double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
         using var scope = torch.NewDisposeScope();
         Tensor shifted = kernel.div_(n);
         shifted.diagonal().add_(ridge);
@@ -149,22 +149,11 @@ internal static class KareObjective
         long n = kernel.shape[0];
         long c = targets.shape[1];
         using var scope = torch.NewDisposeScope();
-        Tensor a = InverseOfShifted(kernel, RidgeFor(kernel, relativeRidge));
+        Tensor a = InverseOfShifted(kernel, RelativeRidge.ToAbsolute(relativeRidge, kernel));
         Tensor ay = a.mm(targets);
         double numerator = ay.square().sum().item<double>() / (n * c);
         double denominator = a.trace().item<double>() / n;
         return numerator / (denominator * denominator);
-    }
-
-    /// <summary>λ = z·Tr(K)/n².</summary>
-    public static double RidgeFor(Tensor kernel, double relativeRidge)
-    {
-        long n = kernel.shape[0];
-        double trace = kernel.trace().item<double>();
-        double ridge = relativeRidge * trace / ((double)n * n);
-        if (!(ridge > 0) || double.IsInfinity(ridge))
-            throw new ArithmeticException($"The kernel's trace is {trace}; the KARE ridge λ = z·Tr(K)/n² must be positive and finite.");
-        return ridge;
     }
 
     /// <summary>

@@ -1,21 +1,21 @@
 using System;
-using System.Collections.Generic;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Kare.Solvers;
 
 /// <summary>
-/// Kernel ridge regression with K = J Jᵀ solved in parameter space (kare.md §5), for when n×n does not fit but P×P does:
-/// β = (JᵀJ + nλI)⁻¹ Jᵀy equals Jᵀ(K + nλI)⁻¹y, and λ = λ̃·Tr(K)/n² with Tr(K) = Tr(JᵀJ). JᵀJ and Jᵀy are accumulated
-/// over blocks of rows, so memory is O(P² + block·P).
+/// Ridge regression on explicit features J (n×P), solved in parameter space (docs/maths.md, "Primal form"):
+/// β = (JᵀJ + nλI)⁻¹JᵀY, which equals Jᵀ(K + nλI)⁻¹Y for the kernel K = JJᵀ, so it is kernel ridge regression with K
+/// for when n×n does not fit (or costs more) and P×P does. JᵀJ and JᵀY are accumulated over blocks of rows, so memory
+/// is O(P² + block·P). The relative ridge maps to λ through <see cref="RelativeRidge"/> with Tr(K) = Tr(JᵀJ).
 /// </summary>
 internal sealed class ParameterSpaceRidge : IDisposable
 {
     private readonly Tensor _gram;     // Σ JᵀJ, P×P
     private readonly Tensor _moments;  // Σ JᵀY, P×c
     private long _rows;
-    private Tensor? _factor;           // Cholesky factor of JᵀJ + nλI once solved
+    private SymmetricFactorization? _factor; // of JᵀJ + nλI once solved
     private Tensor? _weights;          // β, P×c
 
     public ParameterSpaceRidge(long parameterCount, long outputCount)
@@ -24,7 +24,10 @@ internal sealed class ParameterSpaceRidge : IDisposable
         _moments = torch.zeros(parameterCount, outputCount, ScalarType.Float64);
     }
 
-    /// <summary>Adds a block of Jacobian rows J_b (b×P) and their targets Y_b (b×c).</summary>
+    /// <summary>Rows accumulated so far (n).</summary>
+    public long RowCount => _rows;
+
+    /// <summary>Adds a block of feature rows J_b (b×P) and their targets Y_b (b×c).</summary>
     public void Accumulate(Tensor jacobianRows, Tensor targets)
     {
         _gram.addmm_(jacobianRows.t(), jacobianRows);
@@ -35,18 +38,23 @@ internal sealed class ParameterSpaceRidge : IDisposable
     /// <summary>Solves for β at the relative ridge λ̃; returns β (P×c, owned by this object) and the absolute λ.</summary>
     public (Tensor Weights, double Ridge) Solve(double relativeRidge)
     {
-        double trace = _gram.trace().item<double>();
-        double ridge = relativeRidge * trace / ((double)_rows * _rows);
-        if (!(ridge > 0) || !double.IsFinite(ridge))
-            throw new ArithmeticException($"The kernel's trace is {trace}; kernel ridge regression needs a positive finite trace.");
-        using var scope = torch.NewDisposeScope();
-        Tensor shifted = _gram.clone();
-        shifted.diagonal().add_(_rows * ridge);
+        double ridge = RelativeRidge.ToAbsolute(relativeRidge, _gram.trace().item<double>(), _rows);
+        return (SolveAbsolute(ridge), ridge);
+    }
+
+    /// <summary>Solves for β at the absolute ridge λ: (JᵀJ + nλI)β = JᵀY. Returns β (P×c, owned by this object).</summary>
+    public Tensor SolveAbsolute(double ridge)
+    {
         _factor?.Dispose();
         _weights?.Dispose();
-        _factor = CholeskyFactor.Compute(shifted, "kernel ridge regression in parameter space").MoveToOuterDisposeScope();
-        _weights = _moments.cholesky_solve(_factor).MoveToOuterDisposeScope();
-        return (_weights, ridge);
+        using (Tensor shifted = _gram.clone())
+        {
+            shifted.diagonal().add_(_rows * ridge);
+            _factor = SymmetricFactorization.Factor(shifted, "ridge regression in parameter space");
+        }
+        using var scope = torch.NewDisposeScope();
+        _weights = _factor.Solve(_moments).DetachFromDisposeScope();
+        return _weights;
     }
 
     /// <summary>
@@ -57,8 +65,7 @@ internal sealed class ParameterSpaceRidge : IDisposable
     {
         if (_factor is null)
             throw new InvalidOperationException("Solve first.");
-        Tensor solved = jacobianRows.t().cholesky_solve(_factor); // P×b
-        return (jacobianRows * solved.t()).sum(dim: 1);
+        return _factor.QuadraticForms(jacobianRows);
     }
 
     public void Dispose()

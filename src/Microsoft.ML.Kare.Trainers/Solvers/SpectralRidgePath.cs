@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Generic;
+using System;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Kare.Solvers;
 
 /// <summary>
-/// Kernel ridge regression over a whole grid of ridges from one eigendecomposition K = V diag(s) Vᵀ (kare.md §4):
+/// Kernel ridge regression over a whole grid of ridges from one eigendecomposition K = V diag(s) Vᵀ (docs/maths.md,
+/// "Choosing the ridge"):
 /// (K + nλI)⁻¹ = V diag(1/(s + nλ)) Vᵀ, so each λ costs a diagonal rescaling. Used to pick λ by hold-out error or by
 /// generalised cross-validation (GCV, equal to the KARE ρ at that λ).
 /// </summary>
@@ -24,9 +25,8 @@ internal sealed class SpectralRidgePath : IDisposable
     {
         _n = kernel.shape[0];
         _outputs = targets.shape[1];
-        Scale = kernel.trace().item<double>() / ((double)_n * _n);
-        if (!(Scale > 0) || !double.IsFinite(Scale))
-            throw new ArithmeticException($"The kernel's trace is {Scale * _n * _n}; kernel ridge regression needs a positive finite trace.");
+        _trace = kernel.trace().item<double>();
+        RelativeRidge.ToAbsolute(1.0, _trace, _n); // checks the trace
         var (values, vectors) = torch.linalg.eigh(kernel);
         _eigenvalues = values.clamp_min(0.0);
         values.Dispose();
@@ -34,8 +34,10 @@ internal sealed class SpectralRidgePath : IDisposable
         _projectedTargets = vectors.t().mm(targets);
     }
 
-    /// <summary>Tr(K)/n²: the absolute ridge is λ = λ̃·Scale.</summary>
-    public double Scale { get; }
+    private readonly double _trace;
+
+    /// <summary>The absolute ridge λ of a relative ridge λ̃ for this kernel (<see cref="RelativeRidge"/>).</summary>
+    public double AbsoluteRidge(double relativeRidge) => RelativeRidge.ToAbsolute(relativeRidge, _trace, _n);
 
     /// <summary>
     /// GCV (= KARE ρ) at each relative ridge: ρ = [Σ_i ‖(VᵀY)_i‖²/(s_i/n + λ)² /(n·c)] / [Σ_i 1/(s_i/n + λ) / n]².
@@ -47,7 +49,7 @@ internal sealed class SpectralRidgePath : IDisposable
         var result = new double[relativeRidges.Count];
         for (int i = 0; i < result.Length; i++)
         {
-            Tensor inverse = (_eigenvalues / _n + relativeRidges[i] * Scale).reciprocal();
+            Tensor inverse = (_eigenvalues / _n + AbsoluteRidge(relativeRidges[i])).reciprocal();
             double numerator = (energy * inverse.square()).sum().item<double>() / (_n * _outputs);
             double denominator = inverse.sum().item<double>() / _n;
             result[i] = numerator / (denominator * denominator);
@@ -71,7 +73,7 @@ internal sealed class SpectralRidgePath : IDisposable
         var result = new double[relativeRidges.Count];
         for (int i = 0; i < result.Length; i++)
         {
-            Tensor inverse = (_eigenvalues + _n * relativeRidges[i] * Scale).reciprocal();
+            Tensor inverse = (_eigenvalues + _n * AbsoluteRidge(relativeRidges[i])).reciprocal();
             Tensor predictions = projected.mm(_projectedTargets * inverse.unsqueeze(1));
             Tensor squared = (predictions - validationTargets).square().sum(dim: 1);
             if (validationWeights is not null)

@@ -1,16 +1,17 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.EntryPoints;
-using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.LibTorch;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.Training;
+using Microsoft.ML.Kare;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -181,14 +182,18 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         };
     }
 
-    /// <summary>Accepts a scalar label of type <see cref="float"/> or <see cref="double"/>.</summary>
+    /// <summary>
+    /// Accepts a scalar label of type <see cref="float"/>, as ML.NET's regression trainers and evaluator do; a
+    /// <see cref="double"/> label is refused here, at Fit, rather than by the evaluator after training.
+    /// </summary>
     protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
     {
         Host.CheckParam(labelCol.IsValid, nameof(labelCol), "not initialized properly");
-        bool ok = labelCol.Kind == SchemaShape.Column.VectorKind.Scalar
-            && (labelCol.ItemType == NumberDataViewType.Single || labelCol.ItemType == NumberDataViewType.Double);
-        if (!ok)
-            throw Host.ExceptSchemaMismatch(nameof(labelCol), "label", LabelColumn.Name, "Single or Double", labelCol.GetTypeString());
+        if (labelCol.Kind != SchemaShape.Column.VectorKind.Scalar || labelCol.ItemType != NumberDataViewType.Single)
+        {
+            throw Host.ExceptSchemaMismatch(nameof(labelCol), "label", LabelColumn.Name, "Single", labelCol.GetTypeString()
+                + (labelCol.ItemType == NumberDataViewType.Double ? " (convert it with mlContext.Transforms.Conversion.ConvertType(\"" + LabelColumn.Name + "\", outputKind: DataKind.Single))" : ""));
+        }
     }
 
     /// <inheritdoc/>
@@ -237,7 +242,9 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         InfiniteWidthNtk.PreparedRows prepared = kernel.Prepare(inputs, n, d);
         double[] theta = kernel.Ntk(prepared, prepared, host.CheckAlive);
         host.CheckAlive();
-        Solution solution = Solve(theta, targets, weights, n, options.TrainingTime, options.LearningRate, options.RidgeGrid);
+        InfiniteWidthKernelRegression.Solution solution;
+        using (TorchRuntime.BeginFit(threads: 0, host.CheckAlive))
+            solution = InfiniteWidthKernelRegression.Solve(theta, targets, weights, n, options.TrainingTime, options.LearningRate, options.RidgeGrid);
 
         string network = $"{options.Activation} network with {options.NumberOfHiddenLayers} hidden layer(s), σ_w = {options.WeightStandardDeviation:G4}, β = {options.BiasStandardDeviation:G4}";
         ch.Info(double.IsPositiveInfinity(options.TrainingTime)
@@ -250,66 +257,6 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
             options.BiasStandardDeviation, featureMeans, featureScales, labelMeans[0], labelScales[0], inputs, solution.DualWeights,
             options.TrainingTime, options.LearningRate, solution.RelativeRidge, solution.Ridge);
     }
-
-    /// <summary>
-    /// Dual weights α (length n) for the kernel Θ (row-major n×n) and standardised targets y (length n), with optional row
-    /// weights w (mean 1) entering as S Θ S and S y, S = diag(√w), and α = S α_w. An infinite <paramref name="trainingTime"/>
-    /// is kernel ridge regression with λ̃ chosen from <paramref name="ridgeGrid"/> by GCV (<see cref="SpectralRidgePath"/>);
-    /// a finite one is gradient flow to that time (<see cref="GradientFlowKernelRegression"/>), with no ridge.
-    /// </summary>
-    internal static Solution Solve(double[] kernel, double[] targets, double[]? weights, int n, double trainingTime, double learningRate,
-        IReadOnlyList<double> ridgeGrid)
-    {
-        TorchRuntime.Initialize();
-        using var noGrad = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        Tensor k = torch.tensor(kernel, new long[] { n, n }, ScalarType.Float64);
-        Tensor y = torch.tensor(targets, new long[] { n, 1 }, ScalarType.Float64);
-        Tensor? scales = weights is null ? null : torch.tensor(weights, ScalarType.Float64).sqrt().unsqueeze(1);
-        if (scales is not null)
-        {
-            k = k * scales * scales.t();
-            y = y * scales;
-        }
-
-        double relativeRidge = 0, ridge = 0, gcv = double.NaN;
-        Tensor alpha;
-        if (double.IsPositiveInfinity(trainingTime))
-        {
-            using var path = new SpectralRidgePath(k, y);
-            double[] values = path.GeneralizedCrossValidation(ridgeGrid);
-            int best = 0;
-            for (int i = 1; i < values.Length; i++)
-            {
-                if (values[i] < values[best] || double.IsNaN(values[best]))
-                    best = i;
-            }
-            relativeRidge = ridgeGrid[best];
-            ridge = relativeRidge * path.Scale;
-            gcv = values[best];
-            alpha = KernelRidge.DualWeights(k, y, ridge);
-        }
-        else
-        {
-            alpha = GradientFlowKernelRegression.DualWeights(k, y, learningRate, trainingTime);
-        }
-        double trainingError = (k.mm(alpha) - y).square().mean().item<double>();
-        if (scales is not null)
-            alpha = alpha * scales;
-        double[] dual = alpha.contiguous().data<double>().ToArray();
-        if (dual.Any(v => !double.IsFinite(v)))
-            throw new ArithmeticException("The infinite-width NTK regression produced non-finite dual weights: the kernel is numerically singular or overflows. "
-                + "Use fewer hidden layers, a smaller WeightStandardDeviation, or a larger ridge grid.");
-        return new Solution(dual, relativeRidge, ridge, gcv, trainingError);
-    }
-
-    /// <summary>The dual weights and how they were chosen.</summary>
-    /// <param name="DualWeights">α, length n, such that the standardised prediction is Θ(x, X)α.</param>
-    /// <param name="RelativeRidge">λ̃ (0 for a finite training time).</param>
-    /// <param name="Ridge">λ = λ̃·Tr(SΘS)/n² (0 for a finite training time).</param>
-    /// <param name="GeneralizedCrossValidation">GCV at the chosen λ̃ (NaN for a finite training time).</param>
-    /// <param name="TrainingError">Mean squared (weighted) residual on the training rows, standardised units.</param>
-    internal sealed record Solution(double[] DualWeights, double RelativeRidge, double Ridge, double GeneralizedCrossValidation, double TrainingError);
 
     /// <summary>Checks every training option (one line per option), naming the option on failure.</summary>
     private static void CheckOptions(IHost host, Options options)

@@ -1,10 +1,10 @@
-using Microsoft.ML;
 using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 
 [assembly: LoadableClass(KareBinaryTrainer.Summary, typeof(KareBinaryTrainer), typeof(KareBinaryTrainer.Options),
     new[] { typeof(SignatureBinaryClassifierTrainer), typeof(SignatureTrainer) },
@@ -62,7 +62,7 @@ namespace Microsoft.ML.Kare;
 /// The model is stored in primal form (network parameters θ and one parameter-space weight vector β), so a prediction
 /// is one Jacobian-vector product of the network computed in plain managed code, and the model's size does not grow
 /// with the number of training rows. Training holds an n×n kernel of each mini-batch (2048 rows by default); the final fit is solved in parameter space (P×P) when there are more than 4,096 rows and more rows than network parameters, else in kernel space (n×n, at most 10,000 rows). Progress is
-/// logged through the MLContext's Log event, and MLContext.CancelExecution stops training.
+/// logged through the MLContext's Log event, and the options' CancellationToken stops training.
 ///
 /// Check the See Also section for links to usage examples.
 /// ]]>

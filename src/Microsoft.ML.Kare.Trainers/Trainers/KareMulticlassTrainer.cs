@@ -1,11 +1,11 @@
-using System;
 using System.Linq;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 
 [assembly: LoadableClass(KareMulticlassTrainer.Summary, typeof(KareMulticlassTrainer), typeof(KareMulticlassTrainer.Options),
     new[] { typeof(SignatureMulticlassClassifierTrainer), typeof(SignatureTrainer) },
@@ -64,7 +64,7 @@ namespace Microsoft.ML.Kare;
 /// The model is stored in primal form (network parameters θ and one parameter-space weight vector β per class), so a
 /// prediction is c Jacobian-vector products of the network computed in plain managed code, and the model's size does
 /// not grow with the number of training rows. Training holds an n×n kernel of each mini-batch (2048 rows by default); the final fit is solved in parameter space (P×P) when there are more than 4,096 rows and more rows than network parameters, else in kernel space (n×n, at most 10,000 rows).
-/// Progress is logged through the MLContext's Log event, and MLContext.CancelExecution stops training.
+/// Progress is logged through the MLContext's Log event, and the options' CancellationToken stops training.
 ///
 /// Check the See Also section for links to usage examples.
 /// ]]>
@@ -124,7 +124,7 @@ public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredi
             TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
     {
         KareTraining.CheckOptions(Host, options);
-        Host.CheckUserArg(options.Method is KareMethod.Kare or KareMethod.NtkAtInitialization, nameof(options.Method),
+        Host.CheckUserArg(!options.Method.TrainsByMeanSquaredError(), nameof(options.Method),
             "The other methods train the network's single output by mean squared error; multiclass classification supports Kare and NtkAtInitialization.");
         _options = KareTraining.Copy(options);
     }

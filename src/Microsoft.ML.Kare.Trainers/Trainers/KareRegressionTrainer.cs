@@ -1,12 +1,12 @@
-using System;
 using System.Linq;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.EntryPoints;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 
 [assembly: LoadableClass(KareRegressionTrainer.Summary, typeof(KareRegressionTrainer), typeof(KareRegressionTrainer.Options),
     new[] { typeof(SignatureRegressorTrainer), typeof(SignatureTrainer) },
@@ -63,7 +63,7 @@ namespace Microsoft.ML.Kare;
 /// rows, and scoring runs in plain managed code without libtorch.
 ///
 /// Training holds an n×n kernel of each mini-batch (2048 rows by default); the final fit is solved in parameter space (P×P) when there are more than 4,096 rows and more rows than network parameters, else in kernel space (n×n, at most 10,000 rows). Progress (KARE objective and held-out error per
-/// epoch) is logged through the MLContext's Log event, and MLContext.CancelExecution stops training.
+/// epoch) is logged through the MLContext's Log event, and the options' CancellationToken stops training.
 ///
 /// Check the See Also section for links to usage examples.
 /// ]]>
@@ -139,14 +139,18 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         };
     }
 
-    /// <summary>Accepts a scalar label of type <see cref="float"/> or <see cref="double"/>.</summary>
+    /// <summary>
+    /// Accepts a scalar label of type <see cref="float"/>, as ML.NET's regression trainers and evaluator do; a
+    /// <see cref="double"/> label is refused here, at Fit, rather than by the evaluator after training.
+    /// </summary>
     protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
     {
         Host.CheckParam(labelCol.IsValid, nameof(labelCol), "not initialized properly");
-        bool ok = labelCol.Kind == SchemaShape.Column.VectorKind.Scalar
-            && (labelCol.ItemType == NumberDataViewType.Single || labelCol.ItemType == NumberDataViewType.Double);
-        if (!ok)
-            throw Host.ExceptSchemaMismatch(nameof(labelCol), "label", LabelColumn.Name, "Single or Double", labelCol.GetTypeString());
+        if (labelCol.Kind != SchemaShape.Column.VectorKind.Scalar || labelCol.ItemType != NumberDataViewType.Single)
+        {
+            throw Host.ExceptSchemaMismatch(nameof(labelCol), "label", LabelColumn.Name, "Single", labelCol.GetTypeString()
+                + (labelCol.ItemType == NumberDataViewType.Double ? " (convert it with mlContext.Transforms.Conversion.ConvertType(\"" + LabelColumn.Name + "\", outputKind: DataKind.Single))" : ""));
+        }
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,5 @@
-using System;
 using System.Threading;
+using System;
 using Microsoft.ML.Trainers;
 
 namespace Microsoft.ML.Kare;

@@ -1,8 +1,9 @@
-using System;
 using System.Linq;
 using System.Threading;
+using System;
 using Microsoft.ML.Data;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.LibTorch;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
@@ -42,7 +43,9 @@ internal static class KareTraining
         host.CheckUserArg(options.TrainingRidge > 0 && double.IsFinite(options.TrainingRidge), nameof(options.TrainingRidge), "Must be a positive finite number (relative ridge: λ = z·Tr(K)/n²).");
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
-        host.CheckUserArg(options.ValidationFraction > 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be strictly between 0 and 1.");
+        host.CheckUserArg(options.ValidationFraction >= 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be at least 0 and less than 1.");
+        host.CheckUserArg(options.ValidationFraction > 0 || options.RidgeSelection != KareRidgeSelection.HoldOut, nameof(options.ValidationFraction),
+            "Must be positive when RidgeSelection is HoldOut (the rows held out choose the ridge and epoch).");
         host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
         host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");
         host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
@@ -115,7 +118,7 @@ internal static class KareTraining
         KareFitResult result;
         using (IProgressChannel pch = host.StartProgressChannel("Training KARE"))
         {
-            var monitor = new ChannelMonitor(host, ch, pch, options.Progress, options.CancellationToken);
+            var monitor = new ChannelMonitor<KareEpochSummary>(host, ch, pch, EpochFormat, options.Progress, options.CancellationToken);
             result = KareFitter.Fit(rows, settings, monitor);
         }
         ch.Info($"KARE model: epoch {result.SelectedEpoch}, relative ridge {result.RelativeRidge:G4} (λ = {result.Ridge:G4}).");
@@ -212,6 +215,8 @@ internal static class KareTraining
             ch.Warning($"Skipped {skipped} of {rows + skipped} training rows: {badLabels} with {targets.InvalidLabelDescription}, "
                 + $"{badFeatures} with a missing or non-finite feature, {badWeights} with a missing or negative weight.");
         }
+        if (rows + skipped == 0)
+            throw ch.Except("The training data has no rows.");
         if (rows == 0)
         {
             throw ch.Except($"No usable training rows: every row has a missing or non-finite value in the label column '{labelColumn.Name}', "
@@ -278,54 +283,11 @@ internal static class KareTraining
         }
     }
 
-    /// <summary>Forwards the backend's reports to the ML.NET channel and progress channel; checks for cancellation.</summary>
-    private sealed class ChannelMonitor : ITrainingMonitor
-    {
-        private readonly IHost _host;
-        private readonly IChannel _channel;
-        private readonly IProgress<KareEpochSummary>? _progress;
-        private readonly CancellationToken _cancellation;
-        private int _epoch;
-        private int _totalEpochs;
-        private double _kare = double.NaN;
-        private double _validationError = double.NaN;
-
-        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, IProgress<KareEpochSummary>? epochProgress, CancellationToken cancellation)
-        {
-            _host = host;
-            _channel = channel;
-            _progress = epochProgress;
-            _cancellation = cancellation;
-            progress.SetHeader(new ProgressHeader(new[] { "KARE", "Validation MSE" }, new[] { "epochs" }), entry =>
-            {
-                entry.SetProgress(0, Volatile.Read(ref _epoch), Math.Max(1, Volatile.Read(ref _totalEpochs)));
-                entry.SetMetric(0, Volatile.Read(ref _kare));
-                entry.SetMetric(1, Volatile.Read(ref _validationError));
-            });
-        }
-
-        public void Info(string message) => _channel.Info(message);
-
-        public void Warning(string message) => _channel.Warning(message);
-
-        public void EpochCompleted(KareEpochSummary summary, int totalEpochs)
-        {
-            bool evaluated = !double.IsNaN(summary.ValidationError); // held-out rows are evaluated on a schedule
-            Volatile.Write(ref _kare, summary.Kare);
-            if (evaluated)
-                Volatile.Write(ref _validationError, summary.ValidationError); // the progress metric keeps the latest one
-            Volatile.Write(ref _totalEpochs, totalEpochs);
-            Volatile.Write(ref _epoch, summary.Epoch);
-            _channel.Info($"Epoch {summary.Epoch}/{totalEpochs}: KARE ρ={summary.Kare:G6}"
-                + (evaluated ? $", validation MSE={summary.ValidationError:G6}" : "")
-                + (double.IsNaN(summary.ValidationRelativeRidge) ? "" : $" (relative ridge {summary.ValidationRelativeRidge:G3})"));
-            _progress?.Report(summary);
-        }
-
-        public void CheckAlive()
-        {
-            _cancellation.ThrowIfCancellationRequested();
-            _host.CheckAlive();
-        }
-    }
+    /// <summary>How KARE epochs appear in the progress channel and log.</summary>
+    internal static readonly ProgressFormat<KareEpochSummary> EpochFormat = new(
+        new[] { "KARE", "Validation MSE" }, "epochs", summary => summary.Epoch,
+        summary => new[] { summary.Kare, summary.ValidationError },
+        (summary, total) => $"Epoch {summary.Epoch}/{total}: KARE ρ={summary.Kare:G6}"
+            + (double.IsNaN(summary.ValidationError) ? "" : $", validation MSE={summary.ValidationError:G6}")
+            + (double.IsNaN(summary.ValidationRelativeRidge) ? "" : $" (relative ridge {summary.ValidationRelativeRidge:G3})"));
 }

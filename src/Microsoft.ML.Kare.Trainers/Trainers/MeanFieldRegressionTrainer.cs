@@ -1,12 +1,12 @@
-using System;
 using System.Threading;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.EntryPoints;
+using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 
 [assembly: LoadableClass(MeanFieldRegressionTrainer.Summary, typeof(MeanFieldRegressionTrainer), typeof(MeanFieldRegressionTrainer.Options),
     new[] { typeof(SignatureRegressorTrainer), typeof(SignatureTrainer) },
@@ -62,7 +62,7 @@ namespace Microsoft.ML.Kare;
 /// (η, λ and λ_w default to the paper's values for its unit-variance target; λ_a defaults to 0.001, because the paper's
 /// 0.25 learns nothing under this objective's scaling). Each step costs about n·m·(d + min(n, m)) operations;
 /// the second layer is solved as an n×n system when n ≤ m, else as an m×m system. Progress (objective and training
-/// error) is logged through the MLContext's Log event, and MLContext.CancelExecution stops training.
+/// error) is logged through the MLContext's Log event, and the options' CancellationToken stops training.
 ///
 /// Check the See Also section for links to usage examples.
 /// ]]>
@@ -200,14 +200,18 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         };
     }
 
-    /// <summary>Accepts a scalar label of type <see cref="float"/> or <see cref="double"/>.</summary>
+    /// <summary>
+    /// Accepts a scalar label of type <see cref="float"/>, as ML.NET's regression trainers and evaluator do; a
+    /// <see cref="double"/> label is refused here, at Fit, rather than by the evaluator after training.
+    /// </summary>
     protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
     {
         Host.CheckParam(labelCol.IsValid, nameof(labelCol), "not initialized properly");
-        bool ok = labelCol.Kind == SchemaShape.Column.VectorKind.Scalar
-            && (labelCol.ItemType == NumberDataViewType.Single || labelCol.ItemType == NumberDataViewType.Double);
-        if (!ok)
-            throw Host.ExceptSchemaMismatch(nameof(labelCol), "label", LabelColumn.Name, "Single or Double", labelCol.GetTypeString());
+        if (labelCol.Kind != SchemaShape.Column.VectorKind.Scalar || labelCol.ItemType != NumberDataViewType.Single)
+        {
+            throw Host.ExceptSchemaMismatch(nameof(labelCol), "label", LabelColumn.Name, "Single", labelCol.GetTypeString()
+                + (labelCol.ItemType == NumberDataViewType.Double ? " (convert it with mlContext.Transforms.Conversion.ConvertType(\"" + LabelColumn.Name + "\", outputKind: DataKind.Single))" : ""));
+        }
     }
 
     /// <inheritdoc/>
@@ -226,8 +230,8 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         MeanFieldFitResult result;
         using (IProgressChannel pch = Host.StartProgressChannel("Training mean-field two-timescale network"))
         {
-            var monitor = new ChannelMonitor(Host, ch, pch, _options.Progress, _options.CancellationToken);
-            result = MeanFieldTwoTimescale.Fit(rows, settings, monitor, monitor.StepCompleted);
+            var monitor = new ChannelMonitor<MeanFieldStepSummary>(Host, ch, pch, StepFormat, _options.Progress, _options.CancellationToken);
+            result = MeanFieldTwoTimescale.Fit(rows, settings, monitor);
         }
         return new MeanFieldModelParameters(Host, result);
     }
@@ -284,57 +288,9 @@ public sealed class MeanFieldRegressionTrainer : TrainerEstimatorBase<Regression
         CancellationToken = options.CancellationToken,
     };
 
-    /// <summary>
-    /// Forwards the backend's messages and training-curve points to the ML.NET channel, progress channel and
-    /// <see cref="Options.Progress"/>; checks for cancellation.
-    /// </summary>
-    private sealed class ChannelMonitor : ITrainingMonitor
-    {
-        private readonly IHost _host;
-        private readonly IChannel _channel;
-        private readonly IProgress<MeanFieldStepSummary>? _progress;
-        private readonly CancellationToken _cancellation;
-        private int _step;
-        private int _totalSteps;
-        private double _objective = double.NaN;
-        private double _trainingError = double.NaN;
-
-        public ChannelMonitor(IHost host, IChannel channel, IProgressChannel progress, IProgress<MeanFieldStepSummary>? stepProgress, CancellationToken cancellation)
-        {
-            _host = host;
-            _channel = channel;
-            _progress = stepProgress;
-            _cancellation = cancellation;
-            progress.SetHeader(new ProgressHeader(new[] { "Objective", "Training MSE" }, new[] { "steps" }), entry =>
-            {
-                entry.SetProgress(0, Volatile.Read(ref _step), Math.Max(1, Volatile.Read(ref _totalSteps)));
-                entry.SetMetric(0, Volatile.Read(ref _objective));
-                entry.SetMetric(1, Volatile.Read(ref _trainingError));
-            });
-        }
-
-        public void Info(string message) => _channel.Info(message);
-
-        public void Warning(string message) => _channel.Warning(message);
-
-        /// <summary>The mean-field backend reports steps through <see cref="StepCompleted"/>, never KARE epochs.</summary>
-        public void EpochCompleted(KareEpochSummary summary, int totalEpochs)
-            => throw new NotSupportedException("The mean-field trainer reports steps, not KARE epochs.");
-
-        public void StepCompleted(MeanFieldStepSummary summary, int totalSteps)
-        {
-            Volatile.Write(ref _objective, summary.Objective);
-            Volatile.Write(ref _trainingError, summary.TrainingError);
-            Volatile.Write(ref _totalSteps, totalSteps);
-            Volatile.Write(ref _step, summary.Step);
-            _channel.Info($"Step {summary.Step}/{totalSteps}: objective {summary.Objective:G6}, training MSE (standardised) {summary.TrainingError:G6}");
-            _progress?.Report(summary);
-        }
-
-        public void CheckAlive()
-        {
-            _cancellation.ThrowIfCancellationRequested();
-            _host.CheckAlive();
-        }
-    }
+    /// <summary>How mean-field steps appear in the progress channel and log.</summary>
+    private static readonly ProgressFormat<MeanFieldStepSummary> StepFormat = new(
+        new[] { "Objective", "Training MSE" }, "steps", summary => summary.Step,
+        summary => new[] { summary.Objective, summary.TrainingError },
+        (summary, total) => $"Step {summary.Step}/{total}: objective {summary.Objective:G6}, training MSE (standardised) {summary.TrainingError:G6}");
 }

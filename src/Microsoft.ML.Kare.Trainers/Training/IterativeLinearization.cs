@@ -1,12 +1,13 @@
 using System;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
-/// Iterative linearisation (kare.md §6, Goldwaser and Ge): gradient steps on the mean squared error of the linearised
+/// Iterative linearisation (docs/maths.md, "Other methods", Goldwaser and Ge): gradient steps on the mean squared error of the linearised
 /// network f_lin(x; θ) = f(x; θ_k) + ∇θ f(x; θ_k)ᵀ(θ − θ_k), re-linearised at the current θ every
 /// <c>interval</c> steps (θ_k ← θ). With interval 1 each step is an ordinary training step; with interval 0 the network
 /// stays linearised at its initialisation (pure NTK, "lazy" training).

@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>Everything the backend needs to train a KARE kernel and fit the final kernel ridge regression.</summary>
 internal sealed record KareFitSettings
@@ -27,7 +27,7 @@ internal sealed record KareFitSettings
     /// <summary>
     /// 0: the exact KARE gradient. m &gt; 0: the stochastic gradient with m Hutchinson probes for A²
     /// (<see cref="KareStepEngine.StochasticProbes"/>). null: exact for full batches,
-    /// <see cref="KareFitter.AutomaticStochasticProbes"/> probes for mini-batches.
+    /// <see cref="FitPlan.AutomaticStochasticProbes"/> probes for mini-batches.
     /// </summary>
     public int? StochasticProbes { get; init; }
 
@@ -36,12 +36,12 @@ internal sealed record KareFitSettings
 
     public KareRidgeSelection RidgeSelection { get; init; } = KareRidgeSelection.HoldOut;
 
-    /// <summary>Epochs between held-out measurements after the first ones; 0 = automatic (<see cref="KareFitter.IsValidationEpoch"/>).</summary>
+    /// <summary>Epochs between held-out measurements after the first ones; 0 = automatic (<see cref="ValidationSchedule.IsDue"/>).</summary>
     public int ValidationInterval { get; init; }
 
     /// <summary>
     /// Stop after this many epochs without improvement (held-out error, or a training-objective plateau); 0 = never;
-    /// null = automatic (<see cref="KareFitter.AutomaticPatience"/>).
+    /// null = automatic (<see cref="EpochSelector.AutomaticPatience"/>).
     /// </summary>
     public int? EarlyStoppingPatience { get; init; } = 0;
 
@@ -59,8 +59,14 @@ internal sealed record KareFitSettings
     /// <summary>Training refuses to start when its estimated peak memory (<see cref="KareMemoryEstimate"/>) exceeds this many bytes.</summary>
     public long MemoryBudgetBytes { get; init; } = long.MaxValue;
 
+    /// <summary>Where KARE steps (null: the cheaper, see <see cref="FitPlan"/>).</summary>
+    public TrainingSpace? StepSpace { get; init; }
+
+    /// <summary>Where the held-out error is measured (null: the cheaper).</summary>
+    public TrainingSpace? HeldOutSpace { get; init; }
+
     /// <summary>
     /// Above this many rows the final fit is solved in parameter space (P×P) instead of kernel space (n×n).
     /// </summary>
-    public int MaximumKernelRows { get; init; } = KareFitter.DefaultMaximumKernelRows;
+    public int MaximumKernelRows { get; init; } = FitPlan.DefaultMaximumKernelRows;
 }

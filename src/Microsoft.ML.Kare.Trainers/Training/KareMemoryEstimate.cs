@@ -1,6 +1,6 @@
 using System;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
 /// An estimate, made before training, of the peak memory of a fit: the training data, then the larger of the training
@@ -9,7 +9,7 @@ namespace Microsoft.ML.Kare.Backend;
 /// and libtorch. Measured peaks: 7.6 GB for 8.2 GB estimated (16,000 rows, kernel space); 1.9 GB for 1.2 GB estimated
 /// (diamonds, parameter space, allocator and ML.NET overheads), so the default budget keeps a quarter of memory spare.
 /// </summary>
-internal static class KareMemoryEstimate
+internal readonly record struct KareMemoryEstimate(long DataBytes, long TrainingBytes, long FinalFitBytes)
 {
     /// <summary>Resident memory of the .NET runtime, ML.NET and libtorch before any data: about 400 MB measured.</summary>
     internal const long RuntimeBytes = 400L << 20;
@@ -26,7 +26,7 @@ internal static class KareMemoryEstimate
     /// <param name="validationBasisRows">Rows of the held-out measurement's kernel basis.</param>
     /// <param name="parameterSpace">The final fit is solved in parameter space (P×P) rather than kernel space (n×n).</param>
     /// <param name="leaveOneOut">The final fit also computes leave-one-out predictions.</param>
-    public static long PeakBytes(long rows, long features, long targets, KareNetworkArchitecture architecture, KareMethod method,
+    public static KareMemoryEstimate For(long rows, long features, long targets, KareNetworkArchitecture architecture, KareMethod method,
         long batchRows, long validationRows, long validationBasisRows, bool parameterSpace, bool leaveOneOut)
     {
         long widths = 0;
@@ -34,8 +34,8 @@ internal static class KareMemoryEstimate
             widths += width;
         long depth = architecture.Depth;
         long p = architecture.ParameterCount;
-        bool kernelReadout = method is not (KareMethod.NeuralNetwork or KareMethod.IterativeLinearizationNetwork);
-        bool linearized = method is KareMethod.IterativeLinearizationKernel or KareMethod.IterativeLinearizationNetwork;
+        bool kernelReadout = method.UsesKernelReadout();
+        bool linearized = method.IsLinearized();
 
         // Raw, standardised and per-subset tensor copies of the rows.
         long data = 4 * rows * (features + targets);
@@ -63,7 +63,30 @@ internal static class KareMemoryEstimate
         else
             final = (leaveOneOut ? 6 : 4) * rows * rows;
 
-        return RuntimeBytes + DoubleBytes * (data + Math.Max(step + validation, final));
+        return new KareMemoryEstimate(DoubleBytes * data, DoubleBytes * (step + validation), DoubleBytes * final);
+    }
+
+    /// <summary>No estimate (an empty fit): the runtime alone.</summary>
+    public static KareMemoryEstimate None => default;
+
+    /// <summary>The fit's own peak: the data plus the larger of the training phase and the final fit.</summary>
+    public long FitBytes => DataBytes + Math.Max(TrainingBytes, FinalFitBytes);
+
+    /// <summary>The estimated peak of the process during the fit: <see cref="RuntimeBytes"/> plus <see cref="FitBytes"/>.</summary>
+    public long TotalBytes => RuntimeBytes + FitBytes;
+
+    /// <summary>
+    /// Why a budget of <paramref name="budgetBytes"/> is too small, and what helps: when the runtime alone exceeds it,
+    /// only a larger budget does; otherwise the message names the fit's own share and the options that shrink it.
+    /// </summary>
+    public string DescribeShortfall(long budgetBytes, string fitDescription)
+    {
+        string needed = $"Training would need about {Format(TotalBytes)} ({Format(FitBytes)} for this fit's data and matrices and about {Format(RuntimeBytes)} " +
+                        $"for the .NET runtime, ML.NET and libtorch), more than the memory budget of {Format(budgetBytes)} " +
+                        "(option MaximumMemoryMegabytes; by default three quarters of this machine's memory). ";
+        return RuntimeBytes >= budgetBytes
+            ? needed + "The runtime alone needs more than the budget, so no smaller fit would help: raise MaximumMemoryMegabytes."
+            : needed + fitDescription + " Use a smaller BatchSize, narrower hidden layers, fewer training rows, or raise MaximumMemoryMegabytes.";
     }
 
     /// <summary>The default budget: three quarters of the memory available to this process (physical or container limit).</summary>

@@ -1,14 +1,15 @@
-using System;
 using System.Diagnostics;
+using System;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
-/// One KARE training step (kare.md §3–4) without autograd through any n×n tensor: the structured kernel is built into
+/// One KARE training step (docs/maths.md, "KARE") without autograd through any n×n tensor: the structured kernel is built into
 /// reused buffers, dρ/dK comes in closed form from one Cholesky factorisation, and its contraction with the kernel's
 /// derivative is done by hand, layer by layer:
 /// with G = dρ/dK (symmetric) and K = Σ_l (Δ_l Δ_lᵀ) ⊙ (A_{l−1}A_{l−1}ᵀ + 1) + A_L A_Lᵀ + 1,

@@ -1,6 +1,6 @@
 using System;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
 /// Training rows handed to the backend, already cleaned of missing values: a row-major n×d feature matrix, n labels

@@ -1,14 +1,16 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System;
 using MathNet.Numerics.Distributions;
+using Microsoft.ML.Kare.LibTorch;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
-/// <summary>Everything <see cref="MeanFieldTwoTimescale.Fit"/> needs (kare.md §6, mean-field two-timescale).</summary>
+/// <summary>Everything <see cref="MeanFieldTwoTimescale.Fit"/> needs (docs/maths.md, "Mean-field two-timescale").</summary>
 internal sealed record MeanFieldSettings
 {
     /// <summary>Number of particles m (hidden units) of the first layer.</summary>
@@ -43,37 +45,17 @@ internal sealed record MeanFieldSettings
     public int CurvePointCount { get; init; } = 100;
 }
 
-/// <summary>A trained mean-field two-layer network and the standardisations it was trained under.</summary>
-internal sealed class MeanFieldFitResult
-{
-    public required int InputCount { get; init; }
-    public required int ParticleCount { get; init; }
-    public required KareActivation Activation { get; init; }
-
-    /// <summary>W, m×(d+1) row-major: particle j's weights on the standardised features, then its bias.</summary>
-    public required double[] FirstLayer { get; init; }
-
-    /// <summary>a, length m: the exact ridge solution for the final W on the (noise-free) training targets.</summary>
-    public required double[] SecondLayer { get; init; }
-
-    public required double[] FeatureMeans { get; init; }
-    public required double[] FeatureScales { get; init; }
-    public required double LabelMean { get; init; }
-    public required double LabelScale { get; init; }
-    public required IReadOnlyList<MeanFieldStepSummary> TrainingCurve { get; init; }
-}
-
 /// <summary>
-/// The mean-field two-timescale regression of Takakura and Suzuki (kare.md §6): a two-layer network
+/// The mean-field two-timescale regression of Takakura and Suzuki (docs/maths.md, "Mean-field two-timescale"): a two-layer network
 /// f(x) = (1/m)·Σ_j a_j σ(w_j·x̃), x̃ = (x, 1), whose second layer a is solved exactly by ridge regression at every step
 /// (the fast timescale) while the particles w_j move by mean-field Langevin dynamics (the slow timescale),
 /// w ← w − η(∇_w δG/δμ(w) + λ_w w) + √(2λη)·ξ.
 /// </summary>
 /// <remarks>
-/// Objective (kare.md §6; the entropy term λ·Ent(μ) of the theory is realised by the noise and not evaluated):
+/// Objective (docs/maths.md, "Mean-field two-timescale"; the entropy term λ·Ent(μ) of the theory is realised by the noise and not evaluated):
 /// J(a, W) = (1/2n)·Σ_i (f(x_i) − y_i)² + (λ_a/2m)·Σ_j a_j² + (λ_w/2m)·Σ_j ‖w_j‖², and G(W) = min_a J(a, W).
 /// The ½ and 1/m factors are the mean-field ones (‖a‖²_{L²(μ)} and E_μ‖w‖² under the empirical measure μ of the
-/// particles), chosen so that the fast timescale is exactly kernel ridge regression in kare.md §2's convention
+/// particles), chosen so that the fast timescale is exactly kernel ridge regression in docs/maths.md, "Kernel ridge regression"'s convention
 /// f̂ = K(K + nλ_a I)⁻¹y with the mean-field kernel K = ΨΨᵀ/m, Ψ_ij = σ(w_j·x̃_i). Everything runs in float64 on
 /// standardised features and labels, so the paper's hyperparameters (unit-variance target x1·x2) carry over.
 /// </remarks>
@@ -81,11 +63,10 @@ internal static class MeanFieldTwoTimescale
 {
     /// <summary>
     /// Trains on the rows (which must already be free of missing values). Reports <see cref="MeanFieldSettings.CurvePointCount"/>
-    /// evenly spaced points of the training curve to <paramref name="stepCompleted"/>, checks <paramref name="monitor"/>
-    /// for cancellation every step, and throws <see cref="ArithmeticException"/> when the dynamics diverge.
+    /// evenly spaced points of the training curve to <paramref name="monitor"/>, checks it for cancellation every step,
+    /// and throws <see cref="ArithmeticException"/> when the dynamics diverge.
     /// </summary>
-    public static MeanFieldFitResult Fit(KareTrainingData data, MeanFieldSettings settings, ITrainingMonitor monitor,
-        Action<MeanFieldStepSummary, int>? stepCompleted = null)
+    public static MeanFieldFitResult Fit(KareTrainingData data, MeanFieldSettings settings, ITrainingMonitor<MeanFieldStepSummary> monitor)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
@@ -99,7 +80,7 @@ internal static class MeanFieldTwoTimescale
         int n = data.RowCount;
         int d = data.FeatureCount;
         int m = settings.ParticleCount;
-        using var threadCount = TorchRuntime.UseThreads(settings.ThreadCount);
+        using var fitScope = TorchRuntime.BeginFit(settings.ThreadCount, monitor.CheckAlive, monitor.Info);
 
         var stopwatch = Stopwatch.StartNew();
         var (featureMeans, featureScales) = Standardization.ColumnStatistics(data.Features, n, d, weights: null);
@@ -143,7 +124,7 @@ internal static class MeanFieldTwoTimescale
                     : CleanSummary(step, hidden, targets, firstLayer, settings);
                 CheckFinite(point, settings);
                 curve.Add(point);
-                stepCompleted?.Invoke(point, settings.StepCount);
+                monitor.Report(point, settings.StepCount);
             }
 
             Tensor gradient = FirstVariationGradient(inputs, slope, secondLayer, residual);
@@ -163,7 +144,7 @@ internal static class MeanFieldTwoTimescale
             var point = Summary(settings.StepCount, residual, secondLayer, firstLayer, settings);
             CheckFinite(point, settings);
             curve.Add(point);
-            stepCompleted?.Invoke(point, settings.StepCount);
+            monitor.Report(point, settings.StepCount);
             finalSecondLayer = secondLayer.contiguous().data<double>().ToArray();
             finalFirstLayer = firstLayer.contiguous().data<double>().ToArray(); // in the scope: contiguous() is a new handle
         }
@@ -210,10 +191,11 @@ internal static class MeanFieldTwoTimescale
     }
 
     /// <summary>
-    /// The fast timescale (kare.md §6, §2): the exact minimiser a (length m) of
+    /// The fast timescale (docs/maths.md, "Mean-field two-timescale"): the exact minimiser a (length m) of
     /// J(a) = (1/2n)‖Ψa/m − y‖² + (λ_a/2m)‖a‖² for hidden activations Ψ (n×m) and targets y (n).
-    /// Its normal equations (ΨᵀΨ + nmλ_a I) a = mΨᵀy are solved in parameter space when n &gt; m; otherwise in kernel
-    /// space, a = Ψᵀα with α = (K + nλ_a I)⁻¹y and K = ΨΨᵀ/m (the same a: push-through identity), reusing
+    /// Its normal equations (ΨᵀΨ + n·mλ_a I) a = Ψᵀ(m·y) are ridge regression on the features Ψ with the absolute ridge
+    /// mλ_a, solved in parameter space (<see cref="ParameterSpaceRidge"/>) when n &gt; m; otherwise in kernel space,
+    /// a = Ψᵀα with α = (K + nλ_a I)⁻¹y and K = ΨΨᵀ/m (the same a: push-through identity), by
     /// <see cref="KernelRidge.DualWeights"/>. Either way the training predictions Ψa/m are KRR with kernel K.
     /// </summary>
     internal static Tensor SecondLayer(Tensor hidden, Tensor targets, double ridge)
@@ -230,16 +212,15 @@ internal static class MeanFieldTwoTimescale
         }
         else
         {
-            Tensor gram = hidden.t().mm(hidden);
-            gram.diagonal().add_(n * m * ridge);
-            Tensor factor = CholeskyFactor.Compute(gram, "the second layer's ridge regression");
-            a = hidden.t().mv(targets).mul_(m).unsqueeze(1).cholesky_solve(factor).squeeze(1);
+            using var solver = new ParameterSpaceRidge(m, 1);
+            solver.Accumulate(hidden, targets.unsqueeze(1) * m);
+            a = solver.SolveAbsolute(m * ridge).squeeze(1);
         }
         return a.MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// The objective J(a, W) = (1/2n)‖r‖² + (λ_a/2m)‖a‖² + (λ_w/2m)‖W‖²_F (kare.md §6) for the residual r = Ψa/m − y.
+    /// The objective J(a, W) = (1/2n)‖r‖² + (λ_a/2m)‖a‖² + (λ_w/2m)‖W‖²_F (docs/maths.md, "Mean-field two-timescale") for the residual r = Ψa/m − y.
     /// </summary>
     internal static double Objective(Tensor residual, Tensor secondLayer, Tensor firstLayer, double secondLayerRidge, double firstLayerWeightDecay)
     {
@@ -252,7 +233,7 @@ internal static class MeanFieldTwoTimescale
     }
 
     /// <summary>
-    /// The slow timescale's force (kare.md §6): ∇_w δG/δμ at each particle, m×(d+1),
+    /// The slow timescale's force (docs/maths.md, "Mean-field two-timescale"): ∇_w δG/δμ at each particle, m×(d+1),
     /// g_j = a_j·(1/n)·Σ_i r_i σ′(w_j·x̃_i) x̃_i, with a the optimal second layer and r = Ψa/m − y its residual.
     /// By the envelope theorem the dependence of the optimal a on W contributes nothing, so g_j = m·∂J/∂w_j at fixed a;
     /// the factor m is the mean-field scaling (each particle carries mass 1/m). Weight decay is added by the update.
@@ -270,7 +251,7 @@ internal static class MeanFieldTwoTimescale
     }
 
     /// <summary>
-    /// One mean-field Langevin step, in place on W (m×(d+1)): W ← W − η(g + λ_w W) + c·ξ with c = √(2λη) (kare.md §6).
+    /// One mean-field Langevin step, in place on W (m×(d+1)): W ← W − η(g + λ_w W) + c·ξ with c = √(2λη) (docs/maths.md, "Mean-field two-timescale").
     /// </summary>
     internal static void LangevinUpdate(Tensor firstLayer, Tensor gradient, Tensor standardNoise, double stepSize, double weightDecay, double noiseScale)
     {

@@ -1,7 +1,8 @@
+using Microsoft.ML.Kare.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
 /// Ordinary training of the network's own output by weighted mean squared error, the baseline of the KARE paper

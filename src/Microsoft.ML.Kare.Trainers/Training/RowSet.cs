@@ -1,9 +1,9 @@
-using System;
 using System.Collections.Generic;
+using System;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
 /// A set of standardised rows as float64 tensors: features X (m×d), targets Y (m×c), and the row scales
@@ -93,6 +93,23 @@ internal sealed class RowSet : IDisposable
     /// <summary>S α for per-row coefficients α (m×c).</summary>
     public Tensor WeightRows(Tensor values)
         => _scales is null ? values : values * _scales.unsqueeze(1);
+
+    /// <summary>
+    /// Weighted mean squared error Σ w_i (p_i − y_i)² / Σ w_i of one-output predictions against these rows' first target
+    /// (standardised units); NaN when the weights sum to zero.
+    /// </summary>
+    public double MeanSquaredError(double[] predictions)
+    {
+        double sum = 0, total = 0;
+        for (int i = 0; i < predictions.Length; i++)
+        {
+            double w = _weights?[_rows[i]] ?? 1.0;
+            double r = predictions[i] - _targets[(long)_rows[i] * _targetCount];
+            sum += w * r * r;
+            total += w;
+        }
+        return total > 0 ? sum / total : double.NaN;
+    }
 
     /// <summary>The first <paramref name="count"/> rows.</summary>
     public RowSet Take(int count) => new(_features, _targets, _weights, _featureCount, _targetCount, _rows.AsSpan(0, count).ToArray());

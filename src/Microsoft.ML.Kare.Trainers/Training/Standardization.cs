@@ -1,19 +1,27 @@
-using System;
 using System.Linq;
+using System;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare.Training;
 
 /// <summary>Weighted column means and standard deviations, used to standardise features and targets.</summary>
 internal static class Standardization
 {
     /// <summary>
-    /// Means and scales of the columns of a row-major rows×columns matrix. A column whose spread is zero (or
-    /// negligible against its magnitude) gets scale 1, so it standardises to zeros instead of dividing by zero.
+    /// A column whose standard deviation is at most this fraction of its largest magnitude is constant: its values are
+    /// equal up to rounding relative to their own size, whatever that size is.
+    /// </summary>
+    public const double ConstantColumnRelativeSpread = 1e-12;
+
+    /// <summary>
+    /// Means and scales of the columns of a row-major rows×columns matrix. A constant column (its values equal up to
+    /// rounding relative to their own magnitude, <see cref="ConstantColumnRelativeSpread"/>) gets scale 1, so it
+    /// standardises to zeros instead of dividing by zero; a column of tiny but distinct values is scaled like any other.
     /// </summary>
     public static (double[] Means, double[] Scales) ColumnStatistics(double[] values, int rows, int columns, double[]? weights)
     {
         var means = new double[columns];
         var scales = new double[columns];
+        var magnitudes = new double[columns];
         double totalWeight = 0;
         for (int i = 0; i < rows; i++)
             totalWeight += weights?[i] ?? 1.0;
@@ -24,7 +32,12 @@ internal static class Standardization
         {
             double w = weights?[i] ?? 1.0;
             for (int j = 0; j < columns; j++)
-                means[j] += w * values[(long)i * columns + j];
+            {
+                double value = values[(long)i * columns + j];
+                means[j] += w * value;
+                if (w > 0)
+                    magnitudes[j] = Math.Max(magnitudes[j], Math.Abs(value));
+            }
         }
         for (int j = 0; j < columns; j++)
             means[j] /= totalWeight;
@@ -41,7 +54,7 @@ internal static class Standardization
         for (int j = 0; j < columns; j++)
         {
             double sd = Math.Sqrt(scales[j] / totalWeight);
-            scales[j] = sd > 1e-12 * Math.Max(1.0, Math.Abs(means[j])) && double.IsFinite(sd) ? sd : 1.0;
+            scales[j] = sd > ConstantColumnRelativeSpread * magnitudes[j] && double.IsFinite(sd) ? sd : 1.0;
         }
         return (means, scales);
     }

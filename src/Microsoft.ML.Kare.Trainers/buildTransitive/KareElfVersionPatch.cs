@@ -1,5 +1,5 @@
 // One source, two uses:
-//  * Microsoft.ML.Kare.targets compiles it as an inline MSBuild task (RoslynCodeTaskFactory, Type="Class"),
+//  * Microsoft.ML.Kare.Trainers.targets compiles it as an inline MSBuild task (RoslynCodeTaskFactory, Type="Class"),
 //    so it must stay plain C# against netstandard2.0 with no package dependencies;
 //  * the test project compiles it as a linked file with KARE_ELF_PATCH_NO_MSBUILD defined, which leaves
 //    out the MSBuild task class and keeps only the ELF logic.
@@ -11,10 +11,10 @@
 // the loader accept it. Only the copy in an application's output is changed, never the package cache's file.
 #nullable disable
 
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using System;
 
 namespace Microsoft.ML.Kare.Build
 {

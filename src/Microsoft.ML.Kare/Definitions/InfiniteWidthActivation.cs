@@ -2,7 +2,7 @@ namespace Microsoft.ML.Kare;
 
 /// <summary>
 /// The nonlinearity of the infinite-width network whose analytic neural tangent kernel
-/// <see cref="InfiniteWidthNtkRegressionTrainer"/> uses. Both have closed-form Gaussian expectations, so the kernel
+/// <c>InfiniteWidthNtkRegressionTrainer</c> (Microsoft.ML.Kare.Trainers) uses. Both have closed-form Gaussian expectations, so the kernel
 /// is exact (no sampling).
 /// </summary>
 public enum InfiniteWidthActivation

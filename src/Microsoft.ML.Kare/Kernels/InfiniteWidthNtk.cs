@@ -1,12 +1,12 @@
-using System;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
+using System;
 
 namespace Microsoft.ML.Kare.Kernels;
 
 /// <summary>
-/// The analytic kernels of an infinitely wide multilayer perceptron (Jacot, Gabriel and Hongler 2018; kare.md §6):
+/// The analytic kernels of an infinitely wide multilayer perceptron (Jacot, Gabriel and Hongler 2018; docs/maths.md, "Infinite-width NTK"):
 /// the NNGP kernel Σ (covariance of the output over random initialisations) and the neural tangent kernel Θ
 /// (Θ(x, x′) = ∇θ f(x)ᵀ∇θ f(x′), which becomes deterministic as the widths grow).
 /// </summary>

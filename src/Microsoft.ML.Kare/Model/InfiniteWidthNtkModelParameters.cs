@@ -17,7 +17,7 @@ using Microsoft.ML.Trainers;
 namespace Microsoft.ML.Kare;
 
 /// <summary>
-/// Model parameters for <see cref="InfiniteWidthNtkRegressionTrainer"/>: the mean prediction of an infinitely wide
+/// Model parameters for <c>InfiniteWidthNtkRegressionTrainer</c> (Microsoft.ML.Kare.Trainers): the mean prediction of an infinitely wide
 /// multilayer perceptron trained by gradient descent on the mean squared error, with its analytic neural tangent
 /// kernel Θ, stored in dual form (the standardised training inputs and one weight per training row).
 /// </summary>

@@ -1,9 +1,8 @@
 using System;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 
 // This is for deserialization from a model repository.
 [assembly: LoadableClass(typeof(KareBinaryModelParameters), null, typeof(SignatureLoadModel),
@@ -13,7 +12,7 @@ using Microsoft.ML.Runtime;
 namespace Microsoft.ML.Kare;
 
 /// <summary>
-/// Model parameters for <see cref="KareBinaryTrainer"/>: kernel ridge regression on ±1 targets with the empirical neural
+/// Model parameters for <c>KareBinaryTrainer</c> (Microsoft.ML.Kare.Trainers): kernel ridge regression on ±1 targets with the empirical neural
 /// tangent kernel of a network whose kernel was trained with KARE, stored in primal form. Its output is the
 /// uncalibrated score (positive for the positive class); the trainer wraps it with a Platt calibrator for probabilities.
 /// </summary>

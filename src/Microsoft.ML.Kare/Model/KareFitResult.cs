@@ -1,9 +1,9 @@
 using System.Collections.Generic;
 
-namespace Microsoft.ML.Kare.Backend;
+namespace Microsoft.ML.Kare;
 
 /// <summary>
-/// A trained KARE model in primal form (kare.md §5): the frozen network θ, the parameter-space KRR weights β, and the
+/// A trained KARE model in primal form (docs/maths.md, "Primal form"): the frozen network θ, the parameter-space KRR weights β, and the
 /// standardisations. The prediction for a raw row x is labelMean + labelScale·∇θ f(z; θ)ᵀ β with z the standardised x.
 /// </summary>
 internal sealed class KareFitResult
@@ -38,7 +38,7 @@ internal sealed class KareFitResult
     /// <summary>
     /// Exact leave-one-out predictions of the final kernel ridge regression (frozen kernel and ridge) for each training
     /// row, n×c row-major in target units, NaN for rows of weight 0; null unless
-    /// <see cref="KareFitSettings.ComputeLeaveOneOutPredictions"/> was set.
+    /// the fit asked for them was set.
     /// </summary>
     public double[]? LeaveOneOutPredictions { get; init; }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 

@@ -1,12 +1,11 @@
-using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.IO;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 
 // This is for deserialization from a model repository.
 [assembly: LoadableClass(typeof(KareMulticlassModelParameters), null, typeof(SignatureLoadModel),
@@ -16,7 +15,7 @@ using Microsoft.ML.Runtime;
 namespace Microsoft.ML.Kare;
 
 /// <summary>
-/// Model parameters for <see cref="KareMulticlassTrainer"/>: kernel ridge regression on ±1 one-hot targets (one output
+/// Model parameters for <c>KareMulticlassTrainer</c> (Microsoft.ML.Kare.Trainers): kernel ridge regression on ±1 one-hot targets (one output
 /// per class, one kernel shared by all) with the empirical neural tangent kernel of a network whose kernel was trained
 /// with KARE, stored in primal form; the class scores are a softmax of the regression outputs.
 /// </summary>

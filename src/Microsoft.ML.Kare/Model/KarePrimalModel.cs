@@ -1,8 +1,7 @@
-using System;
 using System.IO;
 using System.Runtime.InteropServices;
+using System;
 using Microsoft.ML.Data;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Runtime;
 
@@ -10,7 +9,7 @@ namespace Microsoft.ML.Kare;
 
 /// <summary>
 /// The state every KARE model parameters type holds, saves and loads: a frozen network θ, the parameter-space kernel
-/// ridge regression weights β for c outputs (kare.md §5), the standardisations, the chosen ridge and epoch, and the
+/// ridge regression weights β for c outputs (docs/maths.md, "Primal form"), the standardisations, the chosen ridge and epoch, and the
 /// training curve; plus the managed scorer built from them. No TorchSharp here: loading and scoring never need libtorch.
 /// </summary>
 internal sealed class KarePrimalModel
@@ -64,7 +63,7 @@ internal sealed class KarePrimalModel
     /// True when the prediction adds the network's own output f(z; θ) to ∇θ f(z; θ)ᵀ β: the methods that predict with the
     /// (linearised) network rather than by kernel ridge regression.
     /// </summary>
-    public bool IncludesNetworkOutput => Method is KareMethod.NeuralNetwork or KareMethod.IterativeLinearizationNetwork;
+    public bool IncludesNetworkOutput => !Method.UsesKernelReadout();
 
     public KareNetworkArchitecture Architecture { get; }
 

@@ -1,10 +1,9 @@
 using System;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 
 // This is for deserialization from a model repository.
 [assembly: LoadableClass(typeof(KareRegressionModelParameters), null, typeof(SignatureLoadModel),
@@ -14,7 +13,7 @@ using Microsoft.ML.Trainers;
 namespace Microsoft.ML.Kare;
 
 /// <summary>
-/// Model parameters for <see cref="KareRegressionTrainer"/>: kernel ridge regression with the empirical neural tangent
+/// Model parameters for <c>KareRegressionTrainer</c> (Microsoft.ML.Kare.Trainers): kernel ridge regression with the empirical neural tangent
 /// kernel of a network whose kernel was trained with KARE, stored in primal form.
 /// </summary>
 /// <remarks>

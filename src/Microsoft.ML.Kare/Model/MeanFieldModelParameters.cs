@@ -1,14 +1,13 @@
-using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.IO;
-using Microsoft.ML;
+using System;
 using Microsoft.ML.Data;
-using Microsoft.ML.Kare;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Scoring;
+using Microsoft.ML.Kare;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using Microsoft.ML;
 
 // This is for deserialization from a model repository.
 [assembly: LoadableClass(typeof(MeanFieldModelParameters), null, typeof(SignatureLoadModel),
@@ -17,17 +16,8 @@ using Microsoft.ML.Trainers;
 
 namespace Microsoft.ML.Kare;
 
-/// <summary>One point of a mean-field two-timescale training curve.</summary>
-/// <param name="Step">Langevin step; 0 is the network at initialisation.</param>
-/// <param name="Objective">
-/// G(W) = min_a J(a, W), the regularised objective with the second layer solved exactly on the noise-free standardised
-/// labels (the entropy term of the theory is not included).
-/// </param>
-/// <param name="TrainingError">Mean squared error of the network on the training rows, in standardised label units.</param>
-public readonly record struct MeanFieldStepSummary(int Step, double Objective, double TrainingError);
-
 /// <summary>
-/// Model parameters for <see cref="MeanFieldRegressionTrainer"/>: a two-layer network
+/// Model parameters for <c>MeanFieldRegressionTrainer</c> (Microsoft.ML.Kare.Trainers): a two-layer network
 /// f(x) = LabelMean + LabelScale · (1/m)·Σ_j a_j σ(w_j·(z, 1)), z = (x − FeatureMeans)/FeatureScales, whose first layer
 /// was trained by mean-field Langevin dynamics and whose second layer is the exact ridge solution.
 /// </summary>

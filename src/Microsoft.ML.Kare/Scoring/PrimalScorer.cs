@@ -1,11 +1,11 @@
-using System;
 using System.Collections.Generic;
+using System;
 using static Microsoft.ML.Kare.Scoring.RowBlockKernels;
 
 namespace Microsoft.ML.Kare.Scoring;
 
 /// <summary>
-/// Scores rows with a KARE model in primal form (kare.md §5), in plain managed code:
+/// Scores rows with a KARE model in primal form (docs/maths.md, "Primal form"), in plain managed code:
 /// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (x − μ)/σ,
 /// computed as one forward-mode Jacobian-vector product of the network at θ in direction β_k
 /// (carry (h, dh) through each layer: dh = dW·a + W·da + db, da = φ′(h) ⊙ dh).

@@ -1,6 +1,6 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
+using System;
 using Microsoft.ML.Kare.Build;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -8,7 +8,7 @@ namespace Microsoft.ML.Kare.Tests.Build;
 
 /// <summary>
 /// The ELF logic of the build step that marks libLibTorchSharp.so's GLIBCXX_3.4.32 requirement weak
-/// (src/Microsoft.ML.Kare/buildTransitive/KareElfVersionPatch.cs), run on real copies of the library.
+/// (src/Microsoft.ML.Kare.Trainers/buildTransitive/KareElfVersionPatch.cs), run on real copies of the library.
 /// </summary>
 [TestClass]
 public sealed class ElfVersionPatchTests

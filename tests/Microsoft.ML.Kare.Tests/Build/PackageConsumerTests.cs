@@ -9,8 +9,9 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 namespace Microsoft.ML.Kare.Tests.Build;
 
 /// <summary>
-/// Packs Microsoft.ML.Kare into a local feed and builds, runs and publishes tests/PackageConsumer against it: the
-/// package's build logic must make TorchSharp load in an application that knows nothing of this repository.
+/// Packs Microsoft.ML.Kare (scoring) and Microsoft.ML.Kare.Trainers into a local feed and builds, runs and publishes
+/// tests/PackageConsumer against them: the trainers package's build logic must make TorchSharp load in an application
+/// that knows nothing of this repository.
 /// </summary>
 [TestClass]
 public sealed class PackageConsumerTests
@@ -42,14 +43,18 @@ public sealed class PackageConsumerTests
                 .Select(line => line["global-packages:".Length..].Trim())
                 .First();
 
-            Step(dotnet, new[]
+            // The trainers package depends on the scoring package of the same version: pack both.
+            foreach (string packageId in new[] { "Microsoft.ML.Kare", "Microsoft.ML.Kare.Trainers" })
             {
-                "pack", Path.Combine(root, "src", "Microsoft.ML.Kare", "Microsoft.ML.Kare.csproj"),
-                "-c", "Release", "-o", feed, "-p:Version=" + version,
-                "--artifacts-path", Path.Combine(work, "pack-artifacts"), "--disable-build-servers",
-            }, root, null);
-            string package = Path.Combine(feed, $"Microsoft.ML.Kare.{version}.nupkg");
-            Assert.IsTrue(File.Exists(package), $"{package} was not produced.");
+                Step(dotnet, new[]
+                {
+                    "pack", Path.Combine(root, "src", packageId, packageId + ".csproj"),
+                    "-c", "Release", "-o", feed, "-p:Version=" + version,
+                    "--artifacts-path", Path.Combine(work, "pack-artifacts"), "--disable-build-servers",
+                }, root, null);
+                string package = Path.Combine(feed, $"{packageId}.{version}.nupkg");
+                Assert.IsTrue(File.Exists(package), $"{package} was not produced.");
+            }
 
             BuildTestSupport.CopySources(Path.Combine(root, "tests", "PackageConsumer"), consumer);
             // No <clear/>: the machine's configured sources stay, the local feed is added, and the machine's global
@@ -76,7 +81,8 @@ public sealed class PackageConsumerTests
                 "build", project, "-c", "Release", "-p:KarePackageVersion=" + version, "-v:n", "--disable-build-servers",
             }, consumer, environment);
             Assert.Contains("Microsoft.ML.Kare: ", build.Output, "The package's build step did not run.");
-            Assert.IsTrue(Directory.Exists(Path.Combine(packages, "microsoft.ml.kare", version)), "The package was not restored from the local feed.");
+            Assert.IsTrue(Directory.Exists(Path.Combine(packages, "microsoft.ml.kare.trainers", version)), "The trainers package was not restored from the local feed.");
+            Assert.IsTrue(Directory.Exists(Path.Combine(packages, "microsoft.ml.kare", version)), "The scoring package was not restored as the trainers' dependency.");
 
             // A second build finds the output up to date: no new copy, no new patch.
             BuildTestSupport.ProcessResult rebuild = Step(dotnet, new[]

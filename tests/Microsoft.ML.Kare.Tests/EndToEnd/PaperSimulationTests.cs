@@ -1,8 +1,9 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
 using Microsoft.ML.Kare.Examples;
+using Microsoft.ML.Kare.Networks;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.EndToEnd;

@@ -1,9 +1,9 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using MathNet.Numerics;
+using System;
 using MathNet.Numerics.Distributions;
 using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Kare.Tests.Kernels;
 
 /// <summary>
-/// The analytic infinite-width kernels (kare.md §6) against the empirical NTK (J Jᵀ by per-sample autograd) and the
+/// The analytic infinite-width kernels (docs/maths.md, "Infinite-width NTK") against the empirical NTK (J Jᵀ by per-sample autograd) and the
 /// readout-layer NNGP of very wide random networks in the same NTK parametrisation, and their Gaussian expectations
 /// against Monte Carlo.
 /// </summary>

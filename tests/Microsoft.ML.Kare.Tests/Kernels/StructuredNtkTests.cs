@@ -1,7 +1,7 @@
 using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Kare.Tests.Kernels;
 
 /// <summary>
-/// The structured NTK (kare.md §1) against the Jacobian NTK J Jᵀ, with J from per-sample autograd through a forward
+/// The structured NTK (docs/maths.md, "Empirical NTK") against the Jacobian NTK J Jᵀ, with J from per-sample autograd through a forward
 /// pass written with torch's built-in activations.
 /// </summary>
 [TestClass]

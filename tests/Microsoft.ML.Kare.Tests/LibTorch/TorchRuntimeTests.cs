@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
+using Microsoft.ML.Kare.LibTorch;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.LibTorch;
 
 [TestClass]
 public sealed class TorchRuntimeTests

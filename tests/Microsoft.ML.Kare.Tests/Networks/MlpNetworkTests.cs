@@ -1,13 +1,13 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Networks;
 
 [TestClass]
 public sealed class MlpNetworkTests

@@ -1,11 +1,11 @@
-using System;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Networks;
 
 /// <summary>SGD and Adam updates against hand-computed values.</summary>
 [TestClass]

@@ -84,7 +84,7 @@ public sealed class TrainingDeterminismTests
     }
 
     /// <summary>True when MKL's conditional numerical reproducibility was requested in the native environment libtorch read.</summary>
-    private static bool MklReproducible => !string.IsNullOrEmpty(global::Microsoft.ML.Kare.Backend.TorchRuntime.GetNativeEnvironmentVariable("MKL_CBWR"));
+    private static bool MklReproducible => !string.IsNullOrEmpty(global::Microsoft.ML.Kare.LibTorch.TorchRuntime.GetNativeEnvironmentVariable("MKL_CBWR"));
 
     private void AssertSame(double[] expected, double[] actual, string what)
     {

@@ -1,6 +1,6 @@
-using System;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;

@@ -1,8 +1,8 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -11,7 +11,7 @@ using TorchSharp;
 namespace Microsoft.ML.Kare.Tests.Scoring;
 
 /// <summary>
-/// The managed primal scorer (kare.md §5: forward-mode JVP of the network in direction β = Jᵀα) against the dual
+/// The managed primal scorer (docs/maths.md, "Primal form": forward-mode JVP of the network in direction β = Jᵀα) against the dual
 /// KRR prediction mean + scale·K(z, Z)α with the structured NTK.
 /// </summary>
 /// <remarks>

@@ -1,5 +1,5 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Tests.TestUtilities;
@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Kare.Tests.Solvers;
 
 /// <summary>
-/// The KARE objective ρ and its closed-form gradient dρ/dK (kare.md §3) against explicit-inverse formulas in MathNet
+/// The KARE objective ρ and its closed-form gradient dρ/dK (docs/maths.md, "KARE") against explicit-inverse formulas in MathNet
 /// and central finite differences.
 /// </summary>
 [TestClass]
@@ -39,7 +39,7 @@ public sealed class KareObjectiveTests
         Dense.AssertWithin(Math.Abs(value - expected) / expected, 1e-11, $"Value n={n} c={outputs} z={relativeRidge}", TestContext);
         Dense.AssertWithin(Math.Abs(valueWithGradient - expected) / expected, 1e-11, "ValueAndGradient's ρ", TestContext);
         Assert.AreEqual(Reference.Ridge(kernel, relativeRidge), ridge, 1e-14 * ridge, "λ = z·Tr(K)/n²");
-        Assert.AreEqual(Reference.Ridge(kernel, relativeRidge), KareObjective.RidgeFor(Dense.ToTensor(kernel), relativeRidge), 1e-14 * ridge);
+        Assert.AreEqual(Reference.Ridge(kernel, relativeRidge), global::Microsoft.ML.Kare.Solvers.RelativeRidge.ToAbsolute(relativeRidge, Dense.ToTensor(kernel)), 1e-14 * ridge);
         CollectionAssert.AreEqual(new long[] { n, n }, gradient.shape);
     }
 
@@ -165,7 +165,7 @@ public sealed class KareObjectiveTests
     {
         using var scope = torch.NewDisposeScope();
         Tensor zero = torch.zeros(4, 4, ScalarType.Float64);
-        Assert.ThrowsExactly<ArithmeticException>(() => KareObjective.RidgeFor(zero, RelativeRidge));
+        Assert.ThrowsExactly<ArithmeticException>(() => global::Microsoft.ML.Kare.Solvers.RelativeRidge.ToAbsolute(RelativeRidge, zero));
     }
 
     private static Matrix<double> Shift(Matrix<double> kernel, int i, double h)

@@ -1,5 +1,5 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Tests.TestUtilities;
@@ -30,7 +30,7 @@ public sealed class KernelRidgeLeaveOneOutTests
         Matrix<double> weightedTargets = Matrix<double>.Build.DiagonalOfDiagonalVector(scales) * targets;
         double ridge = Reference.Ridge(weightedKernel, relativeRidge);
 
-        Tensor actual = KernelRidgeLeaveOneOut.Predictions(Dense.ToTensor(weightedKernel), Dense.ToTensor(targets), Dense.ToTensor(weightedTargets),
+        var (_, actual) = KernelRidge.DualWeightsAndLeaveOneOut(Dense.ToTensor(weightedKernel), Dense.ToTensor(targets), Dense.ToTensor(weightedTargets),
             weighted ? torch.tensor(weights, ScalarType.Float64) : null, ridge);
         Matrix<double> loo = Dense.ToMatrix(actual);
 

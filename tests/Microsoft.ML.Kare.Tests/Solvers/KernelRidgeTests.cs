@@ -1,5 +1,5 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Tests.TestUtilities;
@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Kare.Tests.Solvers;
 
-/// <summary>Kernel ridge regression (kare.md §2) and its Cholesky factorisation against MathNet dense solves.</summary>
+/// <summary>Kernel ridge regression (docs/maths.md, "Kernel ridge regression") and its Cholesky factorisation against MathNet dense solves.</summary>
 [TestClass]
 public sealed class KernelRidgeTests
 {
@@ -29,7 +29,7 @@ public sealed class KernelRidgeTests
         Matrix<double> expected = (kernel + n * ridge * Matrix<double>.Build.DenseIdentity(n)).Solve(targets);
 
         Tensor kernelTensor = Dense.ToTensor(kernel);
-        Assert.AreEqual(ridge, KernelRidge.AbsoluteRidge(kernelTensor, relativeRidge), 1e-14 * ridge, "λ = λ̃·Tr(K)/n²");
+        Assert.AreEqual(ridge, RelativeRidge.ToAbsolute(relativeRidge, kernelTensor), 1e-14 * ridge, "λ = λ̃·Tr(K)/n²");
         Tensor alpha = KernelRidge.DualWeights(kernelTensor, Dense.ToTensor(targets), ridge);
         Dense.AssertWithin(Dense.RelativeError(expected, Dense.ToMatrix(alpha)), 1e-10, $"α n={n} c={outputs} λ̃={relativeRidge}", TestContext);
         // The input kernel is not modified (the shift goes into a copy).

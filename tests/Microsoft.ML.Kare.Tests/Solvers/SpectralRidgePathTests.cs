@@ -34,7 +34,7 @@ public sealed class SpectralRidgePathTests
         Tensor targetTensor = Dense.ToTensor(targets);
 
         using var path = new SpectralRidgePath(kernelTensor, targetTensor);
-        Assert.AreEqual(kernel.Trace() / (n * n), path.Scale, 1e-14 * path.Scale, "Scale = Tr(K)/n²");
+        Assert.AreEqual(0.3 * kernel.Trace() / (n * n), path.AbsoluteRidge(0.3), 1e-14 * path.AbsoluteRidge(0.3), "λ = λ̃·Tr(K)/n²");
         double[] gcv = path.GeneralizedCrossValidation(Grid);
         double[] kare = Grid.Select(z => KareObjective.Value(kernelTensor, targetTensor, z)).ToArray();
         double[] direct = Grid.Select(z => Reference.RhoRelative(kernel, targets, z)).ToArray();

@@ -1,9 +1,9 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using MathNet.Numerics;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
+using MathNet.Numerics;
+using Microsoft.ML.Kare.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,12 +16,12 @@ namespace Microsoft.ML.Kare.Tests.TestUtilities;
 /// </summary>
 internal static class Reference
 {
-    /// <summary>λ = z·Tr(K)/n² (kare.md §2).</summary>
+    /// <summary>λ = z·Tr(K)/n² (docs/maths.md, "Kernel ridge regression").</summary>
     public static double Ridge(Matrix<double> kernel, double relativeRidge)
         => relativeRidge * kernel.Trace() / ((double)kernel.RowCount * kernel.RowCount);
 
     /// <summary>
-    /// ρ(K, λ) of kare.md §3 by explicit inversion: A = (K/n + λI)⁻¹, N = Tr(YᵀA²Y)/(n·c), D = Tr(A)/n, ρ = N/D².
+    /// ρ(K, λ) of docs/maths.md, "KARE" by explicit inversion: A = (K/n + λI)⁻¹, N = Tr(YᵀA²Y)/(n·c), D = Tr(A)/n, ρ = N/D².
     /// </summary>
     public static double Rho(Matrix<double> kernel, Matrix<double> targets, double ridge)
     {

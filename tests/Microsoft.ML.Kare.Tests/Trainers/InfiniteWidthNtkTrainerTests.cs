@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.IO;
 using System.IO.Compression;
+using System.IO;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -43,7 +44,7 @@ public sealed class InfiniteWidthNtkTrainerTests
         double[] theta = kernel.Ntk(rows, rows);
         double[] grid = Dense.LogSpace(1e-6, 10, 15);
 
-        var solution = InfiniteWidthNtkRegressionTrainer.Solve(theta, y, weights, n, double.PositiveInfinity, 1.0, grid);
+        var solution = InfiniteWidthKernelRegression.Solve(theta, y, weights, n, double.PositiveInfinity, 1.0, grid);
 
         // Brute force: for every λ̃, the weighted kernel S Θ S and targets S y, then ρ by explicit inversion.
         Matrix<double> s = Matrix<double>.Build.DiagonalOfDiagonalArray(weights?.Select(Math.Sqrt).ToArray() ?? Enumerable.Repeat(1.0, n).ToArray());
@@ -181,7 +182,7 @@ public sealed class InfiniteWidthNtkTrainerTests
         IDataView text = mlContext.Data.LoadFromEnumerable(new[] { new TextLabelRow { Target = "a", Features = new float[VectorRow.Size] } });
         ex = Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.InfiniteWidthNtk(labelColumnName: "Target").Fit(text));
         StringAssert.Contains(ex.Message, "'Target'");
-        StringAssert.Contains(ex.Message, "Single or Double");
+        StringAssert.Contains(ex.Message, "expected Single");
     }
 
     [TestMethod]

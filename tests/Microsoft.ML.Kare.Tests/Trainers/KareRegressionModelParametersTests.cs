@@ -1,9 +1,8 @@
-using System;
-using System.IO;
 using System.IO.Compression;
+using System.IO;
 using System.Linq;
+using System;
 using Microsoft.ML.Data;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;

@@ -1,6 +1,6 @@
-using System;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
@@ -117,9 +117,10 @@ public sealed class KareRegressionTrainerOptionsTests
         yield return Case(o => o.RidgeGrid = null!, nameof(KareRegressionTrainer.Options.RidgeGrid), "at least one relative ridge");
         yield return Case(o => o.RidgeGrid = new[] { 1e-3, -1 }, nameof(KareRegressionTrainer.Options.RidgeGrid), "positive finite");
         yield return Case(o => o.RidgeSelection = (KareRidgeSelection)9, nameof(KareRegressionTrainer.Options.RidgeSelection), "KareRidgeSelection");
-        yield return Case(o => o.ValidationFraction = 0, nameof(KareRegressionTrainer.Options.ValidationFraction), "between 0 and 1");
-        yield return Case(o => o.ValidationFraction = 1, nameof(KareRegressionTrainer.Options.ValidationFraction), "between 0 and 1");
-        yield return Case(o => o.ValidationFraction = double.NaN, nameof(KareRegressionTrainer.Options.ValidationFraction), "between 0 and 1");
+        yield return Case(o => o.ValidationFraction = 0, nameof(KareRegressionTrainer.Options.ValidationFraction), "positive when RidgeSelection is HoldOut");
+        yield return Case(o => o.ValidationFraction = 1, nameof(KareRegressionTrainer.Options.ValidationFraction), "less than 1");
+        yield return Case(o => o.ValidationFraction = -0.1, nameof(KareRegressionTrainer.Options.ValidationFraction), "at least 0");
+        yield return Case(o => o.ValidationFraction = double.NaN, nameof(KareRegressionTrainer.Options.ValidationFraction), "at least 0");
         yield return Case(o => o.NumberOfThreads = 0, nameof(KareRegressionTrainer.Options.NumberOfThreads), "positive");
         yield return Case(o => o.FeatureColumnName = " ", nameof(KareRegressionTrainer.Options.FeatureColumnName), "feature column");
         yield return Case(o => o.LabelColumnName = null!, nameof(KareRegressionTrainer.Options.LabelColumnName), "label column");
@@ -137,6 +138,22 @@ public sealed class KareRegressionTrainerOptionsTests
         var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => mlContext.Regression.Trainers.Kare(options));
         Assert.AreEqual(option, ex.ParamName);
         StringAssert.Contains(ex.Message, message);
+    }
+
+    /// <summary>Generalised cross-validation holds out nothing, so it takes a validation fraction of 0 (and trains on it).</summary>
+    [TestMethod]
+    public void ZeroValidationFractionIsAcceptedWithGeneralizedCrossValidation()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var options = new KareRegressionTrainer.Options
+        {
+            RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation,
+            ValidationFraction = 0,
+            NumberOfEpochs = 2,
+            HiddenLayerWidths = new[] { 8 },
+        };
+        var model = mlContext.Regression.Trainers.Kare(options).Fit(mlContext.Data.LoadFromEnumerable(KareRegressionTrainerPipelineTests.VectorRow.Generate(60, seed: 2)));
+        Assert.AreEqual(2, model.Model.SelectedEpoch, "GCV keeps the last epoch");
     }
 
     [TestMethod]

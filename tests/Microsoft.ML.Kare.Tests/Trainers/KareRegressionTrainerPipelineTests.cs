@@ -138,10 +138,10 @@ public sealed class KareRegressionTrainerPipelineTests
     }
 
     [TestMethod]
-    public void WeightedDoubleLabelDataTrains()
+    public void WeightedDataWithANamedLabelTrains()
     {
         var mlContext = new MLContext(seed: 1);
-        var rows = VectorRow.Generate(120, seed: 13).Select((r, i) => new WeightedDoubleRow
+        var rows = VectorRow.Generate(120, seed: 13).Select((r, i) => new WeightedRow
         {
             Target = r.Label,
             Features = r.Features,
@@ -284,9 +284,9 @@ public sealed class KareRegressionTrainerPipelineTests
         }
     }
 
-    public sealed class WeightedDoubleRow
+    public sealed class WeightedRow
     {
-        public double Target { get; set; }
+        public float Target { get; set; }
 
         [VectorType(VectorRow.Size)]
         public float[] Features { get; set; } = Array.Empty<float>();

@@ -15,7 +15,7 @@ public sealed class KareRegressionTrainerSchemaTests
         IDataView data = mlContext.Data.LoadFromEnumerable(new[] { new TextLabelRow { Target = "a", Features = new float[3] } });
         var ex = Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.Kare(labelColumnName: "Target").Fit(data));
         StringAssert.Contains(ex.Message, "'Target'");
-        StringAssert.Contains(ex.Message, "Single or Double");
+        StringAssert.Contains(ex.Message, "expected Single");
     }
 
     [TestMethod]
@@ -27,14 +27,31 @@ public sealed class KareRegressionTrainerSchemaTests
         StringAssert.Contains(ex.Message, "'Label'");
     }
 
+    /// <summary>
+    /// A Double label is refused at Fit, naming the column and the conversion, as FastTree does: ML.NET's regression
+    /// evaluator needs a Single label, so accepting it would fail only after training.
+    /// </summary>
     [TestMethod]
-    public void DoubleLabelPassesTheSchemaCheck()
+    public void DoubleLabelIsRefusedAtFitNamingTheColumnAndTheConversion()
     {
-        // The schema check passes and training starts: it then finds no usable row (every label is missing).
         var mlContext = new MLContext(seed: 0);
-        IDataView data = mlContext.Data.LoadFromEnumerable(new[] { new DoubleLabelRow { Label = double.NaN, Features = new float[3] } });
+        IDataView data = mlContext.Data.LoadFromEnumerable(new[] { new DoubleLabelRow { Label = 1, Features = new float[3] } });
+        var ex = Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.Kare().Fit(data));
+        StringAssert.Contains(ex.Message, "'Label'");
+        StringAssert.Contains(ex.Message, "ConvertType");
+        Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.FastTree().Fit(data), "FastTree refuses it at Fit too");
+        Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.InfiniteWidthNtk().Fit(data));
+        Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.MeanFieldTwoTimescale().Fit(data));
+    }
+
+    [TestMethod]
+    public void EmptyDataIsRejectedAsEmpty()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Array.Empty<GoodRow>());
         var ex = Assert.Throws<InvalidOperationException>(() => mlContext.Regression.Trainers.Kare().Fit(data));
-        StringAssert.Contains(ex.Message, "No usable training rows");
+        StringAssert.Contains(ex.Message, "The training data has no rows");
+        Assert.DoesNotContain("missing or non-finite", ex.Message);
     }
 
     [TestMethod]

@@ -1,8 +1,7 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
+using System;
 using Microsoft.ML.Data;
-using Microsoft.ML.Kare.Backend;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
 

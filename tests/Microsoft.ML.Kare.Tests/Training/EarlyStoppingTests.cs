@@ -1,10 +1,10 @@
-using System;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>The held-out measurement schedule and early stopping (on held-out error, or on a plateau of the objective).</summary>
 [TestClass]
@@ -13,21 +13,21 @@ public sealed class EarlyStoppingTests
     [TestMethod]
     public void AutomaticScheduleMeasuresEarlyEpochsTheLastAndEveryFifthOfOneHundred()
     {
-        int[] measured = Enumerable.Range(0, 101).Where(e => KareFitter.IsValidationEpoch(e, 100, interval: 0)).ToArray();
+        int[] measured = Enumerable.Range(0, 101).Where(e => ValidationSchedule.IsDue(e, 100, interval: 0)).ToArray();
         int[] expected = Enumerable.Range(0, 11).Concat(Enumerable.Range(3, 17).Select(k => 5 * k)).Append(100).ToArray();
         CollectionAssert.AreEqual(expected, measured);
-        Assert.IsTrue(Enumerable.Range(0, 31).All(e => KareFitter.IsValidationEpoch(e, 30, interval: 0)), "30 epochs: every epoch");
-        Assert.IsTrue(KareFitter.IsValidationEpoch(12, 100, interval: 3));
-        Assert.IsFalse(KareFitter.IsValidationEpoch(13, 100, interval: 3));
+        Assert.IsTrue(Enumerable.Range(0, 31).All(e => ValidationSchedule.IsDue(e, 30, interval: 0)), "30 epochs: every epoch");
+        Assert.IsTrue(ValidationSchedule.IsDue(12, 100, interval: 3));
+        Assert.IsFalse(ValidationSchedule.IsDue(13, 100, interval: 3));
     }
 
     [TestMethod]
     public void AutomaticPatienceIsAboutFourHundredStepsForMiniBatchesAndOffForFullBatches()
     {
-        Assert.AreEqual(0, KareFitter.AutomaticPatience(1));
-        Assert.AreEqual(20, KareFitter.AutomaticPatience(21), "diamonds: 21 mini-batches per epoch");
-        Assert.AreEqual(10, KareFitter.AutomaticPatience(100), "at least 10 epochs");
-        Assert.AreEqual(200, KareFitter.AutomaticPatience(2));
+        Assert.AreEqual(0, EpochSelector.AutomaticPatience(1));
+        Assert.AreEqual(20, EpochSelector.AutomaticPatience(21), "diamonds: 21 mini-batches per epoch");
+        Assert.AreEqual(10, EpochSelector.AutomaticPatience(100), "at least 10 epochs");
+        Assert.AreEqual(200, EpochSelector.AutomaticPatience(2));
     }
 
     [TestMethod]
@@ -64,8 +64,8 @@ public sealed class EarlyStoppingTests
         KareFitResult result = KareFitter.Fit(CreateData(), Settings(epochs: 40, learningRate: 5) with { ValidationInterval = 7 }, new RecordingMonitor());
         Assert.HasCount(41, result.TrainingCurve);
         foreach (KareEpochSummary point in result.TrainingCurve)
-            Assert.AreEqual(KareFitter.IsValidationEpoch(point.Epoch, 40, 7), double.IsFinite(point.ValidationError), $"epoch {point.Epoch}");
-        Assert.IsTrue(KareFitter.IsValidationEpoch(result.SelectedEpoch, 40, 7));
+            Assert.AreEqual(ValidationSchedule.IsDue(point.Epoch, 40, 7), double.IsFinite(point.ValidationError), $"epoch {point.Epoch}");
+        Assert.IsTrue(ValidationSchedule.IsDue(result.SelectedEpoch, 40, 7));
         double best = result.TrainingCurve.Where(p => double.IsFinite(p.ValidationError)).Min(p => p.ValidationError);
         Assert.AreEqual(best, result.TrainingCurve[result.SelectedEpoch].ValidationError);
     }
@@ -110,7 +110,7 @@ public sealed class EarlyStoppingTests
         int lastImprovement = 0, expectedStop = 40;
         foreach (KareEpochSummary point in result.TrainingCurve)
         {
-            if (point.Kare < best * (1 - KareFitter.PlateauRelativeImprovement))
+            if (point.Kare < best * (1 - EpochSelector.PlateauRelativeImprovement))
                 (best, lastImprovement) = (point.Kare, point.Epoch);
             if (point.Epoch - lastImprovement >= Patience)
             {

@@ -1,15 +1,16 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
-/// Iterative linearisation (kare.md §6) against independent computations: re-linearising every step is ordinary
+/// Iterative linearisation (docs/maths.md, "Other methods") against independent computations: re-linearising every step is ordinary
 /// training; never re-linearising is gradient descent on least squares with the initial Jacobian as features.
 /// </summary>
 [TestClass]

@@ -1,16 +1,17 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
 /// The whole backend on small problems (n ≤ 100, a few epochs): weights, degenerate data, and the final KRR step
@@ -73,9 +74,9 @@ public sealed class KareFitterTests
         NetworkFeatures duplicatedFeatures = network.Features(duplicatedRows.Features);
         Tensor duplicatedKernel = StructuredNtk.Compute(duplicatedFeatures, duplicatedFeatures);
 
-        double ridge = KernelRidge.AbsoluteRidge(duplicatedKernel, 1e-2);
+        double ridge = RelativeRidge.ToAbsolute(1e-2, duplicatedKernel);
         // The same relative ridge gives an absolute ridge larger by n_dup/n with normalised weights.
-        Assert.AreEqual(ridge * total / n, KernelRidge.AbsoluteRidge(weightedKernel, 1e-2), 1e-12 * ridge * total / n);
+        Assert.AreEqual(ridge * total / n, RelativeRidge.ToAbsolute(1e-2, weightedKernel), 1e-12 * ridge * total / n);
 
         Tensor weightedAlpha = KernelRidge.DualWeights(weightedKernel, weightedRows.WeightedTargets, ridge);
         Tensor duplicatedAlpha = KernelRidge.DualWeights(duplicatedKernel, duplicatedRows.WeightedTargets, ridge);
@@ -247,7 +248,7 @@ public sealed class KareFitterTests
         return KareFitter.Fit(data, settings, monitor ?? new RecordingMonitor());
     }
 
-    /// <summary>The paper's simulation (kare.md §4): y = cos(Xw)/(1 + exp(Xw)) + 0.1ε, X ~ N(0, I).</summary>
+    /// <summary>The paper's simulation (docs/maths.md, "The KARE procedure"): y = cos(Xw)/(1 + exp(Xw)) + 0.1ε, X ~ N(0, I).</summary>
     private static (Matrix<double> X, Matrix<double> Y) Simulation(int n, int seed)
     {
         var random = new Random(seed);

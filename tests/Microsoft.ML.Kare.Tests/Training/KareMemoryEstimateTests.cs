@@ -1,10 +1,10 @@
-using System;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>The memory estimate made before training, and the budget that refuses a fit instead of failing midway.</summary>
 [TestClass]
@@ -15,8 +15,7 @@ public sealed class KareMemoryEstimateTests
     [TestMethod]
     public void KernelSpaceGrowsWithTheSquareOfTheRows()
     {
-        long Final(long n) => KareMemoryEstimate.PeakBytes(n, 26, 1, Diamonds, KareMethod.Kare, 2048, 0, 0, parameterSpace: false, leaveOneOut: false)
-            - KareMemoryEstimate.RuntimeBytes;
+        long Final(long n) => KareMemoryEstimate.For(n, 26, 1, Diamonds, KareMethod.Kare, 2048, 0, 0, parameterSpace: false, leaveOneOut: false).FitBytes;
         // Four n×n float64 matrices dominate: 16,000 rows ≈ 8 GB (7.6 GB peak resident memory was measured there).
         Assert.AreEqual(4.0 * 16000 * 16000 * 8, Final(16000), 0.01 * Final(16000));
         Assert.AreEqual(4.0, Final(16000) / (double)Final(8000), 0.05);
@@ -25,7 +24,7 @@ public sealed class KareMemoryEstimateTests
     [TestMethod]
     public void ParameterSpaceDoesNotGrowWithTheSquareOfTheRows()
     {
-        long Peak(long n) => KareMemoryEstimate.PeakBytes(n, 26, 1, Diamonds, KareMethod.Kare, 2048, n / 5, 2000, parameterSpace: true, leaveOneOut: false);
+        long Peak(long n) => KareMemoryEstimate.For(n, 26, 1, Diamonds, KareMethod.Kare, 2048, n / 5, 2000, parameterSpace: true, leaveOneOut: false).TotalBytes;
         // Full diamonds (43,152 training rows): 1.51 GB peak resident memory was measured.
         long diamonds = Peak(43152);
         Assert.IsGreaterThan(0.8e9, (double)diamonds);
@@ -65,5 +64,23 @@ public sealed class KareMemoryEstimateTests
         var trainer = mlContext.Regression.Trainers.Kare(new KareRegressionTrainer.Options { MaximumMemoryMegabytes = 1, NumberOfEpochs = 1 });
         var error = Assert.ThrowsExactly<InsufficientMemoryException>(() => trainer.Fit(data));
         StringAssert.Contains(error.Message, "MaximumMemoryMegabytes");
+    }
+
+    [TestMethod]
+    public void ABudgetBelowTheRuntimeSaysThatOnlyALargerBudgetHelps()
+    {
+        // 1 MB is below the runtime's own ~400 MB: fewer rows or narrower layers would not help, so the message must not advise them.
+        var mlContext = new MLContext(seed: 1);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Trainers.KareRegressionTrainerPipelineTests.VectorRow.Generate(100, seed: 1));
+        var trainer = mlContext.Regression.Trainers.Kare(new KareRegressionTrainer.Options { MaximumMemoryMegabytes = 1, NumberOfEpochs = 1 });
+        var error = Assert.ThrowsExactly<InsufficientMemoryException>(() => trainer.Fit(data));
+        StringAssert.Contains(error.Message, "runtime alone");
+        Assert.DoesNotContain("narrower hidden layers", error.Message);
+
+        // A budget above the runtime but below the fit's matrices names the fit's share and the options that shrink it.
+        var estimate = KareMemoryEstimate.For(100_000, 26, 1, Diamonds, KareMethod.Kare, 2048, 20_000, 2000, parameterSpace: false, leaveOneOut: false);
+        string message = estimate.DescribeShortfall(KareMemoryEstimate.RuntimeBytes + (10L << 20), "100000 rows.");
+        StringAssert.Contains(message, "narrower hidden layers");
+        StringAssert.Contains(message, KareMemoryEstimate.Format(estimate.FitBytes));
     }
 }

@@ -1,15 +1,16 @@
-using System;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
-/// The methods KARE is compared with (kare.md §4, §6), run by the same fitter: each against the method it reduces to,
+/// The methods KARE is compared with (docs/maths.md, "Other methods"), run by the same fitter: each against the method it reduces to,
 /// and the saved prediction (primal scorer) against the trained network computed directly.
 /// </summary>
 [TestClass]

@@ -1,13 +1,14 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
 /// The optimised KARE step (<see cref="KareStepEngine"/>: reused buffers, cached input Gram, hand-written contraction

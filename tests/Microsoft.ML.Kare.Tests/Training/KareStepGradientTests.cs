@@ -1,16 +1,17 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
-/// dρ/dθ as <see cref="KareFitter.KareStep"/> computes it (closed-form dρ/dK, then one backward pass of
+/// dρ/dθ as <see cref="KareStepEngine"/> computes it (closed-form dρ/dK, then one backward pass of
 /// sum(K ⊙ dρ/dK) through the structured kernel) against central differences of ρ(θ), where ρ(θ) is evaluated
 /// independently: K = J Jᵀ from the autograd Jacobian, ρ by the explicit-inverse formula.
 /// </summary>
@@ -49,7 +50,8 @@ public sealed class KareStepGradientTests
         using (ParameterOptimizer sgd = ParameterOptimizer.Create(KareOptimizer.Sgd, network.Parameters, 1.0))
         using (var rows = new RowSet(Dense.RowMajor(x), Dense.RowMajor(y), weights, d, outputs, Enumerable.Range(0, n).ToArray()))
         {
-            stepValue = KareFitter.KareStep(network, sgd, rows, RelativeRidge);
+            using var engine = new KareStepEngine();
+            stepValue = engine.Step(network, sgd, rows, RelativeRidge);
             after = network.GetParameters();
             Assert.IsNull(network.Parameters[^1].grad, "b_out must not receive a gradient (K does not depend on it).");
         }

@@ -1,16 +1,17 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.LinearAlgebra;
-using Microsoft.ML.Kare.Backend;
+using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
-/// The mean-field two-timescale backend (kare.md §6) against independent computations: the second layer against a
+/// The mean-field two-timescale backend (docs/maths.md, "Mean-field two-timescale") against independent computations: the second layer against a
 /// direct MathNet solve of its normal equations, the first-variation force against finite differences of the objective,
 /// and the dynamics' basic behaviour (descent without noise, seeding, divergence).
 /// </summary>

@@ -1,11 +1,11 @@
-using System;
 using System.Linq;
+using System;
 using MathNet.Numerics.Statistics;
-using Microsoft.ML.Kare.Backend;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 [TestClass]
 public sealed class StandardizationTests
@@ -82,6 +82,27 @@ public sealed class StandardizationTests
             Assert.AreEqual(0.0, standardized[i * 4 + 1]);
             Assert.AreEqual((i - 2.5) / Math.Sqrt(35.0 / 12), standardized[i * 4 + 3], 1e-14);
         }
+    }
+
+    /// <summary>
+    /// A column of tiny but distinct values (features scaled by 1e-13 or less) is standardised like any other column,
+    /// not mistaken for a constant one: the scale follows the values' own magnitude, not an absolute floor. Features reach
+    /// the trainer as float32, so 1e-40 (a float32 subnormal) is the smallest magnitude that matters.
+    /// </summary>
+    [TestMethod]
+    [DataRow(1e-13)]
+    [DataRow(1e-30)]
+    [DataRow(1e-40)]
+    public void TinyButDistinctValuesAreNotConstant(double scale)
+    {
+        const int rows = 8;
+        double[] values = Enumerable.Range(0, rows).Select(i => scale * (i - 3.5)).ToArray();
+        double[] constant = Enumerable.Repeat(scale * 7, rows).ToArray();
+        var (_, scales) = Standardization.ColumnStatistics(values, rows, 1, null);
+        Assert.AreEqual(scale * Math.Sqrt(21.0 / 4), scales[0], 1e-12 * scale * Math.Sqrt(21.0 / 4));
+        double[] standardized = Standardization.Apply(values, rows, 1, new[] { 0.0 }, scales);
+        Assert.AreEqual((7 - 3.5) / Math.Sqrt(21.0 / 4), standardized[7], 1e-12);
+        Assert.AreEqual(1.0, Standardization.ColumnStatistics(constant, rows, 1, null).Scales[0], "equal tiny values are a constant column");
     }
 
     [TestMethod]

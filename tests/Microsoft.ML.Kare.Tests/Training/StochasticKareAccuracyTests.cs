@@ -1,15 +1,15 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
-using Microsoft.ML.Kare.Backend;
+using System;
 using Microsoft.ML.Kare.Examples;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-namespace Microsoft.ML.Kare.Tests.Backend;
+namespace Microsoft.ML.Kare.Tests.Training;
 
 /// <summary>
 /// The stochastic KARE gradient (Hutchinson probes for A², <see cref="KareFitSettings.StochasticProbes"/>) must train a

@@ -1,0 +1,27 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Solvers;
+
+/// <summary>
+/// The ridge relative to the kernel's size (docs/maths.md, "Kernel ridge regression"): λ = λ̃·Tr(K)/n². Kernel ridge
+/// regression f̂ = K(x, X)(K + nλI)⁻¹y, KARE and every ridge grid of the library take λ̃, so a ridge means the same for
+/// any scale of the kernel; this is the one place where λ̃ becomes λ.
+/// </summary>
+internal static class RelativeRidge
+{
+    /// <summary>λ = λ̃·Tr(K)/n² for a kernel of <paramref name="rows"/> rows whose trace is <paramref name="kernelTrace"/>.</summary>
+    /// <exception cref="ArithmeticException">λ is not positive and finite (a zero, negative or non-finite trace).</exception>
+    public static double ToAbsolute(double relativeRidge, double kernelTrace, long rows)
+    {
+        double ridge = relativeRidge * kernelTrace / ((double)rows * rows);
+        if (!(ridge > 0) || double.IsInfinity(ridge))
+            throw new ArithmeticException($"The kernel's trace is {kernelTrace}; the ridge λ = λ̃·Tr(K)/n² must be positive and finite.");
+        return ridge;
+    }
+
+    /// <summary>λ = λ̃·Tr(K)/n² for the kernel K (n×n).</summary>
+    public static double ToAbsolute(double relativeRidge, Tensor kernel)
+        => ToAbsolute(relativeRidge, kernel.trace().item<double>(), kernel.shape[0]);
+}

@@ -1,0 +1,84 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Solvers;
+
+/// <summary>
+/// Solves with a symmetric positive definite matrix G (a kernel or Gram matrix plus a positive ridge): by its Cholesky
+/// factor, or, when rounding makes G numerically indefinite, by its eigendecomposition G = V diag(s) Vᵀ with the
+/// eigenvalues floored at a tiny positive value (reported through <see cref="NumericalWarnings"/>). The eigenvalues of
+/// G are at least the ridge in exact arithmetic, so the floor only replaces rounding noise.
+/// </summary>
+internal sealed class SymmetricFactorization : IDisposable
+{
+    /// <summary>Eigenvalues are floored at this fraction of the largest one.</summary>
+    private const double RelativeEigenvalueFloor = 1e-15;
+
+    private readonly Tensor? _cholesky;   // L, G = L Lᵀ
+    private readonly Tensor? _vectors;    // V
+    private readonly Tensor? _inverseValues; // 1/s
+
+    private SymmetricFactorization(Tensor? cholesky, Tensor? vectors, Tensor? inverseValues)
+    {
+        _cholesky = cholesky;
+        _vectors = vectors;
+        _inverseValues = inverseValues;
+    }
+
+    /// <summary>True when the eigendecomposition fallback was taken.</summary>
+    public bool IsEigenFallback => _cholesky is null;
+
+    /// <summary>
+    /// Factors <paramref name="matrix"/> (n×n, not modified); <paramref name="purpose"/> names it in messages. The
+    /// factorisation owns its tensors (outside any dispose scope) until it is disposed.
+    /// </summary>
+    public static SymmetricFactorization Factor(Tensor matrix, string purpose)
+    {
+        using var scope = torch.NewDisposeScope();
+        if (CholeskyFactor.TryFactor(matrix) is Tensor factor)
+            return new SymmetricFactorization(factor.DetachFromDisposeScope(), null, null);
+        if (!double.IsFinite(matrix.sum().item<double>()))
+            throw new ArithmeticException($"The matrix for {purpose} has non-finite entries.");
+        var (values, vectors) = torch.linalg.eigh(matrix);
+        double floor = RelativeEigenvalueFloor * Math.Max(values.max().item<double>(), double.Epsilon);
+        Tensor inverse = values.clamp_min(floor).reciprocal();
+        NumericalWarnings.Report($"The matrix for {purpose} was not numerically positive definite; it was solved through its eigendecomposition instead of a Cholesky factor.");
+        return new SymmetricFactorization(null, vectors.DetachFromDisposeScope(), inverse.DetachFromDisposeScope());
+    }
+
+    /// <summary>G⁻¹B for the right-hand sides B (n×c); a new tensor in the caller's dispose scope.</summary>
+    public Tensor Solve(Tensor rightHandSides)
+    {
+        if (_cholesky is not null)
+            return rightHandSides.cholesky_solve(_cholesky);
+        using var scope = torch.NewDisposeScope();
+        return _vectors!.mm(_vectors!.t().mm(rightHandSides) * _inverseValues!.unsqueeze(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The diagonal of G⁻¹ (length n); a new tensor in the caller's dispose scope.</summary>
+    public Tensor InverseDiagonal()
+    {
+        if (_cholesky is not null)
+        {
+            using var scope = torch.NewDisposeScope();
+            return torch.cholesky_inverse(_cholesky).diagonal().contiguous().MoveToOuterDisposeScope();
+        }
+        return (_vectors!.square() * _inverseValues!.unsqueeze(0)).sum(dim: 1);
+    }
+
+    /// <summary>bᵢᵀG⁻¹bᵢ for each row bᵢ of <paramref name="rows"/> (b×n): the leverages when G is a Gram matrix plus a ridge.</summary>
+    public Tensor QuadraticForms(Tensor rows)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor solved = Solve(rows.t()); // n×b
+        return (rows * solved.t()).sum(dim: 1).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _cholesky?.Dispose();
+        _vectors?.Dispose();
+        _inverseValues?.Dispose();
+    }
+}

@@ -1,0 +1,173 @@
+using System.Collections.Generic;
+using System.Linq;
+using System;
+using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Networks;
+using Microsoft.ML.Kare.Solvers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Training;
+
+/// <summary>The model a final fit produces: β in the flat parameter layout, the ridge, and optional leave-one-out predictions.</summary>
+/// <param name="RelativeRidge">λ̃ (0 for network readouts).</param>
+/// <param name="Ridge">λ = λ̃·Tr(K)/n² (0 for network readouts).</param>
+/// <param name="PrimalWeights">β, P×c (output k at [k·P, (k+1)·P)).</param>
+/// <param name="LeaveOneOut">Leave-one-out (or, for network readouts, training) predictions n×c row-major, standardised units; or null.</param>
+internal sealed record FinalModel(double RelativeRidge, double Ridge, double[] PrimalWeights, double[]? LeaveOneOut);
+
+/// <summary>
+/// The last stage of a fit: from the trained network (restored to the kept epoch) to the primal model β
+/// (docs/maths.md, "Primal form"). One implementation per place the regression is solved.
+/// </summary>
+internal interface IFinalFit
+{
+    /// <param name="run">The training run, at the kept epoch.</param>
+    /// <param name="all">All training rows.</param>
+    /// <param name="heldOutRelativeRidge">λ̃ chosen on held-out rows, or NaN when the fit chooses it.</param>
+    /// <param name="leaveOneOut">Also compute leave-one-out predictions (the classifiers calibrate on them).</param>
+    FinalModel Fit(TrainingRun run, RowSet all, double heldOutRelativeRidge, bool leaveOneOut);
+
+    /// <summary>The final fit of the plan.</summary>
+    public static IFinalFit For(FitPlan plan, IReadOnlyList<double> grid) => plan.FinalFit switch
+    {
+        FinalFitSpace.Kernel => new KernelSpaceFinalFit(grid),
+        FinalFitSpace.Parameter => new ParameterSpaceFinalFit(),
+        _ => new NetworkReadoutFinalFit(),
+    };
+
+    /// <summary>Throws when β has a non-finite entry.</summary>
+    internal static double[] CheckFinite(double[] primal, double relativeRidge)
+    {
+        if (primal.Any(v => !double.IsFinite(v)))
+            throw new ArithmeticException($"The kernel ridge regression produced non-finite weights at λ̃ = {relativeRidge}. The kernel is numerically singular; use a larger ridge grid.");
+        return primal;
+    }
+}
+
+/// <summary>
+/// Kernel ridge regression on all rows with the n×n kernel: λ̃ given, or chosen by GCV over the grid; β = Jᵀ S α, and
+/// the leave-one-out predictions from the same factorisation.
+/// </summary>
+internal sealed class KernelSpaceFinalFit(IReadOnlyList<double> grid) : IFinalFit
+{
+    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        NetworkFeatures features = run.Network.Features(all.Features);
+        Tensor kernel = all.WeightKernel(StructuredNtk.ComputeDetached(features, features));
+        if (double.IsNaN(relativeRidge))
+        {
+            using var path = new SpectralRidgePath(kernel, all.WeightedTargets);
+            relativeRidge = grid[RidgeGrid.ArgMin(path.GeneralizedCrossValidation(grid))];
+        }
+        double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
+        Tensor alpha;
+        double[]? looPredictions = null;
+        if (leaveOneOut)
+        {
+            (alpha, Tensor loo) = KernelRidge.DualWeightsAndLeaveOneOut(kernel, all.Targets, all.WeightedTargets, all.Weights, ridge);
+            looPredictions = loo.contiguous().data<double>().ToArray();
+        }
+        else
+        {
+            alpha = KernelRidge.DualWeights(kernel, all.WeightedTargets, ridge);
+        }
+        double[] primal = IFinalFit.CheckFinite(StructuredNtk.TransposedJacobianTimes(features, all.WeightRows(alpha)), relativeRidge);
+        return new FinalModel(relativeRidge, ridge, primal, looPredictions);
+    }
+}
+
+/// <summary>
+/// The final fit in parameter space, for n too large for K: β = (JᵀS²J + nλI)⁻¹JᵀS²Y with J accumulated over blocks of
+/// rows; the same β as the kernel-space fit. Leave-one-out predictions come from the leverages
+/// h_i = s_i² j_iᵀ(JᵀS²J + nλI)⁻¹ j_i.
+/// </summary>
+internal sealed class ParameterSpaceFinalFit : IFinalFit
+{
+    /// <summary>Rows per block when accumulating JᵀJ.</summary>
+    private const int BlockRows = 1024;
+
+    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut)
+    {
+        using var noGrad = torch.no_grad();
+        long outputs = all.Targets.shape[1];
+        using var solver = new ParameterSpaceRidge(run.Network.Architecture.ParameterCount, outputs);
+        foreach (var (rows, targets, _, _) in Blocks(run.Network, all))
+        {
+            using (rows)
+            using (targets)
+                solver.Accumulate(rows, targets);
+        }
+        var (weights, ridge) = solver.Solve(relativeRidge);
+        double[] primal = IFinalFit.CheckFinite(weights.t().contiguous().data<double>().ToArray(), relativeRidge);
+        return new FinalModel(relativeRidge, ridge, primal, leaveOneOut ? LeaveOneOut(run.Network, all, solver, weights) : null);
+    }
+
+    private static double[] LeaveOneOut(MlpNetwork network, RowSet all, ParameterSpaceRidge solver, Tensor weights)
+    {
+        long outputs = all.Targets.shape[1];
+        var predictions = new double[all.Count * outputs];
+        foreach (var (rows, weightedTargets, start, length) in Blocks(network, all))
+        {
+            using var scope = torch.NewDisposeScope();
+            rows.MoveToOuterDisposeScope();
+            weightedTargets.MoveToOuterDisposeScope();
+            Tensor leverage = solver.Leverages(rows).unsqueeze(1);
+            Tensor residual = (weightedTargets - rows.mm(weights)) / (1.0 - leverage);
+            Tensor targets = all.Targets.narrow(0, start, length);
+            if (all.Scales is not null)
+            {
+                Tensor scales = all.Scales.narrow(0, start, length).unsqueeze(1);
+                residual = torch.where(scales > 0, residual / scales, torch.full_like(residual, double.NaN));
+            }
+            double[] block = (targets - residual).contiguous().data<double>().ToArray();
+            Array.Copy(block, 0, predictions, start * outputs, block.Length);
+            rows.Dispose();
+            weightedTargets.Dispose();
+        }
+        return predictions;
+    }
+
+    /// <summary>Blocks of weighted Jacobian rows S_b J_b and weighted targets S_b Y_b, with the block's first row and length.</summary>
+    internal static IEnumerable<(Tensor Rows, Tensor WeightedTargets, long Start, long Length)> Blocks(MlpNetwork network, RowSet all)
+    {
+        long n = all.Count;
+        for (long start = 0; start < n; start += BlockRows)
+        {
+            long length = Math.Min(BlockRows, n - start);
+            Tensor rows;
+            Tensor targets;
+            using (var scope = torch.NewDisposeScope())
+            {
+                NetworkFeatures features = network.Features(all.Features.narrow(0, start, length));
+                rows = StructuredNtk.JacobianRows(features);
+                if (all.Scales is not null)
+                    rows = rows * all.Scales.narrow(0, start, length).unsqueeze(1);
+                targets = all.WeightedTargets.narrow(0, start, length).clone();
+                rows.MoveToOuterDisposeScope();
+                targets.MoveToOuterDisposeScope();
+            }
+            yield return (rows, targets, start, length);
+        }
+    }
+}
+
+/// <summary>
+/// The model of a method that predicts with the (linearised) network: θ_k as the network parameters and β = θ − θ_k
+/// (zero for the network itself), so that f(x; θ_k) + ∇θ f(x; θ_k)ᵀβ is the prediction; no ridge. Its "leave-one-out"
+/// predictions are the training predictions (the network has no closed-form leave-one-out).
+/// </summary>
+internal sealed class NetworkReadoutFinalFit : IFinalFit
+{
+    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut)
+    {
+        double[]? predictions = leaveOneOut ? run.NetworkPredictions(all) : null;
+        ModelState state = run.Snapshot();
+        var step = new double[state.Parameters.Length];
+        for (int i = 0; i < step.Length; i++)
+            step[i] = state.Parameters[i] - state.Anchor[i];
+        return new FinalModel(0, 0, step, predictions);
+    }
+}
