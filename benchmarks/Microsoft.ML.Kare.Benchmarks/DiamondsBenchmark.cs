@@ -84,7 +84,7 @@ internal static class DiamondsBenchmark
         ITransformer model = pipeline.Fit(split.TrainSet);
         double seconds = stopwatch.Elapsed.TotalSeconds;
         RegressionMetrics metrics = mlContext.Regression.Evaluate(model.Transform(split.TestSet));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {metrics.RSquared:F4} | {seconds:F0} | {Program.ProcStatusMegabytes("VmHWM"):F0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {metrics.RSquared:F4} | {seconds:F0} | {ResourceUse.PeakResidentMegabytes():F0} |"));
     }
 
     private static double Argument(string[] args, string name, double fallback)

@@ -21,7 +21,8 @@ namespace Microsoft.ML.Kare.Benchmarks;
 /// Other modes: <c>--scoring</c> (<see cref="ScoringBenchmark"/>: scoring speed next to FastTree) and
 /// <c>--stochastic-accuracy</c> (<see cref="StochasticAccuracyBenchmark"/>: stochastic vs exact KARE gradient) and
 /// <c>--diamonds</c> (<see cref="DiamondsBenchmark"/>: large-n training next to FastTree and SDCA) and
-/// <c>--suite</c> (<see cref="Suite.SuiteBenchmark"/>: test metrics on the public suite next to its reference models).
+/// <c>--suite</c> (<see cref="Suite.SuiteBenchmark"/>: test metrics on the public suite next to its reference models) and
+/// <c>--fit-time</c> (<see cref="Suite.FitTimeBenchmark"/>: default fits from 1,000 to 50,000 rows next to LightGBM).
 /// </summary>
 internal static class Program
 {
@@ -48,6 +49,10 @@ internal static class Program
             return DiamondsBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--suite")
             return Suite.SuiteBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--fit-time")
+            return Suite.FitTimeBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--path-step")
+            return PathStepBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
         TorchRuntime.Initialize(); // the process settings training runs with (OpenMP waiting, MKL reproducibility)
         torch.set_num_threads(options.Threads);
@@ -232,40 +237,12 @@ internal static class Program
         const int steps = 3;
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        ResetPeakResidentSet();
+        ResourceUse.ResetPeakResidentMemory();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < steps; i++)
             step();
         double managed = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024.0 / steps;
-        return (ProcStatusMegabytes("VmHWM"), managed);
-    }
-
-    /// <summary>Linux: writing 5 to /proc/self/clear_refs resets the peak resident set size (VmHWM) to the current one.</summary>
-    private static void ResetPeakResidentSet()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
-    /// <summary>A memory figure of this process from /proc/self/status (e.g. VmHWM, the peak resident set), in MB; NaN where missing.</summary>
-    internal static double ProcStatusMegabytes(string key)
-    {
-        if (!File.Exists("/proc/self/status"))
-            return double.NaN;
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(key + ":", StringComparison.Ordinal))
-            {
-                string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                return double.Parse(parts[1], CultureInfo.InvariantCulture) / 1024.0;
-            }
-        }
-        return double.NaN;
+        return (ResourceUse.PeakResidentMegabytes(), managed);
     }
 
     private static double Time(Action body)

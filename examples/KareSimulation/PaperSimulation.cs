@@ -26,6 +26,19 @@ public static class PaperSimulation
     /// <summary>Draws <paramref name="rowCount"/> rows; the same seed gives the same rows and the same direction w.</summary>
     public static List<SimulationRow> Generate(int rowCount, double gamma, double sigma, int seed)
     {
+        var (features, labels) = GenerateArrays(rowCount, SimulationRow.FeatureCount, gamma, sigma, seed);
+        var rows = new List<SimulationRow>(rowCount);
+        for (int i = 0; i < rowCount; i++)
+            rows.Add(new SimulationRow { Features = features[i], Label = labels[i] });
+        return rows;
+    }
+
+    /// <summary>
+    /// The same simulation with <paramref name="featureCount"/> features (the paper uses 10): x ~ N(0, I_d),
+    /// w ~ N(0, I_d); with d = 10 and the same seed it draws exactly the rows of <see cref="Generate"/>.
+    /// </summary>
+    public static (float[][] Features, float[] Labels) GenerateArrays(int rowCount, int featureCount, double gamma, double sigma, int seed)
+    {
         var random = new Random(seed);
         double Normal()
         {
@@ -35,14 +48,15 @@ public static class PaperSimulation
             return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
         }
 
-        var direction = new double[SimulationRow.FeatureCount];
+        var direction = new double[featureCount];
         for (int j = 0; j < direction.Length; j++)
             direction[j] = Normal();
 
-        var rows = new List<SimulationRow>(rowCount);
+        var features = new float[rowCount][];
+        var labels = new float[rowCount];
         for (int i = 0; i < rowCount; i++)
         {
-            var x = new float[SimulationRow.FeatureCount];
+            var x = new float[featureCount];
             double index = 0;
             for (int j = 0; j < x.Length; j++)
             {
@@ -51,9 +65,9 @@ public static class PaperSimulation
                 index += value * direction[j];
             }
             double u = gamma * index;
-            double y = Math.Cos(u) / (1.0 + Math.Exp(u)) + sigma * Normal();
-            rows.Add(new SimulationRow { Features = x, Label = (float)y });
+            features[i] = x;
+            labels[i] = (float)(Math.Cos(u) / (1.0 + Math.Exp(u)) + sigma * Normal());
         }
-        return rows;
+        return (features, labels);
     }
 }

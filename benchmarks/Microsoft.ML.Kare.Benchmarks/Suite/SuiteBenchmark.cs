@@ -31,16 +31,16 @@ internal static class SuiteBenchmark
         string folder = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal)
             ? args[0]
             : Path.Combine(AppContext.BaseDirectory, "data", "suite");
-        string run = Value(args, "--name") ?? "defaults";
-        var options = KareOptionAssignments.Parse(Values(args, "--option"));
-        var store = new SuiteResultStore(Value(args, "--results") ?? DefaultResultsFolder());
+        string run = CommandLine.Value(args, "--name") ?? "defaults";
+        var options = KareOptionAssignments.Parse(CommandLine.Values(args, "--option"));
+        var store = new SuiteResultStore(CommandLine.Value(args, "--results") ?? DefaultResultsFolder());
         bool reportOnly = args.Contains("--report-only");
         bool refitPeers = args.Contains("--refit-peers");
 
         var catalog = SuiteDataSet.Catalog(folder);
-        var wantedSets = List(args, "--datasets");
-        var wantedTasks = List(args, "--tasks");
-        int maxRows = int.Parse(Value(args, "--max-rows") ?? int.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        var wantedSets = CommandLine.List(args, "--datasets");
+        var wantedTasks = CommandLine.List(args, "--tasks");
+        int maxRows = int.Parse(CommandLine.Value(args, "--max-rows") ?? int.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         var dataSets = catalog
             .Where(c => wantedSets is null || wantedSets.Contains(c.Name))
             .Where(c => wantedTasks is null || wantedTasks.Contains(c.Task.ToString().ToLowerInvariant()))
@@ -49,7 +49,7 @@ internal static class SuiteBenchmark
             .OrderBy(d => d.TrainingRowCount(1))
             .ToList();
         int splitCount = dataSets.Count > 0 ? dataSets.Max(d => d.SplitCount) : 0;
-        int[] splits = (List(args, "--splits")?.Select(s => int.Parse(s, CultureInfo.InvariantCulture)) ?? Enumerable.Range(1, splitCount)).ToArray();
+        int[] splits = (CommandLine.List(args, "--splits")?.Select(s => int.Parse(s, CultureInfo.InvariantCulture)) ?? Enumerable.Range(1, splitCount)).ToArray();
 
         Console.WriteLine($"Suite: {folder}, {dataSets.Count} data sets, splits {string.Join(",", splits)}; results in {store.Folder}.");
         if (!reportOnly)
@@ -78,12 +78,12 @@ internal static class SuiteBenchmark
                 report.AddPeerRun(store.All(peerRun).Where(r => splits.Contains(r.Split)), splits.Length);
         }
         var names = dataSets.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (string candidate in List(args, "--compare") ?? new[] { run })
+        foreach (string candidate in CommandLine.List(args, "--compare") ?? new[] { run })
             report.AddCandidate(candidate, store.All(candidate).Where(r => names.Contains(r.DataSet) && splits.Contains(r.Split)));
         string text = report.Render(splits.Length);
         Console.WriteLine();
         Console.WriteLine(text);
-        if (Value(args, "--out") is string outPath)
+        if (CommandLine.Value(args, "--out") is string outPath)
             File.WriteAllText(outPath, text);
         return 0;
     }
@@ -118,22 +118,4 @@ internal static class SuiteBenchmark
         }
         return Path.Combine(Environment.CurrentDirectory, "results", "suite");
     }
-
-    private static string? Value(string[] args, string name)
-    {
-        int i = Array.LastIndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static IEnumerable<string> Values(string[] args, string name)
-    {
-        for (int i = 0; i + 1 < args.Length; i++)
-        {
-            if (args[i] == name)
-                yield return args[i + 1];
-        }
-    }
-
-    private static string[]? List(string[] args, string name)
-        => Value(args, name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

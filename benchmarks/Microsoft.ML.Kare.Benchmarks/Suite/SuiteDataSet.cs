@@ -55,6 +55,10 @@ internal sealed class SuiteDataSet
     /// <summary>Training rows of split <paramref name="split"/> (1-based).</summary>
     public int TrainingRowCount(int split) => TrainingMasks[split - 1].Count(t => t);
 
+    /// <summary>A data set built in memory (for example a simulation), with its splits' training masks.</summary>
+    public static SuiteDataSet FromArrays(string name, SuiteTask task, float[] labels, float[][] features, bool[][] trainingMasks)
+        => new(name, task, labels, features, Enumerable.Range(1, features[0].Length).Select(j => $"x{j}").ToArray(), trainingMasks);
+
     /// <summary>The data sets DATASETS.md lists in <paramref name="folder"/>, in its order, with their tasks.</summary>
     public static IReadOnlyList<(string Name, SuiteTask Task)> Catalog(string folder)
     {

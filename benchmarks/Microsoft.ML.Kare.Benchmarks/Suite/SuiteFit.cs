@@ -31,6 +31,15 @@ internal sealed record SuiteFitResult
     public double SelectedEpoch { get; init; } = double.NaN;
 
     public double RelativeRidge { get; init; } = double.NaN;
+
+    /// <summary>The KARE model's last trained epoch (NaN for other models).</summary>
+    public double EpochsRun { get; init; } = double.NaN;
+
+    /// <summary>Peak resident memory of the process during the fit, MB (NaN where /proc is not available).</summary>
+    public double PeakMegabytes { get; init; } = double.NaN;
+
+    /// <summary>The KARE fit's path messages (where it stepped, measured and solved), joined; empty for other models.</summary>
+    public string Path { get; init; } = "";
 }
 
 /// <summary>
@@ -59,16 +68,31 @@ internal static class SuiteFit
             SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(Configure(new KareBinaryTrainer.Options(), options)),
             _ => mlContext.MulticlassClassification.Trainers.Kare(Configure(new KareMulticlassTrainer.Options(), options)),
         };
-        var (transformer, seconds) = Timed(() => trainer.Fit(train));
-        var (epoch, ridge) = transformer switch
+        var path = new List<string>();
+        mlContext.Log += (_, e) =>
         {
-            RegressionPredictionTransformer<KareRegressionModelParameters> r => (r.Model.SelectedEpoch, r.Model.RelativeRidge),
-            BinaryPredictionTransformer<CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>> b
-                => (b.Model.SubModel.SelectedEpoch, b.Model.SubModel.RelativeRidge),
-            MulticlassPredictionTransformer<KareMulticlassModelParameters> m => (m.Model.SelectedEpoch, m.Model.RelativeRidge),
-            _ => (double.NaN, double.NaN),
+            int at = e.Message.IndexOf("KARE: ", StringComparison.Ordinal);
+            if (at >= 0 && PathMessages.Any(m => e.Message.Contains(m, StringComparison.Ordinal)))
+                lock (path)
+                    path.Add(e.Message[(at + 6)..].TrimEnd('.'));
         };
-        return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with { SelectedEpoch = epoch, RelativeRidge = ridge };
+        var (transformer, seconds, peak) = Timed(() => trainer.Fit(train));
+        var (epoch, ridge, curve) = transformer switch
+        {
+            RegressionPredictionTransformer<KareRegressionModelParameters> r => (r.Model.SelectedEpoch, r.Model.RelativeRidge, r.Model.TrainingCurve),
+            BinaryPredictionTransformer<CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>> b
+                => (b.Model.SubModel.SelectedEpoch, b.Model.SubModel.RelativeRidge, b.Model.SubModel.TrainingCurve),
+            MulticlassPredictionTransformer<KareMulticlassModelParameters> m => (m.Model.SelectedEpoch, m.Model.RelativeRidge, m.Model.TrainingCurve),
+            _ => (double.NaN, double.NaN, (IReadOnlyList<KareEpochSummary>)Array.Empty<KareEpochSummary>()),
+        };
+        return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with
+        {
+            SelectedEpoch = epoch,
+            RelativeRidge = ridge,
+            EpochsRun = curve.Count > 0 ? curve[^1].Epoch : double.NaN,
+            PeakMegabytes = peak,
+            Path = string.Join("; ", path),
+        };
     }
 
     /// <summary>Fits one of <see cref="MlNetPeers"/> with default options.</summary>
@@ -93,8 +117,8 @@ internal static class SuiteFit
             (SuiteTask.Multiclass, "OneVersusAll(FastTree)") => mlContext.MulticlassClassification.Trainers.OneVersusAll(mlContext.BinaryClassification.Trainers.FastTree()),
             _ => throw new ArgumentException($"No ML.NET peer '{model}' for {data.Task}."),
         };
-        var (transformer, seconds) = Timed(() => pipeline.Fit(train));
-        return Measure(mlContext, data, split, model, "defaults", transformer, test, seconds);
+        var (transformer, seconds, peak) = Timed(() => pipeline.Fit(train));
+        return Measure(mlContext, data, split, model, "defaults", transformer, test, seconds) with { PeakMegabytes = peak };
     }
 
     private static TOptions Configure<TOptions>(TOptions options, KareOptionAssignments assignments)
@@ -104,11 +128,16 @@ internal static class SuiteFit
         return options;
     }
 
-    private static (ITransformer Model, double Seconds) Timed(Func<ITransformer> fit)
+    /// <summary>The log lines of a KARE fit that say which path it took.</summary>
+    private static readonly string[] PathMessages = { "solved in", "parameter space", "stochastic gradient", "one libtorch thread" };
+
+    /// <summary>Fits, timing the wall clock and the process's peak resident memory during the fit (its high-water mark reset first).</summary>
+    private static (ITransformer Model, double Seconds, double PeakMegabytes) Timed(Func<ITransformer> fit)
     {
+        ResourceUse.ResetPeakResidentMemory();
         var stopwatch = Stopwatch.StartNew();
         ITransformer model = fit();
-        return (model, stopwatch.Elapsed.TotalSeconds);
+        return (model, stopwatch.Elapsed.TotalSeconds, ResourceUse.PeakResidentMegabytes());
     }
 
     private static SuiteFitResult Measure(MLContext mlContext, SuiteDataSet data, int split, string model, string options,

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
@@ -36,11 +37,22 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
         _blockRows = blockRows > 0 ? blockRows : Math.Max(256, BlockBytes / sizeof(double) / network.Architecture.ParameterCount);
     }
 
+    /// <summary>
+    /// When set, each step adds its time split to it: <see cref="KareStepPhase.Kernel"/> is the forward pass, J and
+    /// JᵀJ; <see cref="KareStepPhase.Solve"/> the P×P solve; <see cref="KareStepPhase.KernelBackward"/> dρ/dJ (J·Q);
+    /// <see cref="KareStepPhase.NetworkBackward"/> autograd from J to θ.
+    /// </summary>
+    public KareStepProfile? Profile { get; set; }
+
     public double Step(RowSet batch, bool batchIsFixed)
     {
         double value = AccumulateGradient(batch);
-        if (double.IsFinite(value))
-            _optimizer.Step();
+        if (!double.IsFinite(value))
+            return value;
+        long start = Stopwatch.GetTimestamp();
+        _optimizer.Step();
+        Profile?.Add(KareStepPhase.Update, start);
+        Profile?.CountStep();
         return value;
     }
 
@@ -48,7 +60,7 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        using ParameterSpaceKareObjective? objective = Statistics(rows, keptBlock: null);
+        using ParameterSpaceKareObjective? objective = Statistics(rows, keptBlock: null, Stopwatch.GetTimestamp());
         return objective?.Value ?? double.NaN;
     }
 
@@ -57,10 +69,11 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
     {
         using var scope = torch.NewDisposeScope();
         bool oneBlock = batch.Count <= _blockRows;
+        long time = Stopwatch.GetTimestamp();
         Tensor? kept = oneBlock ? WeightedJacobian(batch, 0, batch.Count) : null;
         ParameterSpaceKareObjective? objective;
         using (torch.no_grad())
-            objective = Statistics(batch, kept);
+            objective = Statistics(batch, kept, time);
         using ParameterSpaceKareObjective? owned = objective;
         if (objective is null || !double.IsFinite(objective.Value))
             return double.NaN;
@@ -68,11 +81,15 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
         {
             using var blockScope = torch.NewDisposeScope();
             long length = Math.Min(_blockRows, batch.Count - start);
+            time = Stopwatch.GetTimestamp();
             Tensor rows = kept ?? WeightedJacobian(batch, start, length);
             Tensor gradient;
             using (torch.no_grad())
                 gradient = objective.JacobianGradient(rows.detach(), batch.WeightedTargets.narrow(0, start, length));
+            Profile?.Add(KareStepPhase.KernelBackward, time);
+            time = Stopwatch.GetTimestamp();
             torch.autograd.backward(new[] { rows }, new[] { gradient });
+            Profile?.Add(KareStepPhase.NetworkBackward, time);
         }
         return objective.Value;
     }
@@ -81,7 +98,7 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
     /// JᵀJ, JᵀY and ‖Y‖² over all rows (from <paramref name="keptBlock"/> when it holds them all), then ρ's P×P
     /// quantities; null when the Jacobian is not finite.
     /// </summary>
-    private ParameterSpaceKareObjective? Statistics(RowSet rows, Tensor? keptBlock)
+    private ParameterSpaceKareObjective? Statistics(RowSet rows, Tensor? keptBlock, long startTimestamp)
     {
         long p = _network.Architecture.ParameterCount;
         Tensor gram = torch.zeros(p, p, ScalarType.Float64);
@@ -96,8 +113,12 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
         }
         if (!double.IsFinite(gram.sum().item<double>()))
             return null;
+        Profile?.Add(KareStepPhase.Kernel, startTimestamp);
+        long solveStart = Stopwatch.GetTimestamp();
         double energy = rows.WeightedTargets.square().sum().item<double>();
-        return ParameterSpaceKareObjective.Create(gram, moments, energy, rows.Count, _relativeRidge);
+        var objective = ParameterSpaceKareObjective.Create(gram, moments, energy, rows.Count, _relativeRidge);
+        Profile?.Add(KareStepPhase.Solve, solveStart);
+        return objective;
     }
 
     /// <summary>S_b J_b for rows [start, start + length): the weighted Jacobian rows (with autograd history unless under no_grad).</summary>
