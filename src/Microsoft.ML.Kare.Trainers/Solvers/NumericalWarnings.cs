@@ -26,7 +26,12 @@ internal static class NumericalWarnings
     public static void Report(string message)
     {
         Route? route = Current.Value;
-        if (route is not null && route.Reported.Add(message))
+        if (route is null)
+            return;
+        bool first;
+        lock (route.Reported) // cross-validation folds train on several threads
+            first = route.Reported.Add(message);
+        if (first)
             route.Warn(message);
     }
 

@@ -86,6 +86,12 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public double ValidationFraction = KareTrainerDefaults.ValidationFraction;
 
     /// <summary>
+    /// Number of folds k when <see cref="RidgeSelection"/> is <see cref="KareRidgeSelection.CrossValidation"/>: k networks
+    /// train, each holding out one fold, plus one on all rows. At least 2.
+    /// </summary>
+    public int NumberOfFolds = KareTrainerDefaults.NumberOfFolds;
+
+    /// <summary>
     /// Stops training early after this many epochs without improvement; 0 trains for <see cref="NumberOfEpochs"/>. With
     /// <see cref="KareRidgeSelection.HoldOut"/> the held-out error must improve (and the best epoch is kept, as always);
     /// otherwise the training objective must fall by a relative 0.1% (a plateau stops it). null (the default): no early
@@ -136,6 +142,7 @@ internal static class KareTrainerDefaults
     public const double TrainingRidge = 0.1;
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.HoldOut;
     public const double ValidationFraction = 0.2;
+    public const int NumberOfFolds = 5;
     public const int RidgeGridCount = 36;
     public const double RidgeGridMinimum = 1e-6;
     public const double RidgeGridMaximum = 10.0;

@@ -46,6 +46,7 @@ internal static class KareTraining
         host.CheckUserArg(options.ValidationFraction >= 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be at least 0 and less than 1.");
         host.CheckUserArg(options.ValidationFraction > 0 || options.RidgeSelection != KareRidgeSelection.HoldOut, nameof(options.ValidationFraction),
             "Must be positive when RidgeSelection is HoldOut (the rows held out choose the ridge and epoch).");
+        host.CheckUserArg(options.NumberOfFolds >= 2, nameof(options.NumberOfFolds), "Must be at least 2.");
         host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
         host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");
         host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
@@ -72,6 +73,7 @@ internal static class KareTraining
         RidgeGrid = options.RidgeGrid.ToArray(),
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
+        NumberOfFolds = options.NumberOfFolds,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         StochasticGradientProbes = options.StochasticGradientProbes,
         Seed = options.Seed,
@@ -97,6 +99,7 @@ internal static class KareTraining
         RelativeRidgeGrid = options.RidgeGrid.ToArray(),
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
+        Folds = options.NumberOfFolds,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         StochasticProbes = options.StochasticGradientProbes,
         Seed = seed,

@@ -88,10 +88,19 @@ internal sealed record FitPlan
     /// <summary>The step of the method's optimiser (KARE's, or the mean squared error's).</summary>
     public required double LearningRate { get; init; }
 
-    /// <summary>True when the epoch (and λ̃, for kernel readouts) are chosen on held-out rows; false: GCV on all rows.</summary>
+    /// <summary>
+    /// True when the epoch (and λ̃, for kernel readouts) are chosen on held-out rows (one hold-out, or k folds); false:
+    /// GCV on all rows.
+    /// </summary>
     public required bool HoldOut { get; init; }
 
-    /// <summary>Rows held out (0 without a hold-out); the rest train the kernel.</summary>
+    /// <summary>k of k-fold cross-validation; 0 for a single hold-out or GCV.</summary>
+    public int Folds { get; init; }
+
+    /// <summary>True when k-fold cross-validation chooses the epoch and λ̃ (<see cref="HoldOut"/> is then true too).</summary>
+    public bool CrossValidation => Folds > 0;
+
+    /// <summary>Rows held out (0 without a hold-out; the smallest fold with cross-validation); the rest train the kernel.</summary>
     public required int ValidationRows { get; init; }
 
     /// <summary>Rows the network is trained on.</summary>
@@ -148,29 +157,23 @@ internal sealed record FitPlan
         var messages = new List<FitMessage>();
         var architecture = new KareNetworkArchitecture(features, settings.HiddenWidths, settings.Activation);
         bool parameterSpace = ChooseParameterSpace(rows, architecture, settings);
-        bool holdOut = settings.RidgeSelection == KareRidgeSelection.HoldOut;
         if (method.UsesKernelReadout())
         {
-            if (parameterSpace && !holdOut)
-            {
-                messages.Add(new(true, $"{rows} training rows: generalised cross-validation needs the n×n kernel; choosing λ̃ and the epoch on held-out rows instead."));
-                holdOut = true;
-            }
             messages.Add(new(false, parameterSpace
                 ? $"KARE: the final ridge regression is solved in parameter space ({architecture.ParameterCount}×{architecture.ParameterCount} for {rows} rows)."
                 : $"KARE: the final ridge regression is solved in kernel space ({rows}×{rows})."));
         }
-        int validationRows = holdOut ? (int)Math.Round(settings.ValidationFraction * rows) : 0;
-        if (holdOut && (validationRows < MinimumHoldOutRows || rows - validationRows < MinimumHoldOutRows))
+        KareRidgeSelection selection = ChooseSelection(rows, method.UsesKernelReadout() && parameterSpace, settings, messages);
+        var (folds, validationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
+        if (folds > 0 && batchRows < rows - validationRows)
         {
-            messages.Add(new(true, $"{rows} training rows are too few to hold out {settings.ValidationFraction:P0} for choosing the ridge and epoch; " +
-                                   "using generalised cross-validation on all rows instead."));
-            holdOut = false;
-            validationRows = 0;
+            messages.Add(new(true, $"Cross-validation trains every fold on full batches, but {rows - validationRows} rows make mini-batches of {batchRows}; " +
+                                   $"choosing λ̃ and the epoch on {settings.ValidationFraction:P0} held-out rows instead."));
+            selection = ChooseSelection(rows, false, settings with { RidgeSelection = KareRidgeSelection.HoldOut }, messages);
+            (folds, validationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
         }
         int fitRows = rows - validationRows;
-        int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
-        TrainingSpace stepSpace = ChooseStepSpace(method, architecture, fitRows, ref batchRows, settings);
+        bool holdOut = selection != KareRidgeSelection.GeneralizedCrossValidation;
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, settings) : TrainingSpace.Kernel;
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
             messages.Add(new(false, $"KARE: exact steps in parameter space ({architecture.ParameterCount} parameters, {Math.Min(batchRows, fitRows)} rows per step)."));
@@ -184,6 +187,7 @@ internal sealed record FitPlan
             Epochs = method.Trains() ? settings.Epochs : 0,
             LearningRate = method.TrainsByMeanSquaredError() ? settings.MeanSquaredErrorLearningRate : settings.LearningRate,
             HoldOut = holdOut,
+            Folds = folds,
             ValidationRows = validationRows,
             FinalFit = !method.UsesKernelReadout() ? FinalFitSpace.NetworkReadout : parameterSpace ? FinalFitSpace.Parameter : FinalFitSpace.Kernel,
             ParameterSpace = parameterSpace,
@@ -202,11 +206,15 @@ internal sealed record FitPlan
     /// <summary>The threads, stochastic gradient, patience and memory estimate that follow from the rows per step.</summary>
     private FitPlan WithTrainingChoices(int targets, KareFitSettings settings, List<FitMessage> messages)
     {
-        messages.Add(new(false, $"KARE ({Method.Description()}): {Architecture} ({Architecture.ParameterCount} parameters), {FitRows} rows to train on" +
-                                (HoldOut ? $", {ValidationRows} held out to choose " + (Method.UsesKernelReadout() ? "λ̃ and the epoch." : "the epoch.")
-                                         : Method.UsesKernelReadout() ? ", λ̃ by GCV." : ".")));
+        string chosen = Method.UsesKernelReadout() ? "λ̃ and the epoch" : "the epoch";
+        messages.Add(new(false, $"KARE ({Method.Description()}): {Architecture} ({Architecture.ParameterCount} parameters), " + (
+            CrossValidation ? $"{Folds}-fold cross-validation ({FitRows} rows to train on, about {ValidationRows} held out per fold) chooses {chosen}; a network on all {RowCount} rows gives the kernel."
+            : HoldOut ? $"{FitRows} rows to train on, {ValidationRows} held out to choose {chosen}."
+            : $"{FitRows} rows to train on" + (Method.UsesKernelReadout() ? ", λ̃ by GCV." : "."))));
         var memory = KareMemoryEstimate.For(RowCount, Architecture.InputCount, targets, Architecture, Method, StepRows, ValidationRows,
             ValidationBasisRows, ParameterSpace, settings.ComputeLeaveOneOutPredictions);
+        if (CrossValidation) // the fold runs train side by side, one per core
+            memory = memory with { TrainingBytes = memory.TrainingBytes * Math.Min(Environment.ProcessorCount, Folds + 1) };
         messages.Add(new(false, $"KARE: estimated peak memory {KareMemoryEstimate.Format(memory.TotalBytes)} (budget {KareMemoryEstimate.Format(settings.MemoryBudgetBytes)})."));
         int threads = settings.ThreadCount > 0 ? settings.ThreadCount : StepRows <= SingleThreadStepRows ? 1 : 0;
         if (settings.ThreadCount <= 0 && threads == 1)
@@ -221,6 +229,50 @@ internal sealed record FitPlan
             Patience = settings.EarlyStoppingPatience ?? EpochSelector.AutomaticPatience(BatchCount),
             Memory = memory,
         };
+    }
+
+    /// <summary>The folds, held-out rows, rows per step and step space that a selection gives.</summary>
+    private static (int Folds, int ValidationRows, int BatchRows, TrainingSpace StepSpace) Sizes(int rows, KareNetworkArchitecture architecture,
+        KareRidgeSelection selection, KareFitSettings settings)
+    {
+        int folds = selection == KareRidgeSelection.CrossValidation ? settings.Folds : 0;
+        int validationRows = selection switch
+        {
+            KareRidgeSelection.HoldOut => (int)Math.Round(settings.ValidationFraction * rows),
+            KareRidgeSelection.CrossValidation => rows / folds,
+            _ => 0,
+        };
+        int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
+        TrainingSpace stepSpace = ChooseStepSpace(settings.Method, architecture, rows - validationRows, ref batchRows, settings);
+        return (folds, validationRows, batchRows, stepSpace);
+    }
+
+    /// <summary>
+    /// The selection the fit can make: GCV needs the n×n kernel, so a parameter-space final fit chooses on held-out rows
+    /// instead; a hold-out or k folds too small for <see cref="MinimumHoldOutRows"/> rows fall back to GCV. Warnings say so.
+    /// </summary>
+    private static KareRidgeSelection ChooseSelection(int rows, bool parameterSpaceKernelReadout, KareFitSettings settings, List<FitMessage> messages)
+    {
+        KareRidgeSelection selection = settings.RidgeSelection;
+        if (selection == KareRidgeSelection.GeneralizedCrossValidation && parameterSpaceKernelReadout)
+        {
+            messages.Add(new(true, $"{rows} training rows: generalised cross-validation needs the n×n kernel; choosing λ̃ and the epoch on held-out rows instead."));
+            selection = KareRidgeSelection.HoldOut;
+        }
+        int held = selection switch
+        {
+            KareRidgeSelection.HoldOut => (int)Math.Round(settings.ValidationFraction * rows),
+            KareRidgeSelection.CrossValidation => rows / settings.Folds,
+            _ => MinimumHoldOutRows,
+        };
+        if (held < MinimumHoldOutRows || rows - held < MinimumHoldOutRows)
+        {
+            messages.Add(new(true, selection == KareRidgeSelection.CrossValidation
+                ? $"{rows} training rows are too few for {settings.Folds} folds of at least {MinimumHoldOutRows} rows; using generalised cross-validation on all rows instead."
+                : $"{rows} training rows are too few to hold out {settings.ValidationFraction:P0} for choosing the ridge and epoch; using generalised cross-validation on all rows instead."));
+            selection = KareRidgeSelection.GeneralizedCrossValidation;
+        }
+        return selection;
     }
 
     /// <summary>
@@ -258,7 +310,7 @@ internal sealed record FitPlan
         long p = architecture.ParameterCount;
         bool parameterSpace = settings.Method.UsesKernelReadout() && rows > settings.MaximumKernelRows
             || (rows > ParameterSpacePreferredRows && p < rows && p <= MaximumParameterSpaceParameters
-                && settings.RidgeSelection == KareRidgeSelection.HoldOut);
+                && settings.RidgeSelection != KareRidgeSelection.GeneralizedCrossValidation);
         if (parameterSpace && p > MaximumParameterSpaceParameters)
             throw new NotSupportedException(
                 $"{rows} training rows are too many for a kernel-space fit (at most {settings.MaximumKernelRows} rows) and the network's {p} parameters are too many for a parameter-space fit (at most {MaximumParameterSpaceParameters}). " +

@@ -1,51 +1,78 @@
-using System.Linq;
 using System;
+using System.Collections.Generic;
+using System.Linq;
 
 namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
-/// The row sets of a fit, as the plan splits a random order of the rows: all rows (the final fit), the rows the network
-/// trains on, the held-out rows, and the fit rows that form the held-out measurement's kernel basis.
+/// One way a fit splits its rows: the rows a network trains on, the rows held out to measure it (none for GCV), and the
+/// fit rows that form the held-out measurement's kernel basis.
+/// </summary>
+internal sealed record TrainingSplit(RowSet Fit, RowSet? Validation, RowSet ValidationBasis);
+
+/// <summary>
+/// The row sets of a fit, as the plan splits a random order of the rows: all rows (the final fit), and one split (a
+/// single hold-out, or all rows for GCV) or, for k-fold cross-validation, k splits that each hold out one fold.
 /// </summary>
 internal sealed class FitRowSets : IDisposable
 {
-    private readonly RowSet? _basis;
+    private readonly List<RowSet> _owned;
 
-    private FitRowSets(RowSet all, RowSet fit, RowSet? validation, RowSet? basis)
+    private FitRowSets(RowSet all, IReadOnlyList<TrainingSplit> splits, RowSet modelFit, List<RowSet> owned)
     {
         All = all;
-        Fit = fit;
-        Validation = validation;
-        _basis = basis;
+        Splits = splits;
+        ModelFit = modelFit;
+        _owned = owned;
     }
 
     public RowSet All { get; }
 
-    public RowSet Fit { get; }
+    public IReadOnlyList<TrainingSplit> Splits { get; }
 
-    /// <summary>The held-out rows, or null without a hold-out.</summary>
-    public RowSet? Validation { get; }
+    /// <summary>
+    /// The rows the model's network trains on: the single split's fit rows, or with cross-validation all rows in the
+    /// random order (as GCV would train on them, so that the model equals a GCV fit run for the chosen epochs).
+    /// </summary>
+    public RowSet ModelFit { get; }
 
-    /// <summary>The first <see cref="FitPlan.MaximumValidationBasisRows"/> fit rows (all of them when fewer).</summary>
-    public RowSet ValidationBasis => _basis ?? Fit;
-
-    /// <summary>The first <see cref="FitPlan.ValidationRows"/> rows of <paramref name="order"/> are held out; the rest train.</summary>
+    /// <summary>
+    /// The plan's splits of <paramref name="order"/>: with a hold-out its first <see cref="FitPlan.ValidationRows"/> rows
+    /// are held out and the rest train; with k folds, fold j is the j-th of k near-equal runs of the order.
+    /// </summary>
     public static FitRowSets Create(StandardizedRows rows, int[] order, FitPlan plan)
     {
-        RowSet Set(int[] indices) => new(rows.Features, rows.Targets, rows.Weights, rows.FeatureCount, rows.TargetCount, indices);
-        int[] fitIndex = order.Skip(plan.ValidationRows).ToArray();
-        return new FitRowSets(
-            Set(Enumerable.Range(0, rows.RowCount).ToArray()),
-            Set(fitIndex),
-            plan.HoldOut ? Set(order.Take(plan.ValidationRows).ToArray()) : null,
-            plan.HoldOut && fitIndex.Length > FitPlan.MaximumValidationBasisRows ? Set(fitIndex.Take(FitPlan.MaximumValidationBasisRows).ToArray()) : null);
+        var owned = new List<RowSet>();
+        RowSet Set(int[] indices)
+        {
+            var set = new RowSet(rows.Features, rows.Targets, rows.Weights, rows.FeatureCount, rows.TargetCount, indices);
+            owned.Add(set);
+            return set;
+        }
+        RowSet all = Set(Enumerable.Range(0, rows.RowCount).ToArray());
+        TrainingSplit Split(int[] fitIndex, int[]? validationIndex)
+        {
+            RowSet fit = Set(fitIndex);
+            return new TrainingSplit(fit, validationIndex is null ? null : Set(validationIndex),
+                validationIndex is not null && fitIndex.Length > FitPlan.MaximumValidationBasisRows ? Set(fitIndex.Take(FitPlan.MaximumValidationBasisRows).ToArray()) : fit);
+        }
+        var splits = new List<TrainingSplit>();
+        if (!plan.CrossValidation)
+        {
+            splits.Add(Split(order.Skip(plan.ValidationRows).ToArray(), plan.HoldOut ? order.Take(plan.ValidationRows).ToArray() : null));
+            return new FitRowSets(all, splits, splits[0].Fit, owned);
+        }
+        for (int fold = 0; fold < plan.Folds; fold++)
+        {
+            int start = (int)((long)fold * order.Length / plan.Folds), end = (int)((long)(fold + 1) * order.Length / plan.Folds);
+            splits.Add(Split(order[..start].Concat(order[end..]).ToArray(), order[start..end]));
+        }
+        return new FitRowSets(all, splits, Set(order), owned);
     }
 
     public void Dispose()
     {
-        _basis?.Dispose();
-        Validation?.Dispose();
-        Fit.Dispose();
-        All.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--)
+            _owned[i].Dispose();
     }
 }

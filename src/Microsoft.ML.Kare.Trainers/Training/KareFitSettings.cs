@@ -48,6 +48,9 @@ internal sealed record KareFitSettings
     /// <summary>Fraction of rows held out when <see cref="RidgeSelection"/> is HoldOut.</summary>
     public double ValidationFraction { get; init; } = 0.2;
 
+    /// <summary>Folds k when <see cref="RidgeSelection"/> is CrossValidation.</summary>
+    public int Folds { get; init; } = 5;
+
     public int Seed { get; init; }
 
     /// <summary>Number of threads libtorch may use; 0 = its default.</summary>

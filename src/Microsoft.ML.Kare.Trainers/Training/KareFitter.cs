@@ -44,11 +44,11 @@ internal static class KareFitter
         using var fitScope = TorchRuntime.BeginFit(plan.Threads, monitor.CheckAlive, monitor.Info);
         using var warnings = NumericalWarnings.RouteTo(monitor.Warning);
         using var sets = FitRowSets.Create(rows, order, plan);
-        using var run = TrainingRun.Create(plan, settings, random);
+        using var runs = LockstepRuns.Create(plan, settings, sets, random);
         var curve = new List<KareEpochSummary>(plan.Epochs + 1);
-        EpochSelector selector = Train(plan, settings, run, sets, random, monitor, curve);
+        EpochSelector selector = Train(plan, settings, runs, random, monitor, curve);
         monitor.CheckAlive();
-        FinalModel final = IFinalFit.For(plan, settings.RelativeRidgeGrid).Fit(run, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN,
+        FinalModel final = IFinalFit.For(plan, settings.RelativeRidgeGrid).Fit(runs.Model, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN,
             settings.ComputeLeaveOneOutPredictions);
         monitor.Info($"KARE ({plan.Method.Description()}): kept epoch {selector.BestEpoch}" + (plan.HoldOut ? $" (held-out MSE {selector.BestError:G4} in standardised units)" : string.Empty) +
                      (plan.Method.UsesKernelReadout() ? $", λ̃ = {final.RelativeRidge:G3} (λ = {final.Ridge:G3})" : string.Empty) + $"; trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
@@ -56,35 +56,31 @@ internal static class KareFitter
     }
 
     /// <summary>
-    /// The epoch loop: epoch 0 measures the initial network, each later epoch trains one pass; scheduled epochs are
-    /// measured on the held-out rows; the selector keeps the best and stops on divergence or early. The run ends restored
-    /// to the kept epoch.
+    /// The epoch loop: epoch 0 measures the initial networks, each later epoch trains every run one pass; scheduled
+    /// epochs are measured on the held-out rows; the selector keeps the best and stops on divergence or early. The model
+    /// run ends restored to the kept epoch.
     /// </summary>
-    private static EpochSelector Train(FitPlan plan, KareFitSettings settings, TrainingRun run, FitRowSets sets, Random random,
+    private static EpochSelector Train(FitPlan plan, KareFitSettings settings, LockstepRuns runs, Random random,
         ITrainingMonitor<KareEpochSummary> monitor, List<KareEpochSummary> curve)
     {
-        IHeldOutMeasure? measure = !plan.HoldOut ? null
-            : !plan.Method.UsesKernelReadout() ? new NetworkReadoutHeldOut(sets.Validation!)
-            : plan.HeldOutSpace == TrainingSpace.Parameter ? new ParameterSpaceHeldOut(sets.Fit, sets.Validation!, settings.RelativeRidgeGrid)
-            : new KernelSpaceHeldOut(sets.ValidationBasis, sets.Validation!, settings.RelativeRidgeGrid);
-        ModelState initial = run.Snapshot();
+        TrainingRun model = runs.Model;
+        ModelState initial = model.Snapshot();
         var selector = new EpochSelector(plan.HoldOut, plan.Patience, plan.Epochs, initial);
         for (int epoch = 0; epoch <= plan.Epochs; epoch++)
         {
             monitor.CheckAlive();
-            ModelState start = epoch == 0 ? initial : ModelState.Of(run.Parameters());
-            double objective = epoch == 0 ? ObjectiveOnFirstBatch(plan, run, sets) : run.TrainEpoch(sets.Fit, plan.BatchCount, random, monitor);
-            bool diverged = !double.IsFinite(objective) || !run.IsFinite;
+            ModelState start = epoch == 0 ? initial : ModelState.Of(model.Parameters());
+            var (objective, diverged) = runs.Epoch(epoch, plan, random, monitor);
             HeldOutErrors? heldOut = null;
-            if (!diverged && measure is not null && ValidationSchedule.IsDue(epoch, plan.Epochs, settings.ValidationInterval))
+            if (!diverged && plan.HoldOut && ValidationSchedule.IsDue(epoch, plan.Epochs, settings.ValidationInterval))
             {
                 monitor.CheckAlive();
-                heldOut = measure.Measure(run);
-                diverged = !double.IsFinite(heldOut.BestError);
+                heldOut = runs.Measure();
+                diverged = !double.IsFinite(heldOut!.BestError);
             }
             if (diverged && epoch == 0)
                 throw new InvalidOperationException($"The training objective is {objective} at initialisation: the training data give a non-finite kernel or network output.");
-            EpochVerdict verdict = selector.Record(epoch, objective, heldOut, diverged, start, run.Snapshot);
+            EpochVerdict verdict = selector.Record(epoch, objective, heldOut, diverged, start, model.Snapshot);
             if (verdict == EpochVerdict.Diverged)
             {
                 monitor.Warning($"Training diverged at epoch {epoch} (objective {objective}, a non-finite kernel or parameters); stopped there and kept epoch {selector.BestEpoch}. " +
@@ -101,7 +97,7 @@ internal static class KareFitter
                 break;
             }
         }
-        RestoreKeptEpoch(plan, run, sets, selector, monitor);
+        RestoreKeptEpoch(plan, runs, selector, monitor);
         return selector;
     }
 
@@ -109,21 +105,14 @@ internal static class KareFitter
     /// Restores the kept epoch. Without a hold-out the last epoch is kept although its update was never evaluated: if its
     /// kernel overflowed, the state the epoch started from is kept instead.
     /// </summary>
-    private static void RestoreKeptEpoch(FitPlan plan, TrainingRun run, FitRowSets sets, EpochSelector selector, ITrainingMonitor monitor)
+    private static void RestoreKeptEpoch(FitPlan plan, LockstepRuns runs, EpochSelector selector, ITrainingMonitor monitor)
     {
-        run.Restore(selector.Best);
-        if (plan.HoldOut || selector.BestEpoch != plan.Epochs || plan.Epochs == 0 || double.IsFinite(ObjectiveOnFirstBatch(plan, run, sets)))
+        runs.Model.Restore(selector.Best);
+        if (plan.HoldOut || selector.BestEpoch != plan.Epochs || plan.Epochs == 0 || double.IsFinite(LockstepRuns.InitialObjective(plan, runs.Model, runs.ModelFit)))
             return;
         monitor.Warning($"Training diverged in its last epoch; kept epoch {plan.Epochs - 1}. Lower the learning rate (now {plan.LearningRate}).");
         selector.FallBackToLastEpochStart();
-        run.Restore(selector.Best);
-    }
-
-    /// <summary>The method's objective on the first step's rows of the fit set.</summary>
-    private static double ObjectiveOnFirstBatch(FitPlan plan, TrainingRun run, FitRowSets sets)
-    {
-        using RowSet first = sets.Fit.Take(plan.StepRows);
-        return run.Objective(first);
+        runs.Model.Restore(selector.Best);
     }
 
     private static KareFitResult Result(FitPlan plan, StandardizedRows rows, EpochSelector selector, FinalModel final, List<KareEpochSummary> curve) => new()

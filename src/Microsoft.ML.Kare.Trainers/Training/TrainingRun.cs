@@ -25,8 +25,14 @@ internal sealed class TrainingRun : IDisposable
 
     /// <summary>A network initialised from <paramref name="random"/>, and the optimiser and step of the plan's method.</summary>
     public static TrainingRun Create(FitPlan plan, KareFitSettings settings, Random random)
+        => Create(plan, settings, MlpNetwork.Initialize(plan.Architecture, random));
+
+    /// <summary>A network holding <paramref name="parameters"/>, and the optimiser and step of the plan's method.</summary>
+    public static TrainingRun Create(FitPlan plan, KareFitSettings settings, double[] parameters)
+        => Create(plan, settings, MlpNetwork.FromParameters(plan.Architecture, parameters));
+
+    private static TrainingRun Create(FitPlan plan, KareFitSettings settings, MlpNetwork network)
     {
-        var network = MlpNetwork.Initialize(plan.Architecture, random);
         var optimizer = ParameterOptimizer.Create(settings.Optimizer, network.Parameters, plan.LearningRate);
         IterativeLinearization? linearization = plan.Method.IsLinearized() ? new IterativeLinearization(plan.Architecture, settings.RelinearizationInterval) : null;
         ITrainingStep step = plan.Method switch
@@ -41,15 +47,15 @@ internal sealed class TrainingRun : IDisposable
 
     /// <summary>
     /// One epoch: a step on the whole fit set (one batch), or on each of <paramref name="batchCount"/> random
-    /// mini-batches; checks for cancellation after every step. Returns the mean objective before the updates.
+    /// mini-batches; calls <paramref name="checkAlive"/> after every step. Returns the mean objective before the updates.
     /// </summary>
-    public double TrainEpoch(RowSet fit, int batchCount, Random random, ITrainingMonitor monitor)
+    public double TrainEpoch(RowSet fit, int batchCount, Random random, Action checkAlive)
     {
         if (batchCount == 1)
         {
             // Full batch: the same rows every epoch, so their cached X Xᵀ + 1 serves the whole fit.
             double value = _step.Step(fit, batchIsFixed: true);
-            monitor.CheckAlive();
+            checkAlive();
             return value;
         }
         double sum = 0;
@@ -57,7 +63,7 @@ internal sealed class TrainingRun : IDisposable
         {
             using (batch)
                 sum += _step.Step(batch, batchIsFixed: false);
-            monitor.CheckAlive();
+            checkAlive();
         }
         return sum / batchCount;
     }

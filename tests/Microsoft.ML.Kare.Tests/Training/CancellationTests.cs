@@ -21,6 +21,7 @@ public sealed class CancellationTests
     [DataRow("parameter space")]
     [DataRow("mini-batches")]
     [DataRow("generalised cross-validation")]
+    [DataRow("cross-validation")]
     [DataRow("network readout")]
     public void EveryCheckStopsTheFitThere(string path)
     {
@@ -29,6 +30,7 @@ public sealed class CancellationTests
             "parameter space" => Settings() with { StepSpace = TrainingSpace.Parameter, HeldOutSpace = TrainingSpace.Parameter },
             "mini-batches" => Settings() with { BatchSize = 30 },
             "generalised cross-validation" => Settings() with { RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation },
+            "cross-validation" => Settings() with { RidgeSelection = KareRidgeSelection.CrossValidation, Folds = 3 },
             "network readout" => Settings() with { Method = KareMethod.NeuralNetwork },
             _ => Settings() with { StepSpace = TrainingSpace.Kernel, HeldOutSpace = TrainingSpace.Kernel },
         };
