@@ -44,8 +44,8 @@ internal static class KareTraining
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
         host.CheckUserArg(options.ValidationFraction >= 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be at least 0 and less than 1.");
-        host.CheckUserArg(options.ValidationFraction > 0 || options.RidgeSelection != KareRidgeSelection.HoldOut, nameof(options.ValidationFraction),
-            "Must be positive when RidgeSelection is HoldOut (the rows held out choose the ridge and epoch).");
+        host.CheckUserArg(options.ValidationFraction > 0 || options.RidgeSelection is KareRidgeSelection.GeneralizedCrossValidation or KareRidgeSelection.CrossValidation,
+            nameof(options.ValidationFraction), "Must be positive when RidgeSelection is HoldOut or Automatic (the rows held out choose the ridge and epoch).");
         host.CheckUserArg(options.NumberOfFolds >= 2, nameof(options.NumberOfFolds), "Must be at least 2.");
         host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
         host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");

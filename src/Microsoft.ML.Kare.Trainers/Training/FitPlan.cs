@@ -37,6 +37,12 @@ internal readonly record struct FitMessage(bool IsWarning, string Text);
 /// </summary>
 internal sealed record FitPlan
 {
+    /// <summary>
+    /// <see cref="KareRidgeSelection.Automatic"/> cross-validates up to this many training rows and holds out a fraction
+    /// above.
+    /// </summary>
+    public const int AutomaticCrossValidationRows = 1000;
+
     /// <summary>Held-out and fit parts each need at least this many rows for the hold-out procedure.</summary>
     public const int MinimumHoldOutRows = 10;
 
@@ -254,6 +260,8 @@ internal sealed record FitPlan
     private static KareRidgeSelection ChooseSelection(int rows, bool parameterSpaceKernelReadout, KareFitSettings settings, List<FitMessage> messages)
     {
         KareRidgeSelection selection = settings.RidgeSelection;
+        if (selection == KareRidgeSelection.Automatic)
+            selection = rows <= AutomaticCrossValidationRows ? KareRidgeSelection.CrossValidation : KareRidgeSelection.HoldOut;
         if (selection == KareRidgeSelection.GeneralizedCrossValidation && parameterSpaceKernelReadout)
         {
             messages.Add(new(true, $"{rows} training rows: generalised cross-validation needs the n×n kernel; choosing λ̃ and the epoch on held-out rows instead."));
@@ -288,7 +296,8 @@ internal sealed record FitPlan
         bool automaticBatch = settings.BatchSize <= 0;
         int parameterBatch = automaticBatch ? fitRows : Math.Min(batchRows, fitRows);
         TrainingSpace space = settings.StepSpace ?? (architecture.ParameterCount < parameterBatch
-            && PathCosts.ParameterEpoch(architecture, fitRows, parameterBatch) < PathCosts.KernelEpoch(architecture, fitRows, Math.Min(batchRows, fitRows))
+            && PathCosts.ParameterEpoch(architecture, fitRows, parameterBatch)
+               < PathCosts.KernelEpoch(architecture, fitRows, Math.Min(batchRows, fitRows), stochastic: (settings.StochasticProbes ?? AutomaticStochasticProbes) > 0)
                 ? TrainingSpace.Parameter : TrainingSpace.Kernel);
         if (space == TrainingSpace.Parameter && automaticBatch)
             batchRows = Math.Max(fitRows, 1);
@@ -325,9 +334,12 @@ internal sealed record FitPlan
 /// </summary>
 internal static class PathCosts
 {
-    /// <summary>One kernel-space step on b rows: the solve (Cholesky, inverse, A²: about 3b³) and the structured kernel and its backward (about 8b² per input and hidden unit).</summary>
-    public static double KernelStep(KareNetworkArchitecture architecture, double rows)
-        => 3 * rows * rows * rows + 8 * rows * rows * Units(architecture);
+    /// <summary>
+    /// One kernel-space step on b rows: the solve (exact: Cholesky, inverse, A², about 3b³; stochastic: Cholesky and
+    /// triangular solves, about b³) and the structured kernel and its backward (about 8b² per input and hidden unit).
+    /// </summary>
+    public static double KernelStep(KareNetworkArchitecture architecture, double rows, bool stochastic = false)
+        => (stochastic ? 1 : 3) * rows * rows * rows + 8 * rows * rows * Units(architecture);
 
     /// <summary>One parameter-space step on n rows: JᵀJ and J·Q (2nP² each), M and M² (about 3.3P³), J and its backward (about 12nP).</summary>
     public static double ParameterStep(KareNetworkArchitecture architecture, double rows)
@@ -336,8 +348,12 @@ internal static class PathCosts
         return 4 * rows * p * p + 3.3 * p * p * p + 12 * rows * p;
     }
 
-    public static double KernelEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows)
-        => Math.Ceiling(fitRows / (double)batchRows) * KernelStep(architecture, batchRows);
+    /// <summary>A kernel-space epoch; mini-batches take the stochastic gradient when <paramref name="stochastic"/> (the automatic default).</summary>
+    public static double KernelEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows, bool stochastic)
+    {
+        double batches = Math.Ceiling(fitRows / (double)batchRows);
+        return batches * KernelStep(architecture, batchRows, stochastic && batches > 1);
+    }
 
     public static double ParameterEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows)
         => Math.Ceiling(fitRows / (double)batchRows) * ParameterStep(architecture, batchRows);

@@ -23,4 +23,11 @@ public enum KareRidgeSelection
     /// Every row serves both training and selection, at k + 1 times the training cost: for small data sets.
     /// </summary>
     CrossValidation = 2,
+
+    /// <summary>
+    /// <see cref="CrossValidation"/> for small data sets, where a single hold-out has too few rows to choose well and
+    /// takes too many from training, and <see cref="HoldOut"/> for larger ones, where it is reliable and k + 1 networks
+    /// would cost too much.
+    /// </summary>
+    Automatic = 3,
 }
