@@ -87,6 +87,16 @@ internal static class TorchRuntime
         return new ThreadCountRestorer(previous);
     }
 
+    /// <summary>
+    /// Gives the calling thread the fit's thread count. OpenMP keeps the count per thread, so a worker thread that
+    /// trains a cross-validation fold must set it too; otherwise it would use the default and sum in another order.
+    /// </summary>
+    public static void MatchThreadCount(int count)
+    {
+        if (count > 0 && TorchSharp.torch.get_num_threads() != count)
+            TorchSharp.torch.set_num_threads(count);
+    }
+
     private sealed class FitScope(IDisposable threads) : IDisposable
     {
         private IDisposable? _threads = threads;

@@ -79,7 +79,11 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// </summary>
     public double[] RidgeGrid = KareTrainerDefaults.CreateRidgeGrid();
 
-    /// <summary>How the final ridge (and, with a hold-out, the training epoch) is chosen from the training rows.</summary>
+    /// <summary>
+    /// How the final ridge (and, with held-out rows, the training epoch) is chosen from the training rows. The default,
+    /// <see cref="KareRidgeSelection.Automatic"/>, cross-validates up to 1,000 training rows and holds out
+    /// <see cref="ValidationFraction"/> of the rows above.
+    /// </summary>
     public KareRidgeSelection RidgeSelection = KareTrainerDefaults.RidgeSelection;
 
     /// <summary>Fraction of the training rows held out to choose the ridge and epoch when <see cref="RidgeSelection"/> is <see cref="KareRidgeSelection.HoldOut"/>.</summary>
@@ -92,10 +96,11 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public int NumberOfFolds = KareTrainerDefaults.NumberOfFolds;
 
     /// <summary>
-    /// Stops training early after this many epochs without improvement; 0 trains for <see cref="NumberOfEpochs"/>. With
-    /// <see cref="KareRidgeSelection.HoldOut"/> the held-out error must improve (and the best epoch is kept, as always);
-    /// otherwise the training objective must fall by a relative 0.1% (a plateau stops it). null (the default): no early
-    /// stopping for full-batch training, and for mini-batches (more than 2,048 training rows or <see cref="BatchSize"/>
+    /// Stops training early after this many epochs without improvement; 0 trains for <see cref="NumberOfEpochs"/>. When
+    /// held-out rows choose the epoch (hold-out or cross-validation) the held-out error must improve (and the best epoch
+    /// is kept, as always); with generalised cross-validation the training objective must fall by a relative 0.1% (a
+    /// plateau stops it). null (the default): 20 epochs for full-batch training with held-out rows, none with generalised
+    /// cross-validation, and for mini-batches (more than 2,048 training rows on the kernel path, or <see cref="BatchSize"/>
     /// set) about 400 optimiser steps, at least 10 epochs, without improvement.
     /// </summary>
     public int? EarlyStoppingPatience;
@@ -140,7 +145,7 @@ internal static class KareTrainerDefaults
     public const int RelinearizationInterval = 10;
     public const int BatchSize = 0;
     public const double TrainingRidge = 0.1;
-    public const KareRidgeSelection RidgeSelection = KareRidgeSelection.HoldOut;
+    public const KareRidgeSelection RidgeSelection = KareRidgeSelection.Automatic;
     public const double ValidationFraction = 0.2;
     public const int NumberOfFolds = 5;
     public const int RidgeGridCount = 36;

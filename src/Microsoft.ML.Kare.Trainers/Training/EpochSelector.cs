@@ -67,14 +67,24 @@ internal sealed class EpochSelector
     public double BestRelativeRidge { get; private set; } = double.NaN;
 
     /// <summary>
-    /// The automatic early-stopping patience, in epochs: none for full-batch training (one step per epoch, the paper's
-    /// protocol), and for mini-batches about <see cref="AutomaticPatienceSteps"/> optimiser steps (at least
-    /// <see cref="ValidationSchedule.EveryEpochValidations"/> epochs) without a better held-out error. On diamonds (21
-    /// mini-batches per epoch) the held-out error was best near epoch 20 and rose to 3.5× that by epoch 70, so the 100
-    /// epochs of the full-batch protocol spent most of the fit after the kept epoch.
+    /// Full-batch epochs without a better held-out error after which training stops by default. On the public suite (20
+    /// data sets, 5 splits) it left the mean rank per task as it was or better (regression 2.78 → 2.67) and cut fit times
+    /// by up to 3× (hpc 98 → 35 s, ames 92 → 34 s); the held-out error had mostly settled by epoch 20–60.
     /// </summary>
-    public static int AutomaticPatience(int batchesPerEpoch)
-        => batchesPerEpoch <= 1 ? 0 : Math.Max(ValidationSchedule.EveryEpochValidations, (AutomaticPatienceSteps + batchesPerEpoch - 1) / batchesPerEpoch);
+    public const int AutomaticFullBatchPatience = 20;
+
+    /// <summary>
+    /// The automatic early-stopping patience, in epochs: with held-out errors, <see cref="AutomaticFullBatchPatience"/>
+    /// epochs for full-batch training and, for mini-batches, about <see cref="AutomaticPatienceSteps"/> optimiser steps
+    /// (at least <see cref="ValidationSchedule.EveryEpochValidations"/> epochs) without a better held-out error; without
+    /// held-out errors (GCV), none for full batches (the paper's protocol). On diamonds (21 mini-batches per epoch) the
+    /// held-out error was best near epoch 20 and rose to 3.5× that by epoch 70, so the 100 epochs of the full-batch
+    /// protocol spent most of the fit after the kept epoch.
+    /// </summary>
+    public static int AutomaticPatience(int batchesPerEpoch, bool heldOut)
+        => batchesPerEpoch <= 1
+            ? heldOut ? AutomaticFullBatchPatience : 0
+            : Math.Max(ValidationSchedule.EveryEpochValidations, (AutomaticPatienceSteps + batchesPerEpoch - 1) / batchesPerEpoch);
 
     /// <summary>
     /// Records epoch <paramref name="epoch"/> (0: before training): its objective, its held-out errors when measured,

@@ -232,7 +232,7 @@ internal sealed record FitPlan
         {
             Threads = threads,
             StochasticProbes = probes,
-            Patience = settings.EarlyStoppingPatience ?? EpochSelector.AutomaticPatience(BatchCount),
+            Patience = settings.EarlyStoppingPatience ?? EpochSelector.AutomaticPatience(BatchCount, HoldOut),
             Memory = memory,
         };
     }

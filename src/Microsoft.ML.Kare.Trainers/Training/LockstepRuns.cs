@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
+using Microsoft.ML.Kare.LibTorch;
 
 namespace Microsoft.ML.Kare.Training;
 
@@ -19,14 +20,16 @@ internal sealed class LockstepRuns : IDisposable
 {
     private readonly List<TrainingRun> _owned;
     private readonly int _parallelism;
+    private readonly int _threads;
 
-    private LockstepRuns(TrainingRun model, RowSet modelFit, IReadOnlyList<MeasuredRun> measured, List<TrainingRun> owned, int parallelism)
+    private LockstepRuns(TrainingRun model, RowSet modelFit, IReadOnlyList<MeasuredRun> measured, List<TrainingRun> owned, int parallelism, int threads)
     {
         Model = model;
         ModelFit = modelFit;
         Measured = measured;
         _owned = owned;
         _parallelism = parallelism;
+        _threads = threads;
     }
 
     /// <summary>The run whose state becomes the model.</summary>
@@ -46,7 +49,7 @@ internal sealed class LockstepRuns : IDisposable
         {
             TrainingSplit split = sets.Splits[0];
             var measured = plan.HoldOut ? new[] { new MeasuredRun(model, split.Fit, HeldOut(plan, settings, split), 1.0) } : Array.Empty<MeasuredRun>();
-            return new LockstepRuns(model, split.Fit, measured, owned, parallelism: 1);
+            return new LockstepRuns(model, split.Fit, measured, owned, parallelism: 1, plan.Threads);
         }
         double[] initial = model.Network.GetParameters();
         var folds = new List<MeasuredRun>();
@@ -56,7 +59,7 @@ internal sealed class LockstepRuns : IDisposable
             owned.Add(run);
             folds.Add(new MeasuredRun(run, split.Fit, HeldOut(plan, settings, split), split.Validation!.Count));
         }
-        return new LockstepRuns(model, sets.ModelFit, folds, owned, plan.Threads == 1 ? Environment.ProcessorCount : 1);
+        return new LockstepRuns(model, sets.ModelFit, folds, owned, plan.Threads == 1 ? Environment.ProcessorCount : 1, plan.Threads);
     }
 
     /// <summary>
@@ -77,6 +80,7 @@ internal sealed class LockstepRuns : IDisposable
         var finite = new bool[runs.Count];
         Parallel.For(0, runs.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
         {
+            TorchRuntime.MatchThreadCount(_threads);
             var (run, fit) = runs[i];
             objectives[i] = epoch == 0 ? InitialObjective(plan, run, fit) : run.TrainEpoch(fit, 1, random, static () => { });
             finite[i] = double.IsFinite(objectives[i]) && run.IsFinite;
@@ -93,8 +97,11 @@ internal sealed class LockstepRuns : IDisposable
         if (Measured.Count == 1)
             return Measured[0].Measure.Measure(Measured[0].Run);
         var results = new HeldOutErrors[Measured.Count];
-        Parallel.For(0, Measured.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism },
-            i => results[i] = Measured[i].Measure.Measure(Measured[i].Run));
+        Parallel.For(0, Measured.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
+        {
+            TorchRuntime.MatchThreadCount(_threads);
+            results[i] = Measured[i].Measure.Measure(Measured[i].Run);
+        });
         double total = Measured.Sum(m => m.Weight);
         var errors = new double[results[0].Errors.Length];
         for (int j = 0; j < errors.Length; j++)

@@ -19,7 +19,8 @@ public sealed class KareRegressionTrainerOptionsTests
         Assert.AreEqual(KareOptimizer.Sgd, options.Optimizer);
         Assert.AreEqual(0, options.BatchSize);
         Assert.AreEqual(0.1, options.TrainingRidge);
-        Assert.AreEqual(KareRidgeSelection.HoldOut, options.RidgeSelection);
+        Assert.AreEqual(KareRidgeSelection.Automatic, options.RidgeSelection);
+        Assert.AreEqual(5, options.NumberOfFolds);
         Assert.AreEqual(0.2, options.ValidationFraction);
         Assert.IsNull(options.Seed);
         Assert.IsNull(options.NumberOfThreads);

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Microsoft.ML.Kare.LibTorch;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -26,6 +27,8 @@ public sealed class CrossValidationTests
         KareFitSettings settings = Settings(space);
         FitPlan plan = FitPlan.Create(data.RowCount, data.FeatureCount, data.TargetCount, settings);
         Assert.AreEqual(3, plan.Folds);
+        Assert.AreEqual(1, plan.Threads, "small folds train on one libtorch thread each, side by side");
+        using var fit = TorchRuntime.BeginFit(plan.Threads, () => { }); // as the fitter does: the folds trained alone use the same count
         var rows = StandardizedRows.Create(data);
         int[] order = Enumerable.Range(0, data.RowCount).Reverse().ToArray();
         using var sets = FitRowSets.Create(rows, order, plan);

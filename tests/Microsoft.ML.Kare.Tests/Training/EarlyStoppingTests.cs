@@ -22,12 +22,13 @@ public sealed class EarlyStoppingTests
     }
 
     [TestMethod]
-    public void AutomaticPatienceIsAboutFourHundredStepsForMiniBatchesAndOffForFullBatches()
+    public void AutomaticPatienceIsAboutFourHundredStepsForMiniBatchesAndTwentyEpochsForFullBatches()
     {
-        Assert.AreEqual(0, EpochSelector.AutomaticPatience(1));
-        Assert.AreEqual(20, EpochSelector.AutomaticPatience(21), "diamonds: 21 mini-batches per epoch");
-        Assert.AreEqual(10, EpochSelector.AutomaticPatience(100), "at least 10 epochs");
-        Assert.AreEqual(200, EpochSelector.AutomaticPatience(2));
+        Assert.AreEqual(0, EpochSelector.AutomaticPatience(1, heldOut: false), "GCV on full batches: the paper's protocol");
+        Assert.AreEqual(20, EpochSelector.AutomaticPatience(1, heldOut: true), "full batches with held-out rows");
+        Assert.AreEqual(20, EpochSelector.AutomaticPatience(21, heldOut: true), "diamonds: 21 mini-batches per epoch");
+        Assert.AreEqual(10, EpochSelector.AutomaticPatience(100, heldOut: true), "at least 10 epochs");
+        Assert.AreEqual(200, EpochSelector.AutomaticPatience(2, heldOut: true));
     }
 
     [TestMethod]
