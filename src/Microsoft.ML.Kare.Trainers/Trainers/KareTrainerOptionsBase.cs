@@ -96,6 +96,13 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public int NumberOfFolds = KareTrainerDefaults.NumberOfFolds;
 
     /// <summary>
+    /// What cross-validation produces once it has chosen the epoch and λ̃: the average of the k fold networks
+    /// (<see cref="KareCrossValidationModel.FoldEnsemble"/>) or one network trained on all rows
+    /// (<see cref="KareCrossValidationModel.AllRowsRefit"/>).
+    /// </summary>
+    public KareCrossValidationModel CrossValidationModel = KareTrainerDefaults.CrossValidationModel;
+
+    /// <summary>
     /// Stops training early after this many epochs without improvement; 0 trains for <see cref="NumberOfEpochs"/>. When
     /// held-out rows choose the epoch (hold-out or cross-validation) the held-out error must improve (and the best epoch
     /// is kept, as always); with generalised cross-validation the training objective must fall by a relative 0.1% (a
@@ -148,6 +155,7 @@ internal static class KareTrainerDefaults
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.Automatic;
     public const double ValidationFraction = 0.2;
     public const int NumberOfFolds = 5;
+    public const KareCrossValidationModel CrossValidationModel = KareCrossValidationModel.FoldEnsemble;
     public const int RidgeGridCount = 36;
     public const double RidgeGridMinimum = 1e-6;
     public const double RidgeGridMaximum = 10.0;

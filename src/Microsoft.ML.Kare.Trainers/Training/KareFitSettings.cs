@@ -51,6 +51,9 @@ internal sealed record KareFitSettings
     /// <summary>Folds k when <see cref="RidgeSelection"/> is CrossValidation.</summary>
     public int Folds { get; init; } = 5;
 
+    /// <summary>Cross-validation's model: the average of the fold networks (true) or a network trained on all rows (false).</summary>
+    public bool FoldEnsemble { get; init; } = true;
+
     public int Seed { get; init; }
 
     /// <summary>Number of threads libtorch may use; 0 = its default.</summary>

@@ -47,12 +47,18 @@ internal static class KareFitter
         using var runs = LockstepRuns.Create(plan, settings, sets, random);
         var curve = new List<KareEpochSummary>(plan.Epochs + 1);
         EpochSelector selector = Train(plan, settings, runs, random, monitor, curve);
-        monitor.CheckAlive();
-        FinalModel final = IFinalFit.For(plan, settings.RelativeRidgeGrid).Fit(runs.Model, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN,
-            settings.ComputeLeaveOneOutPredictions);
+        IFinalFit finalFit = IFinalFit.For(plan, settings.RelativeRidgeGrid);
+        var finals = new List<FinalModel>(runs.Members.Count);
+        foreach (TrainingRun member in runs.Members)
+        {
+            monitor.CheckAlive();
+            finals.Add(finalFit.Fit(member, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions));
+        }
+        FinalModel final = finals[0];
         monitor.Info($"KARE ({plan.Method.Description()}): kept epoch {selector.BestEpoch}" + (plan.HoldOut ? $" (held-out MSE {selector.BestError:G4} in standardised units)" : string.Empty) +
-                     (plan.Method.UsesKernelReadout() ? $", λ̃ = {final.RelativeRidge:G3} (λ = {final.Ridge:G3})" : string.Empty) + $"; trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
-        return Result(plan, rows, selector, final, curve);
+                     (plan.Method.UsesKernelReadout() ? $", λ̃ = {final.RelativeRidge:G3} (λ = {final.Ridge:G3})" : string.Empty) +
+                     (finals.Count > 1 ? $"; an ensemble of the {finals.Count} fold networks" : string.Empty) + $"; trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+        return Result(plan, rows, runs, selector, finals, curve);
     }
 
     /// <summary>
@@ -80,7 +86,7 @@ internal static class KareFitter
             }
             if (diverged && epoch == 0)
                 throw new InvalidOperationException($"The training objective is {objective} at initialisation: the training data give a non-finite kernel or network output.");
-            EpochVerdict verdict = selector.Record(epoch, objective, heldOut, diverged, start, model.Snapshot);
+            EpochVerdict verdict = selector.Record(epoch, objective, heldOut, diverged, start, runs.RecordBest);
             if (verdict == EpochVerdict.Diverged)
             {
                 monitor.Warning($"Training diverged at epoch {epoch} (objective {objective}, a non-finite kernel or parameters); stopped there and kept epoch {selector.BestEpoch}. " +
@@ -107,6 +113,11 @@ internal static class KareFitter
     /// </summary>
     private static void RestoreKeptEpoch(FitPlan plan, LockstepRuns runs, EpochSelector selector, ITrainingMonitor monitor)
     {
+        if (runs.Members.Count > 1)
+        {
+            runs.RestoreBest(); // an ensemble: always chosen on held-out errors
+            return;
+        }
         runs.Model.Restore(selector.Best);
         if (plan.HoldOut || selector.BestEpoch != plan.Epochs || plan.Epochs == 0 || double.IsFinite(LockstepRuns.InitialObjective(plan, runs.Model, runs.ModelFit)))
             return;
@@ -115,23 +126,51 @@ internal static class KareFitter
         runs.Model.Restore(selector.Best);
     }
 
-    private static KareFitResult Result(FitPlan plan, StandardizedRows rows, EpochSelector selector, FinalModel final, List<KareEpochSummary> curve) => new()
+    private static KareFitResult Result(FitPlan plan, StandardizedRows rows, LockstepRuns runs, EpochSelector selector, List<FinalModel> finals,
+        List<KareEpochSummary> curve)
     {
-        Method = plan.Method,
-        Architecture = plan.Architecture,
-        Parameters = plan.Method.UsesKernelReadout() ? selector.Best.Parameters : selector.Best.Anchor,
-        PrimalWeights = final.PrimalWeights,
-        OutputCount = rows.TargetCount,
-        FeatureMeans = rows.FeatureMeans,
-        FeatureScales = rows.FeatureScales,
-        TargetMeans = rows.TargetMeans,
-        TargetScales = rows.TargetScales,
-        RelativeRidge = final.RelativeRidge,
-        Ridge = final.Ridge,
-        SelectedEpoch = selector.BestEpoch,
-        TrainingCurve = curve,
-        LeaveOneOutPredictions = final.LeaveOneOut is null ? null : rows.UnstandardizeTargets(final.LeaveOneOut),
-    };
+        var members = new List<KareModelMember>(finals.Count);
+        for (int i = 0; i < finals.Count; i++)
+        {
+            ModelState state = finals.Count == 1 ? selector.Best : runs.Members[i].Snapshot();
+            members.Add(new KareModelMember(plan.Method.UsesKernelReadout() ? state.Parameters : state.Anchor, finals[i].PrimalWeights));
+        }
+        double[]? leaveOneOut = finals[0].LeaveOneOut is null ? null : AverageOf(finals.Select(f => f.LeaveOneOut!).ToList());
+        return new KareFitResult
+        {
+            Method = plan.Method,
+            Architecture = plan.Architecture,
+            Parameters = members[0].Parameters,
+            PrimalWeights = members[0].PrimalWeights,
+            Members = members,
+            OutputCount = rows.TargetCount,
+            FeatureMeans = rows.FeatureMeans,
+            FeatureScales = rows.FeatureScales,
+            TargetMeans = rows.TargetMeans,
+            TargetScales = rows.TargetScales,
+            RelativeRidge = finals[0].RelativeRidge,
+            Ridge = finals.Average(f => f.Ridge),
+            SelectedEpoch = selector.BestEpoch,
+            TrainingCurve = curve,
+            LeaveOneOutPredictions = leaveOneOut is null ? null : rows.UnstandardizeTargets(leaveOneOut),
+        };
+    }
+
+    /// <summary>The element-wise mean of equal-length vectors (the first one itself when there is one).</summary>
+    private static double[] AverageOf(List<double[]> vectors)
+    {
+        if (vectors.Count == 1)
+            return vectors[0];
+        var mean = new double[vectors[0].Length];
+        for (int i = 0; i < mean.Length; i++)
+        {
+            double sum = 0;
+            foreach (double[] vector in vectors)
+                sum += vector[i];
+            mean[i] = sum / vectors.Count;
+        }
+        return mean;
+    }
 
     private static string FitDescription(FitPlan plan)
         => $"{plan.RowCount} rows, a {plan.Architecture} network with {plan.Architecture.ParameterCount} parameters, {plan.StepRows} rows per step, final fit in "

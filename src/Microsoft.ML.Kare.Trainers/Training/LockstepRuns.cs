@@ -10,32 +10,39 @@ namespace Microsoft.ML.Kare.Training;
 internal sealed record MeasuredRun(TrainingRun Run, RowSet Fit, IHeldOutMeasure Measure, double Weight);
 
 /// <summary>
-/// The networks a fit trains, epoch by epoch together (docs/maths.md, "Choosing the epoch and the ridge"): the model run,
-/// whose state at the chosen epoch becomes the model, and the runs whose held-out errors choose that epoch and λ̃. With a
-/// single hold-out they are the same run; with GCV nothing is measured; with k-fold cross-validation k fold runs and a
-/// model run on all rows start from the same initial network and train in lockstep, side by side on the cores when each
-/// trains on one libtorch thread, and their errors are averaged by held-out rows.
+/// The networks a fit trains, epoch by epoch together (docs/maths.md, "Choosing the epoch and the ridge"): the members,
+/// whose states at the chosen epoch become the model, and the runs whose held-out errors choose that epoch and λ̃. With a
+/// single hold-out they are one run; with GCV nothing is measured; with k-fold cross-validation the k fold runs (and,
+/// for a refit, a run on all rows) start from the same initial network and train in lockstep, side by side on the cores
+/// when each trains on one libtorch thread, and their errors are averaged by held-out rows. The members are the fold
+/// runs (an ensemble) or the all-rows run.
 /// </summary>
 internal sealed class LockstepRuns : IDisposable
 {
-    private readonly List<TrainingRun> _owned;
+    private readonly List<(TrainingRun Run, RowSet Fit)> _trained;
     private readonly int _parallelism;
     private readonly int _threads;
+    private ModelState[] _bestMembers;
 
-    private LockstepRuns(TrainingRun model, RowSet modelFit, IReadOnlyList<MeasuredRun> measured, List<TrainingRun> owned, int parallelism, int threads)
+    private LockstepRuns(IReadOnlyList<TrainingRun> members, RowSet memberFit, IReadOnlyList<MeasuredRun> measured,
+        List<(TrainingRun Run, RowSet Fit)> trained, int parallelism, int threads)
     {
-        Model = model;
-        ModelFit = modelFit;
+        Members = members;
+        ModelFit = memberFit;
         Measured = measured;
-        _owned = owned;
+        _trained = trained;
         _parallelism = parallelism;
         _threads = threads;
+        _bestMembers = members.Select(m => m.Snapshot()).ToArray();
     }
 
-    /// <summary>The run whose state becomes the model.</summary>
-    public TrainingRun Model { get; }
+    /// <summary>The runs whose states become the model: one network, or the k fold networks of an ensemble.</summary>
+    public IReadOnlyList<TrainingRun> Members { get; }
 
-    /// <summary>The rows the model run trains on.</summary>
+    /// <summary>The first member, the network of a single-network model.</summary>
+    public TrainingRun Model => Members[0];
+
+    /// <summary>The rows the first member trains on.</summary>
     public RowSet ModelFit { get; }
 
     public IReadOnlyList<MeasuredRun> Measured { get; }
@@ -43,50 +50,53 @@ internal sealed class LockstepRuns : IDisposable
     /// <summary>The runs of the plan; the first network is drawn from <paramref name="random"/>, fold runs copy it.</summary>
     public static LockstepRuns Create(FitPlan plan, KareFitSettings settings, FitRowSets sets, Random random)
     {
-        TrainingRun model = TrainingRun.Create(plan, settings, random);
-        var owned = new List<TrainingRun> { model };
+        TrainingRun first = TrainingRun.Create(plan, settings, random);
         if (!plan.CrossValidation)
         {
             TrainingSplit split = sets.Splits[0];
-            var measured = plan.HoldOut ? new[] { new MeasuredRun(model, split.Fit, HeldOut(plan, settings, split), 1.0) } : Array.Empty<MeasuredRun>();
-            return new LockstepRuns(model, split.Fit, measured, owned, parallelism: 1, plan.Threads);
+            var measured = plan.HoldOut ? new[] { new MeasuredRun(first, split.Fit, HeldOut(plan, settings, split), 1.0) } : Array.Empty<MeasuredRun>();
+            return new LockstepRuns(new[] { first }, split.Fit, measured, new() { (first, split.Fit) }, parallelism: 1, plan.Threads);
         }
-        double[] initial = model.Network.GetParameters();
+        double[] initial = first.Network.GetParameters();
         var folds = new List<MeasuredRun>();
         foreach (TrainingSplit split in sets.Splits)
+            folds.Add(new MeasuredRun(TrainingRun.Create(plan, settings, initial), split.Fit, HeldOut(plan, settings, split), split.Validation!.Count));
+        var trained = folds.Select(f => (f.Run, f.Fit)).ToList();
+        int parallelism = plan.Threads == 1 ? Environment.ProcessorCount : 1;
+        if (settings.FoldEnsemble)
         {
-            TrainingRun run = TrainingRun.Create(plan, settings, initial);
-            owned.Add(run);
-            folds.Add(new MeasuredRun(run, split.Fit, HeldOut(plan, settings, split), split.Validation!.Count));
+            first.Dispose();
+            return new LockstepRuns(folds.Select(f => f.Run).ToArray(), folds[0].Fit, folds, trained, parallelism, plan.Threads);
         }
-        return new LockstepRuns(model, sets.ModelFit, folds, owned, plan.Threads == 1 ? Environment.ProcessorCount : 1, plan.Threads);
+        trained.Insert(0, (first, sets.ModelFit));
+        return new LockstepRuns(new[] { first }, sets.ModelFit, folds, trained, parallelism, plan.Threads);
     }
 
     /// <summary>
-    /// One epoch of every run (epoch 0: each run's objective at initialisation). Returns the model run's objective and
+    /// One epoch of every run (epoch 0: each run's objective at initialisation). Returns the members' mean objective and
     /// whether any run diverged (a non-finite objective or parameter).
     /// </summary>
     public (double Objective, bool Diverged) Epoch(int epoch, FitPlan plan, Random random, ITrainingMonitor monitor)
     {
-        if (Measured.Count <= 1 && (Measured.Count == 0 || ReferenceEquals(Measured[0].Run, Model)))
+        if (_trained.Count == 1)
         {
-            double value = epoch == 0 ? InitialObjective(plan, Model, ModelFit) : Model.TrainEpoch(ModelFit, plan.BatchCount, random, monitor.CheckAlive);
-            return (value, !double.IsFinite(value) || !Model.IsFinite);
+            var (run, fit) = _trained[0];
+            double value = epoch == 0 ? InitialObjective(plan, run, fit) : run.TrainEpoch(fit, plan.BatchCount, random, monitor.CheckAlive);
+            return (value, !double.IsFinite(value) || !run.IsFinite);
         }
         // Cross-validation: full-batch runs (no random batches), each on its own libtorch thread.
-        var runs = new List<(TrainingRun Run, RowSet Fit)> { (Model, ModelFit) };
-        runs.AddRange(Measured.Select(m => (m.Run, m.Fit)));
-        var objectives = new double[runs.Count];
-        var finite = new bool[runs.Count];
-        Parallel.For(0, runs.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
+        var objectives = new double[_trained.Count];
+        var finite = new bool[_trained.Count];
+        Parallel.For(0, _trained.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
         {
             TorchRuntime.MatchThreadCount(_threads);
-            var (run, fit) = runs[i];
+            var (run, fit) = _trained[i];
             objectives[i] = epoch == 0 ? InitialObjective(plan, run, fit) : run.TrainEpoch(fit, 1, random, static () => { });
             finite[i] = double.IsFinite(objectives[i]) && run.IsFinite;
         });
         monitor.CheckAlive();
-        return (objectives[0], finite.Contains(false));
+        double objective = Enumerable.Range(0, _trained.Count).Where(i => Members.Contains(_trained[i].Run)).Average(i => objectives[i]);
+        return (objective, finite.Contains(false));
     }
 
     /// <summary>The measured runs' held-out errors, averaged by their held-out weights; null when nothing is measured.</summary>
@@ -109,6 +119,20 @@ internal sealed class LockstepRuns : IDisposable
         return new HeldOutErrors(errors, results[0].RelativeRidges);
     }
 
+    /// <summary>Records every member's state as the best so far; returns the first member's (for the epoch selector).</summary>
+    public ModelState RecordBest()
+    {
+        _bestMembers = Members.Select(m => m.Snapshot()).ToArray();
+        return _bestMembers[0];
+    }
+
+    /// <summary>Restores every member to the state <see cref="RecordBest"/> recorded last.</summary>
+    public void RestoreBest()
+    {
+        for (int i = 0; i < Members.Count; i++)
+            Members[i].Restore(_bestMembers[i]);
+    }
+
     /// <summary>The objective on the first step's rows of a run's fit set (all of them for a full batch).</summary>
     public static double InitialObjective(FitPlan plan, TrainingRun run, RowSet fit)
     {
@@ -123,7 +147,7 @@ internal sealed class LockstepRuns : IDisposable
 
     public void Dispose()
     {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-            _owned[i].Dispose();
+        for (int i = _trained.Count - 1; i >= 0; i--)
+            _trained[i].Run.Dispose();
     }
 }

@@ -19,6 +19,12 @@ internal sealed class KareFitResult
     /// <summary>β, P × c (column-major: output k occupies [k·P, (k+1)·P)).</summary>
     public required double[] PrimalWeights { get; init; }
 
+    /// <summary>
+    /// The networks the model averages (an ensemble of cross-validation folds), the first being <see cref="Parameters"/>
+    /// and <see cref="PrimalWeights"/>; null for one network.
+    /// </summary>
+    public IReadOnlyList<KareModelMember>? Members { get; init; }
+
     public required int OutputCount { get; init; }
 
     public required double[] FeatureMeans { get; init; }
@@ -42,3 +48,6 @@ internal sealed class KareFitResult
     /// </summary>
     public double[]? LeaveOneOutPredictions { get; init; }
 }
+
+/// <summary>One network of a KARE model: θ (length P) and β (P × c), in the layouts of <see cref="KareFitResult"/>.</summary>
+internal sealed record KareModelMember(double[] Parameters, double[] PrimalWeights);

@@ -45,6 +45,20 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
     /// </summary>
     public IReadOnlyList<double> PrimalWeights => new ReadOnlyCollection<double>(Primal.PrimalWeights);
 
+    /// <summary>
+    /// Number of networks whose predictions the model averages: 1, or k for the fold ensemble of k-fold cross-validation
+    /// (<see cref="KareCrossValidationModel.FoldEnsemble"/>). <see cref="NetworkParameters"/> and
+    /// <see cref="PrimalWeights"/> are the first network's; <see cref="GetNetworkParameters"/> and
+    /// <see cref="GetPrimalWeights"/> give each one's.
+    /// </summary>
+    public int NetworkCount => Primal.Members.Length;
+
+    /// <summary>θ of network <paramref name="network"/> (0 … <see cref="NetworkCount"/> − 1).</summary>
+    public IReadOnlyList<double> GetNetworkParameters(int network) => new ReadOnlyCollection<double>(Primal.Members[network].Parameters);
+
+    /// <summary>β of network <paramref name="network"/> (0 … <see cref="NetworkCount"/> − 1), in the layout of <see cref="PrimalWeights"/>.</summary>
+    public IReadOnlyList<double> GetPrimalWeights(int network) => new ReadOnlyCollection<double>(Primal.Members[network].PrimalWeights);
+
     /// <summary>Per-feature means subtracted before the network sees a row.</summary>
     public IReadOnlyList<double> FeatureMeans => new ReadOnlyCollection<double>(Primal.FeatureMeans);
 

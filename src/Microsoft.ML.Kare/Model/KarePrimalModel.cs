@@ -1,4 +1,5 @@
 using System.IO;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System;
 using Microsoft.ML.Data;
@@ -29,6 +30,15 @@ internal sealed class KarePrimalModel
     /// </summary>
     internal const uint IntegrityVersion = 0x00010003;
 
+    /// <summary>
+    /// The first model version that stores the number of networks (an ensemble of cross-validation folds) and the further
+    /// networks' θ and β in streams of their own. Every KARE model parameters type writes it.
+    /// </summary>
+    internal const uint MembersVersion = 0x00010005;
+
+    /// <summary>An ensemble has at most this many networks (a guard against corrupted counts).</summary>
+    private const int MaximumMemberCount = 1024;
+
     /// <summary>The model's name in messages (and in <see cref="ModelIntegrity"/>'s).</summary>
     private const string ModelName = "KARE";
 
@@ -38,14 +48,13 @@ internal sealed class KarePrimalModel
     private const int MaximumDepth = 1024;
     private const int MaximumOutputCount = 1 << 20;
 
-    private KarePrimalModel(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
+    private KarePrimalModel(KareNetworkArchitecture architecture, KareModelMember[] members,
         double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales,
         double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method)
     {
         Method = method;
         Architecture = architecture;
-        Parameters = parameters;
-        PrimalWeights = primalWeights;
+        Members = members;
         FeatureMeans = featureMeans;
         FeatureScales = featureScales;
         TargetMeans = targetMeans;
@@ -67,11 +76,14 @@ internal sealed class KarePrimalModel
 
     public KareNetworkArchitecture Architecture { get; }
 
-    /// <summary>θ, length P.</summary>
-    public double[] Parameters { get; }
+    /// <summary>The networks whose predictions the model averages: one, or the k fold networks of a cross-validated ensemble.</summary>
+    public KareModelMember[] Members { get; }
 
-    /// <summary>β, P × c (output k at [k·P, (k+1)·P)).</summary>
-    public double[] PrimalWeights { get; }
+    /// <summary>θ of the first network, length P.</summary>
+    public double[] Parameters => Members[0].Parameters;
+
+    /// <summary>β of the first network, P × c (output k at [k·P, (k+1)·P)).</summary>
+    public double[] PrimalWeights => Members[0].PrimalWeights;
 
     public double[] FeatureMeans { get; }
 
@@ -93,10 +105,15 @@ internal sealed class KarePrimalModel
     /// <summary>Number of outputs c.</summary>
     public int OutputCount => TargetMeans.Length;
 
-    /// <summary>The managed primal scorer (created on first use, immutable).</summary>
-    public PrimalScorer Scorer => _scorer ??= new PrimalScorer(Architecture, Parameters, PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput);
+    /// <summary>The managed scorer (created on first use, immutable): one network's, or the average of the members'.</summary>
+    public IRowScorer Scorer => _scorer ??= Members.Length == 1
+        ? CreateScorer(Members[0])
+        : new AveragingScorer(Members.Select(CreateScorer).ToArray());
 
-    private PrimalScorer? _scorer;
+    private IRowScorer? _scorer;
+
+    private PrimalScorer CreateScorer(KareModelMember member)
+        => new(Architecture, member.Parameters, member.PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput);
 
     /// <summary>The input type: a known-size vector of Single of the network's input width.</summary>
     public VectorDataViewType InputType => new VectorDataViewType(NumberDataViewType.Single, Architecture.InputCount);
@@ -115,7 +132,8 @@ internal sealed class KarePrimalModel
         var trainingCurve = new KareEpochSummary[result.TrainingCurve.Count];
         for (int i = 0; i < trainingCurve.Length; i++)
             trainingCurve[i] = result.TrainingCurve[i];
-        var model = new KarePrimalModel(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans,
+        KareModelMember[] members = result.Members?.ToArray() ?? new[] { new KareModelMember(result.Parameters, result.PrimalWeights) };
+        var model = new KarePrimalModel(result.Architecture, members, result.FeatureMeans,
             result.FeatureScales, result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method);
         string? problem = model.FindProblem();
         host.CheckParam(problem is null, nameof(result), problem);
@@ -138,9 +156,11 @@ internal sealed class KarePrimalModel
     // int: number of training curve points m
     // (int, double, double, double)[m]: training curve (epoch, KARE ρ, validation error, validation relative ridge)
     // from version 0x00010002 on: int: method (KareMethod); older files hold KARE models
+    // from version 0x00010005 on: int: number of networks m (1, or the k fold networks of an ensemble); older files hold one
     // from version 0x00010003 on: byte[32]: SHA-256 of the b bytes from d through the method
     // Stream NetworkParameters.bin: long: P; double[P]: θ; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P bytes before it
     // Stream PrimalWeights.bin: long: P·c; double[P·c]: β; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P·c bytes before it
+    // Streams NetworkParameters{j}.bin and PrimalWeights{j}.bin for j = 1 … m − 1: network j's θ and β, as above
     // The digests catch corruption that the zip container does not: ML.NET's loader does not verify the zip entries'
     // CRC-32, so without them a flipped byte inside θ or β loads silently as a different model.
 
@@ -152,8 +172,12 @@ internal sealed class KarePrimalModel
     {
         Contracts.Check(storeOutputCount || OutputCount == 1, "Only a one-output model can omit its output count.");
         ModelIntegrity.WriteFields(ctx.Writer, writer => WriteFields(writer, storeOutputCount));
-        ctx.SaveBinaryStream(NetworkParametersStreamName, w => ModelIntegrity.WriteVector(w, Parameters));
-        ctx.SaveBinaryStream(PrimalWeightsStreamName, w => ModelIntegrity.WriteVector(w, PrimalWeights));
+        for (int j = 0; j < Members.Length; j++)
+        {
+            KareModelMember member = Members[j];
+            ctx.SaveBinaryStream(MemberStreamName(NetworkParametersStreamName, j), w => ModelIntegrity.WriteVector(w, member.Parameters));
+            ctx.SaveBinaryStream(MemberStreamName(PrimalWeightsStreamName, j), w => ModelIntegrity.WriteVector(w, member.PrimalWeights));
+        }
     }
 
     /// <summary>The fields of the main stream, from d through the method.</summary>
@@ -182,7 +206,12 @@ internal sealed class KarePrimalModel
             writer.Write(point.ValidationRelativeRidge);
         }
         writer.Write((int)Method);
+        writer.Write(Members.Length);
     }
+
+    /// <summary>The stream of network <paramref name="member"/>: the base name for the first, "Name{j}.bin" for the others.</summary>
+    private static string MemberStreamName(string name, int member)
+        => member == 0 ? name : name.Replace(".bin", $"{member}.bin", StringComparison.Ordinal);
 
     /// <summary>
     /// Reads a model written by <see cref="Save"/> with the same <paramref name="storeOutputCount"/>; checks every value.
@@ -243,18 +272,30 @@ internal sealed class KarePrimalModel
             host.CheckDecode(Enum.IsDefined(typeof(KareMethod), methodValue), $"The KARE model's method ({methodValue}) is unknown.");
             method = (KareMethod)methodValue;
         }
+        int memberCount = 1;
+        if (version >= MembersVersion)
+        {
+            host.CheckDecode(4 <= ModelIntegrity.Remaining(reader), "The KARE model file ends early.");
+            memberCount = reader.ReadInt32();
+            host.CheckDecode(memberCount >= 1 && memberCount <= MaximumMemberCount, $"The KARE model's number of networks ({memberCount}) is invalid.");
+        }
         if (hasDigests)
             ModelIntegrity.EndFields(host, reader, ModelName);
 
         long parameterCount = architecture.ParameterCount;
         host.CheckDecode(parameterCount <= Array.MaxLength / outputCount,
             $"The KARE model's network has {parameterCount} parameters and {outputCount} outputs, more than an array can hold.");
-        double[] parameters = ModelIntegrity.LoadVector(host, ctx, NetworkParametersStreamName, (int)parameterCount, hasDigests,
-            ModelName, "the network needs");
-        double[] primalWeights = ModelIntegrity.LoadVector(host, ctx, PrimalWeightsStreamName, (int)(parameterCount * outputCount), hasDigests,
-            ModelName, "the network needs");
+        var members = new KareModelMember[memberCount];
+        for (int j = 0; j < memberCount; j++)
+        {
+            double[] parameters = ModelIntegrity.LoadVector(host, ctx, MemberStreamName(NetworkParametersStreamName, j), (int)parameterCount, hasDigests,
+                ModelName, "the network needs");
+            double[] primalWeights = ModelIntegrity.LoadVector(host, ctx, MemberStreamName(PrimalWeightsStreamName, j), (int)(parameterCount * outputCount), hasDigests,
+                ModelName, "the network needs");
+            members[j] = new KareModelMember(parameters, primalWeights);
+        }
 
-        var model = new KarePrimalModel(architecture, parameters, primalWeights, featureMeans, featureScales, targetMeans, targetScales,
+        var model = new KarePrimalModel(architecture, members, featureMeans, featureScales, targetMeans, targetScales,
             relativeRidge, ridge, selectedEpoch, trainingCurve, method);
         string? problem = model.FindProblem();
         host.CheckDecode(problem is null, problem);
@@ -270,7 +311,7 @@ internal sealed class KarePrimalModel
     {
         host.Check(OutputCount == 1, "The KARE model has more than one output.");
         var dense = new DenseInput(host, Architecture.InputCount);
-        PrimalScorer scorer = Scorer;
+        IRowScorer scorer = Scorer;
         return (in VBuffer<float> src, ref float dst) =>
         {
             ReadOnlySpan<float> features = dense.Values(in src);
@@ -289,7 +330,7 @@ internal sealed class KarePrimalModel
     public ValueMapper<VBuffer<float>, VBuffer<float>> CreateVectorMapper(IHost host, SpanAction? transform)
     {
         var dense = new DenseInput(host, Architecture.InputCount);
-        PrimalScorer scorer = Scorer;
+        IRowScorer scorer = Scorer;
         int outputs = OutputCount;
         return (in VBuffer<float> src, ref VBuffer<float> dst) =>
         {
@@ -323,26 +364,33 @@ internal sealed class KarePrimalModel
         KareNetworkArchitecture? architecture = Architecture;
         if (architecture is null)
             return "The KARE model has no network architecture.";
-        if (Parameters is null || Parameters.Length != architecture.ParameterCount)
-            return $"The KARE model's network needs {architecture.ParameterCount} parameters, got {Parameters?.Length ?? 0}.";
+        if (Members is null || Members.Length < 1)
+            return "The KARE model has no network.";
         int outputs = TargetMeans?.Length ?? 0;
         if (outputs < 1 || TargetScales is null || TargetScales.Length != outputs)
             return "The KARE model needs a mean and a scale for each of at least one output.";
-        if (PrimalWeights is null || PrimalWeights.Length != architecture.ParameterCount * outputs)
-            return $"The KARE model needs {architecture.ParameterCount * outputs} primal weights, got {PrimalWeights?.Length ?? 0}.";
+        for (int j = 0; j < Members.Length; j++)
+        {
+            string which = Members.Length == 1 ? "network" : $"network {j}";
+            double[]? parameters = Members[j]?.Parameters, primalWeights = Members[j]?.PrimalWeights;
+            if (parameters is null || parameters.Length != architecture.ParameterCount)
+                return $"The KARE model's {which} needs {architecture.ParameterCount} parameters, got {parameters?.Length ?? 0}.";
+            if (primalWeights is null || primalWeights.Length != architecture.ParameterCount * outputs)
+                return $"The KARE model's {which} needs {architecture.ParameterCount * outputs} primal weights, got {primalWeights?.Length ?? 0}.";
+            int bad = ModelIntegrity.FirstNonFinite(parameters);
+            if (bad >= 0)
+                return $"The KARE model's {which} parameter {bad} is not finite.";
+            bad = ModelIntegrity.FirstNonFinite(primalWeights);
+            if (bad >= 0)
+                return $"The KARE model's {which} primal weight {bad} is not finite.";
+        }
         if (FeatureMeans is null || FeatureMeans.Length != architecture.InputCount)
             return $"The KARE model needs {architecture.InputCount} feature means, got {FeatureMeans?.Length ?? 0}.";
         if (FeatureScales is null || FeatureScales.Length != architecture.InputCount)
             return $"The KARE model needs {architecture.InputCount} feature scales, got {FeatureScales?.Length ?? 0}.";
-        int bad = ModelIntegrity.FirstNonFinite(Parameters);
-        if (bad >= 0)
-            return $"The KARE model's network parameter {bad} is not finite.";
-        bad = ModelIntegrity.FirstNonFinite(PrimalWeights);
-        if (bad >= 0)
-            return $"The KARE model's primal weight {bad} is not finite.";
-        bad = ModelIntegrity.FirstNonFinite(FeatureMeans);
-        if (bad >= 0)
-            return $"The KARE model's mean of feature {bad} is not finite.";
+        int badMean = ModelIntegrity.FirstNonFinite(FeatureMeans);
+        if (badMean >= 0)
+            return $"The KARE model's mean of feature {badMean} is not finite.";
         for (int j = 0; j < FeatureScales.Length; j++)
         {
             if (!(FeatureScales[j] > 0 && double.IsFinite(FeatureScales[j])))

@@ -39,8 +39,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
             modelSignature: "KAREREGR",
             //verWrittenCur: 0x00010001, // Initial
             //verWrittenCur: 0x00010002, // Stores the method (KareMethod)
-            verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
-            verReadableCur: 0x00010003,
+            //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
+            verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
+            verReadableCur: 0x00010005,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareRegressionModelParameters).Assembly.FullName);

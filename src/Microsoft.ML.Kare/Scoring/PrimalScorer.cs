@@ -20,7 +20,7 @@ namespace Microsoft.ML.Kare.Scoring;
 /// fixed order, so a row's score is identical run to run on one machine; across processors with different vector
 /// widths it agrees to rounding.
 /// </remarks>
-internal sealed class PrimalScorer
+internal sealed class PrimalScorer : IRowScorer
 {
     private readonly KareNetworkArchitecture _architecture;
     private readonly double[] _featureMeans;
