@@ -54,32 +54,7 @@ internal static class KareTraining
 
     /// <summary>A copy, so that later changes to the caller's options (and arrays) do not change the trainer.</summary>
     public static TOptions Copy<TOptions>(TOptions options)
-        where TOptions : KareTrainerOptionsBase, new() => new()
-    {
-        LabelColumnName = options.LabelColumnName,
-        FeatureColumnName = options.FeatureColumnName,
-        ExampleWeightColumnName = options.ExampleWeightColumnName,
-        Method = options.Method,
-        HiddenLayerWidths = options.HiddenLayerWidths.ToArray(),
-        Activation = options.Activation,
-        NumberOfEpochs = options.NumberOfEpochs,
-        LearningRate = options.LearningRate,
-        Optimizer = options.Optimizer,
-        MeanSquaredErrorLearningRate = options.MeanSquaredErrorLearningRate,
-        RelinearizationInterval = options.RelinearizationInterval,
-        BatchSize = options.BatchSize,
-        TrainingRidge = options.TrainingRidge,
-        RidgeGrid = options.RidgeGrid.ToArray(),
-        RidgeSelection = options.RidgeSelection,
-        ValidationFraction = options.ValidationFraction,
-        EarlyStoppingPatience = options.EarlyStoppingPatience,
-        StochasticGradientProbes = options.StochasticGradientProbes,
-        Seed = options.Seed,
-        NumberOfThreads = options.NumberOfThreads,
-        MaximumMemoryMegabytes = options.MaximumMemoryMegabytes,
-        Progress = options.Progress,
-        CancellationToken = options.CancellationToken,
-    };
+        where TOptions : KareTrainerOptionsBase => (TOptions)options.Copy();
 
     /// <summary>Maps options to the backend's settings.</summary>
     public static KareFitSettings CreateSettings(KareTrainerOptionsBase options, int seed, bool leaveOneOutPredictions = false) => new KareFitSettings
