@@ -37,9 +37,9 @@ public static class InfiniteWidthNtkCatalog
         string labelColumnName = DefaultColumnNames.Label,
         string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null,
-        InfiniteWidthActivation activation = Defaults.Activation,
-        int numberOfHiddenLayers = Defaults.NumberOfHiddenLayers,
-        double trainingTime = Defaults.TrainingTime)
+        InfiniteWidthActivation activation = InfiniteWidthNtkRegressionTrainer.Defaults.Activation,
+        int numberOfHiddenLayers = InfiniteWidthNtkRegressionTrainer.Defaults.NumberOfHiddenLayers,
+        double trainingTime = InfiniteWidthNtkRegressionTrainer.Defaults.TrainingTime)
     {
         Contracts.CheckValue(catalog, nameof(catalog));
         IHostEnvironment env = CatalogUtils.GetEnvironment(catalog);
@@ -74,30 +74,5 @@ public static class InfiniteWidthNtkCatalog
         Contracts.CheckValue(options, nameof(options));
         IHostEnvironment env = CatalogUtils.GetEnvironment(catalog);
         return new InfiniteWidthNtkRegressionTrainer(env, options);
-    }
-
-    /// <summary>The default values of <see cref="InfiniteWidthNtkRegressionTrainer.Options"/> and of the overload with columns.</summary>
-    internal static class Defaults
-    {
-        public const InfiniteWidthActivation Activation = InfiniteWidthActivation.Relu;
-        public const int NumberOfHiddenLayers = 1;
-
-        /// <summary>√2: He initialisation, which keeps a ReLU network's pre-activation variance constant across layers.</summary>
-        public const double WeightStandardDeviation = 1.4142135623730951;
-
-        /// <summary>0.1, as in Jacot, Gabriel and Hongler's experiments.</summary>
-        public const double BiasStandardDeviation = 0.1;
-
-        public const double TrainingTime = double.PositiveInfinity;
-        public const double LearningRate = 1.0;
-
-        /// <summary>Θ(X, X) is n×n float64 (800 MB at 10,000 rows) and its eigendecomposition is O(n³).</summary>
-        public const int MaximumTrainingRows = 10000;
-
-        /// <summary>The largest n whose n×n kernel fits in one .NET array.</summary>
-        public const int LargestMaximumTrainingRows = 46340;
-
-        /// <summary>The KARE trainers' default grid of relative ridges (36 values from 1e-6 to 10).</summary>
-        public static double[] CreateRidgeGrid() => KareTrainerDefaults.CreateRidgeGrid();
     }
 }

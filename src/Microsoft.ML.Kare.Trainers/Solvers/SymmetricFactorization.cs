@@ -13,7 +13,7 @@ namespace Microsoft.ML.Kare.Solvers;
 internal sealed class SymmetricFactorization : IDisposable
 {
     /// <summary>Eigenvalues are floored at this fraction of the largest one.</summary>
-    private const double RelativeEigenvalueFloor = 1e-15;
+    internal const double RelativeEigenvalueFloor = 1e-15;
 
     private readonly Tensor? _cholesky;   // L, G = L Lᵀ
     private readonly Tensor? _vectors;    // V

@@ -94,41 +94,66 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
     public sealed class Options : TrainerInputBaseWithWeight
     {
         /// <summary>The nonlinearity after each hidden layer. The default is <see cref="InfiniteWidthActivation.Relu"/>.</summary>
-        public InfiniteWidthActivation Activation = InfiniteWidthNtkCatalog.Defaults.Activation;
+        public InfiniteWidthActivation Activation = Defaults.Activation;
 
         /// <summary>The number of hidden layers L (each infinitely wide); 0 is a linear model. The default is 1.</summary>
-        public int NumberOfHiddenLayers = InfiniteWidthNtkCatalog.Defaults.NumberOfHiddenLayers;
+        public int NumberOfHiddenLayers = Defaults.NumberOfHiddenLayers;
 
         /// <summary>
         /// σ_w: every layer's weights are N(0, 1) multiplied by σ_w/√(fan-in). The default √2 is He initialisation, which keeps
         /// a ReLU network's pre-activation variance constant across layers; for erf, 1 is a common choice.
         /// </summary>
-        public double WeightStandardDeviation = InfiniteWidthNtkCatalog.Defaults.WeightStandardDeviation;
+        public double WeightStandardDeviation = Defaults.WeightStandardDeviation;
 
         /// <summary>β: every layer's biases are N(0, 1) multiplied by β. The default 0.1 is Jacot et al.'s choice; 0 removes biases.</summary>
-        public double BiasStandardDeviation = InfiniteWidthNtkCatalog.Defaults.BiasStandardDeviation;
+        public double BiasStandardDeviation = Defaults.BiasStandardDeviation;
 
         /// <summary>
         /// The time t of gradient descent on (1/2n)‖f − y‖². <see cref="double.PositiveInfinity"/> (the default) is kernel ridge
         /// regression with the ridge chosen from <see cref="RidgeGrid"/> by generalised cross-validation; a finite time gives
         /// the early-stopped network, with no ridge.
         /// </summary>
-        public double TrainingTime = InfiniteWidthNtkCatalog.Defaults.TrainingTime;
+        public double TrainingTime = Defaults.TrainingTime;
 
         /// <summary>The learning rate η of gradient descent, used only with a finite <see cref="TrainingTime"/> (only η·t matters). The default is 1.</summary>
-        public double LearningRate = InfiniteWidthNtkCatalog.Defaults.LearningRate;
+        public double LearningRate = Defaults.LearningRate;
 
         /// <summary>
         /// Relative ridges λ̃ tried when <see cref="TrainingTime"/> is infinite (absolute ridge λ = λ̃·Tr Θ/n²).
         /// The default is the KARE trainers' grid: 36 values spaced logarithmically from 1e-6 to 10.
         /// </summary>
-        public double[] RidgeGrid = InfiniteWidthNtkCatalog.Defaults.CreateRidgeGrid();
+        public double[] RidgeGrid = Defaults.CreateRidgeGrid();
 
         /// <summary>
         /// The most training rows accepted (after skipping rows with missing values); more fail at Fit. Training holds the n×n
         /// kernel (8·n² bytes) and eigendecomposes it (O(n³)). The default is 10,000; at most 46,340.
         /// </summary>
-        public int MaximumTrainingRows = InfiniteWidthNtkCatalog.Defaults.MaximumTrainingRows;
+        public int MaximumTrainingRows = Defaults.MaximumTrainingRows;
+    }
+
+    /// <summary>Default values shared by <see cref="Options"/> and the <see cref="InfiniteWidthNtkCatalog"/> overloads.</summary>
+    internal static class Defaults
+    {
+        public const InfiniteWidthActivation Activation = InfiniteWidthActivation.Relu;
+        public const int NumberOfHiddenLayers = 1;
+
+        /// <summary>√2: He initialisation, which keeps a ReLU network's pre-activation variance constant across layers.</summary>
+        public const double WeightStandardDeviation = 1.4142135623730951;
+
+        /// <summary>0.1, as in Jacot, Gabriel and Hongler's experiments.</summary>
+        public const double BiasStandardDeviation = 0.1;
+
+        public const double TrainingTime = double.PositiveInfinity;
+        public const double LearningRate = 1.0;
+
+        /// <summary>Θ(X, X) is n×n float64 (800 MB at 10,000 rows) and its eigendecomposition is O(n³).</summary>
+        public const int MaximumTrainingRows = 10000;
+
+        /// <summary>The largest n whose n×n kernel fits in one .NET array.</summary>
+        public const int LargestMaximumTrainingRows = 46340;
+
+        /// <summary>The KARE trainers' default grid of relative ridges (36 values from 1e-6 to 10).</summary>
+        public static double[] CreateRidgeGrid() => KareTrainerDefaults.CreateRidgeGrid();
     }
 
     private readonly Options _options;
@@ -140,9 +165,9 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         string labelColumnName = DefaultColumnNames.Label,
         string featureColumnName = DefaultColumnNames.Features,
         string? exampleWeightColumnName = null,
-        InfiniteWidthActivation activation = InfiniteWidthNtkCatalog.Defaults.Activation,
-        int numberOfHiddenLayers = InfiniteWidthNtkCatalog.Defaults.NumberOfHiddenLayers,
-        double trainingTime = InfiniteWidthNtkCatalog.Defaults.TrainingTime)
+        InfiniteWidthActivation activation = Defaults.Activation,
+        int numberOfHiddenLayers = Defaults.NumberOfHiddenLayers,
+        double trainingTime = Defaults.TrainingTime)
         : this(env, new Options
         {
             LabelColumnName = labelColumnName,
@@ -212,7 +237,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
             throw ch.ExceptUserArg(nameof(Options.MaximumTrainingRows),
                 $"{rows.RowCount} usable training rows exceed {nameof(Options.MaximumTrainingRows)} ({_options.MaximumTrainingRows}): the infinite-width NTK "
                 + $"trainer holds the n×n kernel ({8.0 * rows.RowCount * rows.RowCount / 1e9:G3} GB) and eigendecomposes it. "
-                + $"Subsample the training rows, or raise {nameof(Options.MaximumTrainingRows)} (at most {InfiniteWidthNtkCatalog.Defaults.LargestMaximumTrainingRows}).");
+                + $"Subsample the training rows, or raise {nameof(Options.MaximumTrainingRows)} (at most {Defaults.LargestMaximumTrainingRows}).");
         }
         if (rows.Weights is not null && !(rows.Weights.Sum() > 0))
             throw ch.Except($"The example weights in column '{data.Schema.Weight!.Value.Name}' sum to zero over the usable training rows.");
@@ -268,7 +293,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         host.CheckUserArg(options.TrainingTime > 0, nameof(options.TrainingTime), "Must be positive: a finite time, or double.PositiveInfinity for kernel ridge regression.");
         host.CheckUserArg(options.LearningRate > 0 && double.IsFinite(options.LearningRate), nameof(options.LearningRate), "Must be a positive finite number.");
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number (λ = λ̃·Tr Θ/n²).");
-        host.CheckUserArg(options.MaximumTrainingRows > 0 && options.MaximumTrainingRows <= InfiniteWidthNtkCatalog.Defaults.LargestMaximumTrainingRows, nameof(options.MaximumTrainingRows), $"Must be between 1 and {InfiniteWidthNtkCatalog.Defaults.LargestMaximumTrainingRows} (the n×n kernel must fit in one array).");
+        host.CheckUserArg(options.MaximumTrainingRows > 0 && options.MaximumTrainingRows <= Defaults.LargestMaximumTrainingRows, nameof(options.MaximumTrainingRows), $"Must be between 1 and {Defaults.LargestMaximumTrainingRows} (the n×n kernel must fit in one array).");
     }
 
     /// <summary>A copy, so that later changes to the caller's options (and arrays) do not change the trainer.</summary>

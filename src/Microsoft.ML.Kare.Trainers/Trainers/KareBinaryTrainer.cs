@@ -71,8 +71,8 @@ namespace Microsoft.ML.Kare;
 /// <seealso cref="KareCatalog.Kare(BinaryClassificationCatalog.BinaryClassificationTrainers, string, string, string, int, double, int[])"/>
 /// <seealso cref="KareCatalog.Kare(BinaryClassificationCatalog.BinaryClassificationTrainers, KareBinaryTrainer.Options)"/>
 /// <seealso cref="Options"/>
-public sealed class KareBinaryTrainer : TrainerEstimatorBase<BinaryPredictionTransformer<CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>>,
-    CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>>
+public sealed class KareBinaryTrainer : KareTrainerBase<BinaryPredictionTransformer<CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>>,
+    CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator>, KareBinaryTrainer.Options>
 {
     internal const string LoadNameValue = "KareBinaryClassification";
     internal const string UserNameValue = "KARE Neural Tangent Kernel Binary Classification";
@@ -88,8 +88,6 @@ public sealed class KareBinaryTrainer : TrainerEstimatorBase<BinaryPredictionTra
     {
     }
 
-    private readonly Options _options;
-
     /// <summary>
     /// Creates a <see cref="KareBinaryTrainer"/> with the key hyperparameters; the other options take their defaults.
     /// </summary>
@@ -100,31 +98,15 @@ public sealed class KareBinaryTrainer : TrainerEstimatorBase<BinaryPredictionTra
         int numberOfEpochs = KareTrainerDefaults.NumberOfEpochs,
         double learningRate = KareTrainerDefaults.LearningRate,
         int[]? hiddenLayerWidths = null)
-        : this(env, new Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            NumberOfEpochs = numberOfEpochs,
-            LearningRate = learningRate,
-            HiddenLayerWidths = hiddenLayerWidths ?? KareTrainerDefaults.CreateHiddenLayerWidths(),
-        })
+        : this(env, KeyOptions(labelColumnName, featureColumnName, exampleWeightColumnName, numberOfEpochs, learningRate, hiddenLayerWidths))
     {
     }
 
     /// <summary>Creates a <see cref="KareBinaryTrainer"/> from <paramref name="options"/>, which it copies.</summary>
     internal KareBinaryTrainer(IHostEnvironment env, Options options)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(LoadNameValue),
-            TrainerUtils.MakeR4VecFeature(KareTraining.CheckColumnOptions(env, options).FeatureColumnName),
-            TrainerUtils.MakeBoolScalarLabel(options.LabelColumnName),
-            TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+        : base(env, options, LoadNameValue, TrainerUtils.MakeBoolScalarLabel)
     {
-        KareTraining.CheckOptions(Host, options);
-        _options = KareTraining.Copy(options);
     }
-
-    /// <summary>Normalization is not needed: the trainer standardises the features itself; it reads the data once.</summary>
-    public override TrainerInfo Info { get; } = new TrainerInfo(normalization: false, caching: false);
 
     /// <inheritdoc/>
     protected override PredictionKind PredictionKind => PredictionKind.BinaryClassification;
@@ -143,25 +125,28 @@ public sealed class KareBinaryTrainer : TrainerEstimatorBase<BinaryPredictionTra
         };
     }
 
-    /// <inheritdoc/>
-    protected override CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator> TrainModelCore(TrainContext context)
+    private protected override KareTargetEncoding CheckLabel(RoleMappedData data)
     {
-        Host.CheckValue(context, nameof(context));
-        RoleMappedData data = context.TrainingSet;
         data.CheckBinaryLabel();
-        data.CheckFeatureFloatVector(out int featureCount);
-        data.CheckOptFloatWeight();
+        return KareTargetEncoding.Binary;
+    }
 
-        using IChannel ch = Host.Start("Training");
-        KareTrainingData rows = KareTraining.ReadRows(Host, ch, data, featureCount, KareTargetEncoding.Binary);
+    /// <summary>Both classes must have usable rows.</summary>
+    private protected override void CheckRows(IChannel ch, RoleMappedData data, KareTrainingData rows)
+    {
         if (KareTargetEncoding.CountClasses(rows.Targets, rows.RowCount, 1, rows.Weights) < 2)
         {
             string only = rows.Targets[0] > 0 ? "true" : "false";
             throw ch.Except($"The label column '{data.Schema.Label!.Value.Name}' has only one class ({only}) among the usable training rows; "
                 + "binary classification needs rows of both classes.");
         }
+    }
 
-        KareFitResult result = KareTraining.Fit(Host, ch, rows, _options, leaveOneOutPredictions: true);
+    /// <summary>The calibrator is fitted on the leave-one-out scores.</summary>
+    private protected override bool ComputesLeaveOneOutPredictions => true;
+
+    private protected override CalibratedModelParametersBase<KareBinaryModelParameters, PlattCalibrator> CreateModel(IChannel ch, KareTrainingData rows, KareFitResult result)
+    {
         var model = new KareBinaryModelParameters(Host, result);
         PlattCalibrator calibrator = TrainCalibrator(ch, rows, result);
         ch.Info($"Platt calibration on leave-one-out scores: P(true) = 1/(1 + exp({calibrator.Slope:G4}·score + {calibrator.Offset:G4})).");

@@ -73,7 +73,8 @@ namespace Microsoft.ML.Kare;
 /// <seealso cref="KareCatalog.Kare(MulticlassClassificationCatalog.MulticlassClassificationTrainers, string, string, string, int, double, int[])"/>
 /// <seealso cref="KareCatalog.Kare(MulticlassClassificationCatalog.MulticlassClassificationTrainers, KareMulticlassTrainer.Options)"/>
 /// <seealso cref="Options"/>
-public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredictionTransformer<KareMulticlassModelParameters>, KareMulticlassModelParameters>
+public sealed class KareMulticlassTrainer
+    : KareTrainerBase<MulticlassPredictionTransformer<KareMulticlassModelParameters>, KareMulticlassModelParameters, KareMulticlassTrainer.Options>
 {
     internal const string LoadNameValue = "KareMulticlassClassification";
     internal const string UserNameValue = "KARE Neural Tangent Kernel Multiclass Classification";
@@ -92,8 +93,6 @@ public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredi
     {
     }
 
-    private readonly Options _options;
-
     /// <summary>
     /// Creates a <see cref="KareMulticlassTrainer"/> with the key hyperparameters; the other options take their defaults.
     /// </summary>
@@ -104,33 +103,17 @@ public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredi
         int numberOfEpochs = KareTrainerDefaults.NumberOfEpochs,
         double learningRate = KareTrainerDefaults.LearningRate,
         int[]? hiddenLayerWidths = null)
-        : this(env, new Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            NumberOfEpochs = numberOfEpochs,
-            LearningRate = learningRate,
-            HiddenLayerWidths = hiddenLayerWidths ?? KareTrainerDefaults.CreateHiddenLayerWidths(),
-        })
+        : this(env, KeyOptions(labelColumnName, featureColumnName, exampleWeightColumnName, numberOfEpochs, learningRate, hiddenLayerWidths))
     {
     }
 
     /// <summary>Creates a <see cref="KareMulticlassTrainer"/> from <paramref name="options"/>, which it copies.</summary>
     internal KareMulticlassTrainer(IHostEnvironment env, Options options)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(LoadNameValue),
-            TrainerUtils.MakeR4VecFeature(KareTraining.CheckColumnOptions(env, options).FeatureColumnName),
-            TrainerUtils.MakeU4ScalarColumn(options.LabelColumnName),
-            TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+        : base(env, options, LoadNameValue, TrainerUtils.MakeU4ScalarColumn)
     {
-        KareTraining.CheckOptions(Host, options);
         Host.CheckUserArg(!options.Method.TrainsByMeanSquaredError(), nameof(options.Method),
             "The other methods train the network's single output by mean squared error; multiclass classification supports Kare and NtkAtInitialization.");
-        _options = KareTraining.Copy(options);
     }
-
-    /// <summary>Normalization is not needed: the trainer standardises the features itself; it reads the data once.</summary>
-    public override TrainerInfo Info { get; } = new TrainerInfo(normalization: false, caching: false);
 
     /// <inheritdoc/>
     protected override PredictionKind PredictionKind => PredictionKind.MulticlassClassification;
@@ -150,29 +133,34 @@ public sealed class KareMulticlassTrainer : TrainerEstimatorBase<MulticlassPredi
         };
     }
 
-    /// <inheritdoc/>
-    protected override KareMulticlassModelParameters TrainModelCore(TrainContext context)
+    /// <summary>The label is a key of at least two classes; each becomes a ±1 one-hot target.</summary>
+    private protected override KareTargetEncoding CheckLabel(RoleMappedData data)
     {
-        Host.CheckValue(context, nameof(context));
-        RoleMappedData data = context.TrainingSet;
         data.CheckMulticlassLabel(out int classCount);
-        data.CheckFeatureFloatVector(out int featureCount);
-        data.CheckOptFloatWeight();
-        string labelName = data.Schema.Label!.Value.Name;
-
-        using IChannel ch = Host.Start("Training");
         if (classCount < 2)
-            throw ch.Except($"The label column '{labelName}' has {classCount} possible value(s); multiclass classification needs at least two classes.");
-        KareTrainingData rows = KareTraining.ReadRows(Host, ch, data, featureCount, KareTargetEncoding.OneHot(classCount));
+            throw Host.Except($"The label column '{data.Schema.Label!.Value.Name}' has {classCount} possible value(s); multiclass classification needs at least two classes.");
+        return KareTargetEncoding.OneHot(classCount);
+    }
+
+    /// <summary>At least two classes must have usable rows; classes without any are reported.</summary>
+    private protected override void CheckRows(IChannel ch, RoleMappedData data, KareTrainingData rows)
+    {
+        string labelName = data.Schema.Label!.Value.Name;
+        int classCount = rows.TargetCount;
         int present = KareTargetEncoding.CountClasses(rows.Targets, rows.RowCount, classCount, rows.Weights);
         if (present < 2)
             throw ch.Except($"The label column '{labelName}' has only one class among the usable training rows; multiclass classification needs rows of at least two classes.");
         if (present < classCount)
             ch.Warning($"{classCount - present} of the {classCount} classes of the label column '{labelName}' have no training rows; they get low scores.");
+    }
 
-        KareFitResult result = KareTraining.Fit(Host, ch, rows, _options, leaveOneOutPredictions: true);
+    /// <summary>The softmax temperature is fitted on the leave-one-out outputs.</summary>
+    private protected override bool ComputesLeaveOneOutPredictions => true;
+
+    private protected override KareMulticlassModelParameters CreateModel(IChannel ch, KareTrainingData rows, KareFitResult result)
+    {
         ch.Check(result.LeaveOneOutPredictions is { } loo && loo.Length == rows.Targets.Length, "The backend returned no leave-one-out outputs.");
-        double temperature = FitTemperature(result.LeaveOneOutPredictions!, rows.Targets, rows.RowCount, classCount, rows.Weights);
+        double temperature = FitTemperature(result.LeaveOneOutPredictions!, rows.Targets, rows.RowCount, rows.TargetCount, rows.Weights);
         ch.Info($"Softmax temperature fitted on leave-one-out outputs: T = {temperature:G4}.");
         return new KareMulticlassModelParameters(Host, result, temperature);
     }

@@ -72,7 +72,8 @@ namespace Microsoft.ML.Kare;
 /// <seealso cref="KareCatalog.Kare(RegressionCatalog.RegressionTrainers, string, string, string, int, double, int[])"/>
 /// <seealso cref="KareCatalog.Kare(RegressionCatalog.RegressionTrainers, KareRegressionTrainer.Options)"/>
 /// <seealso cref="Options"/>
-public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredictionTransformer<KareRegressionModelParameters>, KareRegressionModelParameters>
+public sealed class KareRegressionTrainer
+    : KareTrainerBase<RegressionPredictionTransformer<KareRegressionModelParameters>, KareRegressionModelParameters, KareRegressionTrainer.Options>
 {
     internal const string LoadNameValue = "KareRegression";
     internal const string UserNameValue = "KARE Neural Tangent Kernel Regression";
@@ -88,8 +89,6 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
     {
     }
 
-    private readonly Options _options;
-
     /// <summary>
     /// Creates a <see cref="KareRegressionTrainer"/> with the key hyperparameters; the other options take their defaults.
     /// </summary>
@@ -100,31 +99,15 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         int numberOfEpochs = KareTrainerDefaults.NumberOfEpochs,
         double learningRate = KareTrainerDefaults.LearningRate,
         int[]? hiddenLayerWidths = null)
-        : this(env, new Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            NumberOfEpochs = numberOfEpochs,
-            LearningRate = learningRate,
-            HiddenLayerWidths = hiddenLayerWidths ?? KareTrainerDefaults.CreateHiddenLayerWidths(),
-        })
+        : this(env, KeyOptions(labelColumnName, featureColumnName, exampleWeightColumnName, numberOfEpochs, learningRate, hiddenLayerWidths))
     {
     }
 
     /// <summary>Creates a <see cref="KareRegressionTrainer"/> from <paramref name="options"/>, which it copies.</summary>
     internal KareRegressionTrainer(IHostEnvironment env, Options options)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(LoadNameValue),
-            TrainerUtils.MakeR4VecFeature(KareTraining.CheckColumnOptions(env, options).FeatureColumnName),
-            TrainerUtils.MakeR4ScalarColumn(options.LabelColumnName),
-            TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+        : base(env, options, LoadNameValue, TrainerUtils.MakeR4ScalarColumn)
     {
-        KareTraining.CheckOptions(Host, options);
-        _options = KareTraining.Copy(options);
     }
-
-    /// <summary>Normalization is not needed: the trainer standardises features and label itself; it reads the data once.</summary>
-    public override TrainerInfo Info { get; } = new TrainerInfo(normalization: false, caching: false);
 
     /// <inheritdoc/>
     protected override PredictionKind PredictionKind => PredictionKind.Regression;
@@ -153,20 +136,16 @@ public sealed class KareRegressionTrainer : TrainerEstimatorBase<RegressionPredi
         }
     }
 
-    /// <inheritdoc/>
-    protected override KareRegressionModelParameters TrainModelCore(TrainContext context)
+    private protected override KareTargetEncoding CheckLabel(RoleMappedData data)
     {
-        Host.CheckValue(context, nameof(context));
-        RoleMappedData data = context.TrainingSet;
         data.CheckRegressionLabel();
-        data.CheckFeatureFloatVector(out int featureCount);
-        data.CheckOptFloatWeight();
-
-        using IChannel ch = Host.Start("Training");
-        KareTrainingData rows = KareTraining.ReadRows(Host, ch, data, featureCount, KareTargetEncoding.Regression);
-        KareFitResult result = KareTraining.Fit(Host, ch, rows, _options, leaveOneOutPredictions: false);
-        return new KareRegressionModelParameters(Host, result);
+        return KareTargetEncoding.Regression;
     }
+
+    private protected override bool ComputesLeaveOneOutPredictions => false;
+
+    private protected override KareRegressionModelParameters CreateModel(IChannel ch, KareTrainingData rows, KareFitResult result)
+        => new KareRegressionModelParameters(Host, result);
 
     /// <inheritdoc/>
     protected override RegressionPredictionTransformer<KareRegressionModelParameters> MakeTransformer(KareRegressionModelParameters model, DataViewSchema trainSchema)

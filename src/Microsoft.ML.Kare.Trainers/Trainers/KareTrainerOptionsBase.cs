@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Threading;
 using System;
 using Microsoft.ML.Trainers;
@@ -137,6 +138,18 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// Cancels training: Fit then throws <see cref="OperationCanceledException"/> within one training step.
     /// </summary>
     public CancellationToken CancellationToken;
+
+    /// <summary>
+    /// A copy of every field (those of ML.NET's base classes and any option added later included), with its own arrays,
+    /// so that later changes to these options or their arrays do not reach the copy.
+    /// </summary>
+    internal KareTrainerOptionsBase Copy()
+    {
+        var copy = (KareTrainerOptionsBase)MemberwiseClone();
+        copy.HiddenLayerWidths = HiddenLayerWidths?.ToArray()!;
+        copy.RidgeGrid = RidgeGrid?.ToArray()!;
+        return copy;
+    }
 }
 
 /// <summary>Default values shared by the KARE trainers' options and the <see cref="Microsoft.ML.KareCatalog"/> overloads.</summary>

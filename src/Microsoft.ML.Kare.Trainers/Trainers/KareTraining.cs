@@ -56,34 +56,7 @@ internal static class KareTraining
 
     /// <summary>A copy, so that later changes to the caller's options (and arrays) do not change the trainer.</summary>
     public static TOptions Copy<TOptions>(TOptions options)
-        where TOptions : KareTrainerOptionsBase, new() => new()
-    {
-        LabelColumnName = options.LabelColumnName,
-        FeatureColumnName = options.FeatureColumnName,
-        ExampleWeightColumnName = options.ExampleWeightColumnName,
-        Method = options.Method,
-        HiddenLayerWidths = options.HiddenLayerWidths.ToArray(),
-        Activation = options.Activation,
-        NumberOfEpochs = options.NumberOfEpochs,
-        LearningRate = options.LearningRate,
-        Optimizer = options.Optimizer,
-        MeanSquaredErrorLearningRate = options.MeanSquaredErrorLearningRate,
-        RelinearizationInterval = options.RelinearizationInterval,
-        BatchSize = options.BatchSize,
-        TrainingRidge = options.TrainingRidge,
-        RidgeGrid = options.RidgeGrid.ToArray(),
-        RidgeSelection = options.RidgeSelection,
-        ValidationFraction = options.ValidationFraction,
-        NumberOfFolds = options.NumberOfFolds,
-        CrossValidationModel = options.CrossValidationModel,
-        EarlyStoppingPatience = options.EarlyStoppingPatience,
-        StochasticGradientProbes = options.StochasticGradientProbes,
-        Seed = options.Seed,
-        NumberOfThreads = options.NumberOfThreads,
-        MaximumMemoryMegabytes = options.MaximumMemoryMegabytes,
-        Progress = options.Progress,
-        CancellationToken = options.CancellationToken,
-    };
+        where TOptions : KareTrainerOptionsBase => (TOptions)options.Copy();
 
     /// <summary>Maps options to the backend's settings.</summary>
     public static KareFitSettings CreateSettings(KareTrainerOptionsBase options, int seed, bool leaveOneOutPredictions = false) => new KareFitSettings
@@ -200,7 +173,7 @@ internal static class KareTraining
                         continue;
                     }
                 }
-                getFeatures(ref vector);
+                ReadFeatures(ch, getFeatures, ref vector, featureColumn.Name, featureCount, cursor.Position);
                 if (!ToDense(in vector, dense))
                 {
                     badFeatures++;
@@ -230,6 +203,28 @@ internal static class KareTraining
                 + (weightColumn.HasValue ? $" or the weight column '{weightColumn.Value.Name}'." : "."));
         }
         return new KareTrainingData(features.ToArray(), rows, featureCount, labels.ToArray(), targetCount, weights?.ToArray());
+    }
+
+    /// <summary>
+    /// Reads the row's feature vector. Fails, naming the column, its declared size and the row, when the vector has
+    /// another length (ML.NET's views of in-memory rows hand over an array of any length under the declared size) or
+    /// when the column's getter throws (its exception is kept as the inner exception).
+    /// </summary>
+    private static void ReadFeatures(IChannel ch, ValueGetter<VBuffer<float>> getFeatures, ref VBuffer<float> vector, string column, int featureCount, long position)
+    {
+        try
+        {
+            getFeatures(ref vector);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw ch.Except(ex, $"Reading the feature column '{column}' (a vector of {featureCount} values) failed at the row at position {position} (counting from 0): {ex.Message}");
+        }
+        if (vector.Length != featureCount)
+        {
+            throw ch.Except($"The feature column '{column}' is declared as a vector of {featureCount} values, but the row at position {position} (counting from 0) "
+                + $"has {vector.Length}. Every row's feature vector must have exactly {featureCount} values.");
+        }
     }
 
     /// <summary>Copies <paramref name="vector"/> into <paramref name="dense"/>; false if a value is not finite.</summary>

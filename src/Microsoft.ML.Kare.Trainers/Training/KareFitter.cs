@@ -49,7 +49,9 @@ internal static class KareFitter
         EpochSelector selector = Train(plan, settings, runs, random, monitor, curve);
         IFinalFit finalFit = IFinalFit.For(plan, settings.RelativeRidgeGrid);
         var finals = new List<FinalModel>(runs.Members.Count);
-        foreach (TrainingRun member in runs.Members)
+        // At epoch 0 every fold network is still the shared initial network: one of them is the whole ensemble.
+        IEnumerable<TrainingRun> members = selector.BestEpoch == 0 ? runs.Members.Take(1) : runs.Members;
+        foreach (TrainingRun member in members)
         {
             monitor.CheckAlive();
             finals.Add(finalFit.Fit(member, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions));

@@ -65,16 +65,53 @@ internal sealed class KareStepEngine : IDisposable
         NetworkFeatures features = network.Features(batch.Features);
         int depth = features.Deltas.Length;
         EnsureCapacity(n, depth);
+        var (activations, deltas) = Detached(features);
 
+        Tensor kernel = View(_square!, n);
+        Tensor scratch = View(_scratch!, n);
+        var (grams, deltaGrams) = BuildKernel(kernel, scratch, activations, deltas, batch);
+        Profile?.Add(KareStepPhase.Kernel, start);
+
+        start = Stopwatch.GetTimestamp();
+        if (!double.IsFinite(kernel.sum().item<double>()))
+            return double.NaN;
+        // K is overwritten by the solve, G = dρ/dK (of the weighted kernel) lands in the same buffer.
+        double value = ValueAndGradientInPlace(kernel, batch, relativeRidge);
+        Profile?.Add(KareStepPhase.Solve, start);
+        if (!double.IsFinite(value))
+            return value;
+
+        start = Stopwatch.GetTimestamp();
+        var (upstreamTensors, upstreamGradients) = UpstreamGradients(kernel, scratch, grams, deltaGrams, activations, deltas, features, batch.Scales);
+        Profile?.Add(KareStepPhase.KernelBackward, start);
+
+        start = Stopwatch.GetTimestamp();
+        torch.autograd.backward(upstreamTensors, upstreamGradients);
+        Profile?.Add(KareStepPhase.NetworkBackward, start);
+        return value;
+    }
+
+    /// <summary>The activations A_0 … A_L and backprop deltas Δ_1 … Δ_L of the network, detached from autograd.</summary>
+    private static (Tensor[] Activations, Tensor[] Deltas) Detached(NetworkFeatures features)
+    {
+        int depth = features.Deltas.Length;
         Tensor[] activations = new Tensor[depth + 1];
         Tensor[] deltas = new Tensor[depth];
         for (int l = 0; l <= depth; l++)
             activations[l] = features.Activations[l].detach();
         for (int l = 0; l < depth; l++)
             deltas[l] = features.Deltas[l].detach();
+        return (activations, deltas);
+    }
 
-        Tensor kernel = View(_square!, n);
-        Tensor scratch = View(_scratch!, n);
+    /// <summary>
+    /// The weighted kernel K into <paramref name="kernel"/>, and the per-layer factors it is built from:
+    /// [l] = A_l A_lᵀ + 1 (the cached X Xᵀ + 1 for l = 0) and [l] = Δ_{l+1} Δ_{l+1}ᵀ (in <paramref name="scratch"/> for l = 0).
+    /// </summary>
+    private (Tensor[] Grams, Tensor[] DeltaGrams) BuildKernel(Tensor kernel, Tensor scratch, Tensor[] activations, Tensor[] deltas, RowSet batch)
+    {
+        int n = batch.Count;
+        int depth = deltas.Length;
         var grams = new Tensor[depth];
         var deltaGrams = new Tensor[depth];
         grams[0] = batch.InputGram;
@@ -98,34 +135,35 @@ internal sealed class KareStepEngine : IDisposable
             if (batch.Scales is Tensor s)
                 kernel.mul_(s.unsqueeze(1)).mul_(s.unsqueeze(0));
         }
-        Profile?.Add(KareStepPhase.Kernel, start);
+        return (grams, deltaGrams);
+    }
 
-        start = Stopwatch.GetTimestamp();
-        if (!double.IsFinite(kernel.sum().item<double>()))
-            return double.NaN;
-        // K is overwritten by the solve, G = dρ/dK (of the weighted kernel) lands in the same buffer.
-        double value;
+    /// <summary>ρ of the weighted kernel, with dρ/dK overwriting it: exact, or with <see cref="StochasticProbes"/> probes.</summary>
+    private double ValueAndGradientInPlace(Tensor kernel, RowSet batch, double relativeRidge)
+    {
         if (StochasticProbes > 0)
         {
             _probeGenerator ??= CreateGenerator(ProbeSeed);
-            Tensor probes = torch.randn(n, StochasticProbes, ScalarType.Float64, generator: _probeGenerator);
-            value = KareObjective.ValueAndStochasticGradientInPlace(kernel, batch.WeightedTargets, relativeRidge, probes, kernel);
+            Tensor probes = torch.randn(batch.Count, StochasticProbes, ScalarType.Float64, generator: _probeGenerator);
+            return KareObjective.ValueAndStochasticGradientInPlace(kernel, batch.WeightedTargets, relativeRidge, probes, kernel);
         }
-        else
-        {
-            value = KareObjective.ValueAndGradientInPlace(kernel, batch.WeightedTargets, relativeRidge, kernel);
-        }
-        Profile?.Add(KareStepPhase.Solve, start);
-        if (!double.IsFinite(value))
-            return value;
+        return KareObjective.ValueAndGradientInPlace(kernel, batch.WeightedTargets, relativeRidge, kernel);
+    }
 
-        start = Stopwatch.GetTimestamp();
-        Tensor gradient = kernel;
+    /// <summary>
+    /// The contraction of G = dρ/dK (in <paramref name="gradient"/>, unweighted in place) with the kernel's derivative:
+    /// the network tensors Δ_1 … Δ_L, A_1 … A_L and the gradients of ⟨G, K⟩ with respect to each, for autograd. Overwrites
+    /// the per-layer factors and <paramref name="scratch"/>.
+    /// </summary>
+    private static (Tensor[] Tensors, Tensor[] Gradients) UpstreamGradients(Tensor gradient, Tensor scratch, Tensor[] grams, Tensor[] deltaGrams,
+        Tensor[] activations, Tensor[] deltas, NetworkFeatures features, Tensor? scales)
+    {
+        int depth = deltas.Length;
         var upstreamTensors = new Tensor[2 * depth];
         var upstreamGradients = new Tensor[2 * depth];
         using (torch.no_grad())
         {
-            if (batch.Scales is Tensor s)
+            if (scales is Tensor s)
                 gradient.mul_(s.unsqueeze(1)).mul_(s.unsqueeze(0)); // dρ/dK = S (dρ/dK_w) S
             Tensor outputGradient = gradient.mm(activations[depth]).mul_(2.0);
             Tensor?[] activationGradients = new Tensor?[depth + 1];
@@ -148,12 +186,7 @@ internal sealed class KareStepEngine : IDisposable
                 upstreamGradients[depth - 1 + l] = activationGradients[l]!;
             }
         }
-        Profile?.Add(KareStepPhase.KernelBackward, start);
-
-        start = Stopwatch.GetTimestamp();
-        torch.autograd.backward(upstreamTensors, upstreamGradients);
-        Profile?.Add(KareStepPhase.NetworkBackward, start);
-        return value;
+        return (upstreamTensors, upstreamGradients);
     }
 
     /// <summary>

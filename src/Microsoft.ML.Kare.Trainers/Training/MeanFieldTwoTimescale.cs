@@ -68,15 +68,7 @@ internal static class MeanFieldTwoTimescale
     /// </summary>
     public static MeanFieldFitResult Fit(KareTrainingData data, MeanFieldSettings settings, ITrainingMonitor<MeanFieldStepSummary> monitor)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(monitor);
-        if (data.TargetCount != 1)
-            throw new ArgumentException("The mean-field trainer fits one target.", nameof(data));
-        if (data.Weights is not null)
-            throw new ArgumentException("The mean-field trainer does not take example weights.", nameof(data));
-        if (data.RowCount < 2)
-            throw new ArgumentException($"The mean-field trainer needs at least 2 training rows, got {data.RowCount}.", nameof(data));
+        CheckArguments(data, settings, monitor);
         int n = data.RowCount;
         int d = data.FeatureCount;
         int m = settings.ParticleCount;
@@ -96,6 +88,47 @@ internal static class MeanFieldTwoTimescale
             + (n <= m ? $"second layer solved in kernel space ({n}×{n})." : $"second layer solved in parameter space ({m}×{m})."));
 
         var curve = new List<MeanFieldStepSummary>(settings.CurvePointCount + 1);
+        RunDynamics(inputs, targets, firstLayer, n, d, m, random, settings, monitor, curve);
+        var (finalFirstLayer, finalSecondLayer) = FinalLayers(inputs, targets, firstLayer, m, settings, monitor, curve);
+        monitor.Info($"Mean-field two-timescale: objective {curve[0].Objective:G5} → {curve[^1].Objective:G5}, training MSE (standardised) "
+            + $"{curve[0].TrainingError:G4} → {curve[^1].TrainingError:G4} in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+
+        return new MeanFieldFitResult
+        {
+            InputCount = d,
+            ParticleCount = m,
+            Activation = settings.Activation,
+            FirstLayer = finalFirstLayer,
+            SecondLayer = finalSecondLayer,
+            FeatureMeans = featureMeans,
+            FeatureScales = featureScales,
+            LabelMean = labelMeans[0],
+            LabelScale = labelScales[0],
+            TrainingCurve = curve,
+        };
+    }
+
+    private static void CheckArguments(KareTrainingData data, MeanFieldSettings settings, ITrainingMonitor<MeanFieldStepSummary> monitor)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(monitor);
+        if (data.TargetCount != 1)
+            throw new ArgumentException("The mean-field trainer fits one target.", nameof(data));
+        if (data.Weights is not null)
+            throw new ArgumentException("The mean-field trainer does not take example weights.", nameof(data));
+        if (data.RowCount < 2)
+            throw new ArgumentException($"The mean-field trainer needs at least 2 training rows, got {data.RowCount}.", nameof(data));
+    }
+
+    /// <summary>
+    /// The <see cref="MeanFieldSettings.StepCount"/> steps of the dynamics, in place on the particles W (m×(d+1)) of the
+    /// n rows: each step solves the second layer and moves the particles; every interval-th step adds a point to
+    /// <paramref name="curve"/> and reports it. Checks for cancellation every step; throws when the particles diverge.
+    /// </summary>
+    private static void RunDynamics(Tensor inputs, Tensor targets, Tensor firstLayer, int n, int d, int m, Random random, MeanFieldSettings settings,
+        ITrainingMonitor<MeanFieldStepSummary> monitor, List<MeanFieldStepSummary> curve)
+    {
         int interval = Math.Max(1, settings.StepCount / Math.Max(1, settings.CurvePointCount));
         double noiseScale = Math.Sqrt(2 * settings.Temperature * settings.StepSize);
         var particleNoise = new double[m * (d + 1)];
@@ -134,36 +167,26 @@ internal static class MeanFieldTwoTimescale
             if (!torch.isfinite(firstLayer).all().item<bool>())
                 throw Diverged(step + 1, settings);
         }
+    }
 
-        double[] finalSecondLayer, finalFirstLayer;
-        using (var scope = torch.NewDisposeScope())
-        {
-            Tensor hidden = TorchActivations.Apply(settings.Activation, inputs.mm(firstLayer.t())).Value;
-            Tensor secondLayer = SecondLayer(hidden, targets, settings.SecondLayerRidge);
-            Tensor residual = hidden.mv(secondLayer).div_(m).sub_(targets);
-            var point = Summary(settings.StepCount, residual, secondLayer, firstLayer, settings);
-            CheckFinite(point, settings);
-            curve.Add(point);
-            monitor.Report(point, settings.StepCount);
-            finalSecondLayer = secondLayer.contiguous().data<double>().ToArray();
-            finalFirstLayer = firstLayer.contiguous().data<double>().ToArray(); // in the scope: contiguous() is a new handle
-        }
-        monitor.Info($"Mean-field two-timescale: objective {curve[0].Objective:G5} → {curve[^1].Objective:G5}, training MSE (standardised) "
-            + $"{curve[0].TrainingError:G4} → {curve[^1].TrainingError:G4} in {stopwatch.Elapsed.TotalSeconds:F1} s.");
-
-        return new MeanFieldFitResult
-        {
-            InputCount = d,
-            ParticleCount = m,
-            Activation = settings.Activation,
-            FirstLayer = finalFirstLayer,
-            SecondLayer = finalSecondLayer,
-            FeatureMeans = featureMeans,
-            FeatureScales = featureScales,
-            LabelMean = labelMeans[0],
-            LabelScale = labelScales[0],
-            TrainingCurve = curve,
-        };
+    /// <summary>
+    /// The trained model: the second layer solved on the clean targets at the final particles, the last point of the
+    /// curve (added and reported), and both layers as arrays.
+    /// </summary>
+    private static (double[] FirstLayer, double[] SecondLayer) FinalLayers(Tensor inputs, Tensor targets, Tensor firstLayer, int m, MeanFieldSettings settings,
+        ITrainingMonitor<MeanFieldStepSummary> monitor, List<MeanFieldStepSummary> curve)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor hidden = TorchActivations.Apply(settings.Activation, inputs.mm(firstLayer.t())).Value;
+        Tensor secondLayer = SecondLayer(hidden, targets, settings.SecondLayerRidge);
+        Tensor residual = hidden.mv(secondLayer).div_(m).sub_(targets);
+        var point = Summary(settings.StepCount, residual, secondLayer, firstLayer, settings);
+        CheckFinite(point, settings);
+        curve.Add(point);
+        monitor.Report(point, settings.StepCount);
+        double[] finalSecondLayer = secondLayer.contiguous().data<double>().ToArray();
+        double[] finalFirstLayer = firstLayer.contiguous().data<double>().ToArray(); // in the scope: contiguous() is a new handle
+        return (finalFirstLayer, finalSecondLayer);
     }
 
     /// <summary>X̃ = (X, 1): the standardised n×d features with a column of ones for the particles' biases, as an n×(d+1) tensor.</summary>

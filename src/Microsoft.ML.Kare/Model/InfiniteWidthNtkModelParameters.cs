@@ -221,7 +221,8 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         IHost host = Host;
         ValueMapper<VBuffer<float>, float> mapper = (in VBuffer<float> src, ref float dst) =>
         {
-            host.Check(src.Length == state.FeatureMeans.Length, "The feature vector has the wrong length for this infinite-width NTK model.");
+            if (src.Length != state.FeatureMeans.Length)
+                throw host.Except($"The feature vector has {src.Length} values, but this infinite-width NTK model was trained on {state.FeatureMeans.Length} features.");
             dst = (float)state.Score(in src);
         };
         return (ValueMapper<TIn, TOut>)(Delegate)mapper;

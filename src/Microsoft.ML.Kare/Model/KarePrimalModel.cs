@@ -429,7 +429,8 @@ internal sealed class KarePrimalModel
 
         public ReadOnlySpan<float> Values(in VBuffer<float> src)
         {
-            host.Check(src.Length == inputCount, "The feature vector has the wrong length for this KARE model.");
+            if (src.Length != inputCount)
+                throw host.Except($"The feature vector has {src.Length} values, but this KARE model was trained on {inputCount} features.");
             if (src.IsDense)
                 return src.GetValues();
             _dense ??= new float[inputCount];

@@ -235,7 +235,8 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
         Host.Check(typeof(TOut) == typeof(float), "The mean-field model's output is a Single.");
         ValueMapper<VBuffer<float>, float> mapper = (in VBuffer<float> src, ref float dst) =>
         {
-            Host.Check(src.Length == InputCount, "The feature vector has the wrong length for this mean-field model.");
+            if (src.Length != InputCount)
+                throw Host.Except($"The feature vector has {src.Length} values, but this mean-field model was trained on {InputCount} features.");
             dst = (float)Score(src.GetValues(), src.IsDense ? default : src.GetIndices(), src.IsDense);
         };
         return (ValueMapper<TIn, TOut>)(Delegate)mapper;

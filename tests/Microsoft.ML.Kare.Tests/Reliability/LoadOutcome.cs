@@ -22,7 +22,8 @@ namespace Microsoft.ML.Kare.Tests.Reliability;
 /// <item>also clear for damage in ML.NET's own parts of the file (its model headers, transformer entries): ML.NET's
 /// argument checks (an <see cref="ArgumentException"/> such as "Could not find feature column 'Featurѥs'") and
 /// <see cref="FileLoadException"/> or <see cref="FileNotFoundException"/> when the loader assembly name stored in an
-/// ML.NET header is damaged; their messages name the column or assembly.</item>
+/// ML.NET header is damaged, and ML.NET's "Repository doesn't contain entry …" when a damaged name in the zip's directory
+/// hides an entry; their messages name the column, assembly or entry.</item>
 /// </list>
 /// </summary>
 internal static class LoadOutcome
@@ -64,7 +65,7 @@ internal static class LoadOutcome
         }
         Exception named = Named(ex);
         bool clear = Clear.Contains(named.GetType())
-                     || !strict && named is ArgumentException or FileLoadException or FileNotFoundException;
+                     || !strict && (named is ArgumentException or FileLoadException or FileNotFoundException || IsMissingEntry(named));
         if (!clear)
         {
             reason = $"no {(strict ? "format error" : "format, argument or assembly error")} in the chain (innermost {Innermost(ex).GetType().Name})";
@@ -78,6 +79,13 @@ internal static class LoadOutcome
         reason = "";
         return true;
     }
+
+    /// <summary>
+    /// ML.NET's own report of a zip entry it cannot find (a damaged entry name in the zip's directory), which names the
+    /// entry: "Repository doesn't contain entry …".
+    /// </summary>
+    private static bool IsMissingEntry(Exception ex)
+        => ex is InvalidOperationException && ex.Message.Contains("Repository doesn't contain entry", StringComparison.Ordinal);
 
     /// <summary>Fails unless <paramref name="ex"/> is a clear load failure in the strict sense.</summary>
     public static void AssertClear(Exception ex, string context)

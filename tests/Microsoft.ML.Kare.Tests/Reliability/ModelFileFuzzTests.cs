@@ -205,7 +205,10 @@ public sealed class ModelFileFuzzTests
             var offsets = new List<int>();
             for (int f = 0; f < flips; f++)
             {
-                int offset = start + random.Next(copy.Length - start);
+                int offset;
+                do
+                    offset = start + random.Next(copy.Length - start);
+                while (RawOffsetIsMlNetSchema(original, offset));
                 copy[offset] ^= (byte)(1 << random.Next(8));
                 offsets.Add(offset);
             }
@@ -229,10 +232,14 @@ public sealed class ModelFileFuzzTests
 
     private static bool IsMlNetSchema(string name) => name == "Schema" || name.EndsWith("/TrainSchema", StringComparison.Ordinal);
 
+    /// <summary>The KARE model entry and the networks' vector streams (NetworkParameters.bin, PrimalWeights.bin and, for an ensemble, their numbered twins).</summary>
     private static bool IsKareEntry(string name, byte[] data)
-        => name.EndsWith("/" + KarePrimalModel.NetworkParametersStreamName, StringComparison.Ordinal)
-           || name.EndsWith("/" + KarePrimalModel.PrimalWeightsStreamName, StringComparison.Ordinal)
-           || ModelZip.IsModelEntry(name, data, "KAREREGR");
+    {
+        string file = name[(name.LastIndexOf('/') + 1)..];
+        return file.EndsWith(".bin", StringComparison.Ordinal)
+               && (file.StartsWith("NetworkParameters", StringComparison.Ordinal) || file.StartsWith("PrimalWeights", StringComparison.Ordinal))
+               || ModelZip.IsModelEntry(name, data, "KAREREGR");
+    }
 
     /// <summary>
     /// The vector streams, and damage wholly inside the KARE model entry's model block (its ML.NET header and the loader
@@ -250,6 +257,30 @@ public sealed class ModelFileFuzzTests
 
     /// <summary>True when a raw offset falls inside the compressed data of a KARE vector stream.</summary>
     private static bool RawOffsetIsKarePart(byte[] zip, int offset)
+        => RawEntryAt(zip, offset) is string name && name.EndsWith(".bin", StringComparison.Ordinal);
+
+    /// <summary>
+    /// True when a raw offset falls inside a local entry (header, name or data) of ML.NET's schema entries, which the
+    /// damage leaves out as the targeted damage does (ML.NET's BinaryLoader can spin on them).
+    /// </summary>
+    private static bool RawOffsetIsMlNetSchema(byte[] zip, int offset)
+    {
+        for (int i = 0; i + 30 < zip.Length; i++)
+        {
+            if (BitConverter.ToUInt32(zip, i) != 0x04034B50)
+                continue;
+            int nameLength = BitConverter.ToUInt16(zip, i + 26);
+            int extraLength = BitConverter.ToUInt16(zip, i + 28);
+            int size = BitConverter.ToInt32(zip, i + 18);
+            string name = Encoding.ASCII.GetString(zip, i + 30, nameLength);
+            if (offset >= i && offset < i + 30 + nameLength + extraLength + size)
+                return IsMlNetSchema(name);
+        }
+        return false;
+    }
+
+    /// <summary>The name of the local entry whose data holds the raw offset, or null.</summary>
+    private static string? RawEntryAt(byte[] zip, int offset)
     {
         for (int i = 0; i + 30 < zip.Length; i++)
         {
@@ -261,9 +292,9 @@ public sealed class ModelFileFuzzTests
             string name = Encoding.ASCII.GetString(zip, i + 30, nameLength);
             int start = i + 30 + nameLength + extraLength;
             if (offset >= start && offset < start + size)
-                return name.EndsWith(".bin", StringComparison.Ordinal);
+                return name;
         }
-        return false;
+        return null;
     }
 
     private static int CentralDirectoryStart(byte[] zip)

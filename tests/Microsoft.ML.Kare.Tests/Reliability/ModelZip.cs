@@ -108,10 +108,10 @@ internal static class ModelZip
         return result;
     }
 
-    /// <summary>The KARE fields (from d through the method) of a version-0x00010003 model block.</summary>
+    /// <summary>The KARE fields (from d through the network count) of a version-0x00010005 model block.</summary>
     public static byte[] Fields(byte[] block) => block.AsSpan(12, (int)BitConverter.ToInt64(block, 4)).ToArray();
 
-    /// <summary>A version-0x00010003 model block with its fields replaced and their digest recomputed.</summary>
+    /// <summary>A model block (version 0x00010003 or later) with its fields replaced and their digest recomputed.</summary>
     public static byte[] WithFields(byte[] block, byte[] fields)
     {
         int oldLength = (int)BitConverter.ToInt64(block, 4);
@@ -127,25 +127,31 @@ internal static class ModelZip
     }
 
     /// <summary>
-    /// Rewrites a saved model in an older KARE layout: 0x00010002 (method, no digests) or 0x00010001 (no method either).
+    /// Rewrites a saved one-network model in an older KARE layout: 0x00010003 (digests, no network count), 0x00010002
+    /// (method, no digests) or 0x00010001 (no method either). The current fields end with the method and the network count.
     /// </summary>
     public static byte[] Downgrade(byte[] zip, string signature, uint version)
     {
-        if (version is not (0x00010001 or 0x00010002))
+        if (version is not (0x00010001 or 0x00010002 or 0x00010003))
             throw new ArgumentOutOfRangeException(nameof(version));
         zip = RewriteKareModelEntry(zip, signature, entry =>
         {
             byte[] result = RewriteModelBlock(entry, block =>
             {
                 byte[] fields = Fields(block);
-                if (version == 0x00010001)
-                    fields = fields.AsSpan(0, fields.Length - 4).ToArray();
+                if (BitConverter.ToInt32(fields, fields.Length - 4) != 1)
+                    throw new ArgumentException("Only a one-network model has an older layout.", nameof(zip));
+                fields = fields.AsSpan(0, fields.Length - (version == 0x00010001 ? 8 : 4)).ToArray();
+                if (version == 0x00010003)
+                    return WithFields(block, fields);
                 byte[] rest = block.Skip(12 + (int)BitConverter.ToInt64(block, 4) + DigestSize).ToArray();
                 return block.Take(4).Concat(fields).Concat(rest).ToArray();
             });
             SetVersions(result, version, version);
             return result;
         });
+        if (version == 0x00010003)
+            return zip;
         foreach (string stream in new[] { KarePrimalModel.NetworkParametersStreamName, KarePrimalModel.PrimalWeightsStreamName })
             zip = RewriteStream(zip, stream, data => data.AsSpan(0, data.Length - DigestSize).ToArray());
         return zip;

@@ -8,7 +8,7 @@ namespace Microsoft.ML.Kare.Tests.Reliability;
 
 /// <summary>
 /// The multiclass model's softmax temperature, stored after the shared fields, carries a digest of its own (version
-/// 0x00010004): a damaged temperature fails to load instead of changing every probability silently.
+/// 0x00010004 on): a damaged temperature fails to load instead of changing every probability silently.
 /// </summary>
 [TestClass]
 public sealed class MulticlassTemperatureIntegrityTests
@@ -22,7 +22,7 @@ public sealed class MulticlassTemperatureIntegrityTests
         var mlContext = new MLContext(seed: 1);
         byte[] saved = SaveSmallModel(mlContext);
         byte[] entry = ModelZip.ReadEntries(saved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data;
-        Assert.AreEqual(0x00010004u, ModelZip.VersionWritten(entry));
+        Assert.AreEqual(0x00010005u, ModelZip.VersionWritten(entry));
         Assert.IsNotNull(ReliabilityFixtures.LoadFromBytes(mlContext, saved));
 
         // Each byte of the temperature's block: its length, the double, and the digest.
@@ -46,13 +46,16 @@ public sealed class MulticlassTemperatureIntegrityTests
     {
         var mlContext = new MLContext(seed: 1);
         byte[] saved = SaveSmallModel(mlContext);
-        // Rewrite into the 0x00010003 layout: the bare double after the shared fields.
+        // Rewrite into the 0x00010003 layout: no network count in the shared fields, the bare double after them.
         byte[] old = ModelZip.RewriteKareModelEntry(saved, Signature, e =>
         {
             byte[] result = ModelZip.RewriteModelBlock(e, block =>
             {
                 int start = block.Length - TemperatureBlockBytes;
-                return block.Take(start).Concat(block.Skip(start + 8).Take(8)).ToArray();
+                byte[] temperature = block.Skip(start + 8).Take(8).ToArray();
+                byte[] shared = block.Take(start).ToArray();
+                byte[] fields = ModelZip.Fields(shared);
+                return ModelZip.WithFields(shared, fields.AsSpan(0, fields.Length - 4).ToArray()).Concat(temperature).ToArray();
             });
             ModelZip.SetVersions(result, 0x00010003, 0x00010003);
             return result;
@@ -68,9 +71,16 @@ public sealed class MulticlassTemperatureIntegrityTests
     {
         IDataView train = mlContext.Data.LoadFromEnumerable(MulticlassClassificationTests.BlobRow.Generate(60, seed: 1));
         var model = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(MulticlassClassificationTests.BlobRow.Species))
-            .Append(mlContext.MulticlassClassification.Trainers.Kare(MulticlassClassificationTests.FastOptions()))
+            .Append(mlContext.MulticlassClassification.Trainers.Kare(OneNetwork(MulticlassClassificationTests.FastOptions())))
             .Fit(train);
         return ReliabilityFixtures.SaveToBytes<MulticlassClassificationTests.BlobRow>(mlContext, model);
+    }
+
+    /// <summary>One network (a hold-out), so that the file can be rewritten into the older one-network layout.</summary>
+    private static KareMulticlassTrainer.Options OneNetwork(KareMulticlassTrainer.Options options)
+    {
+        options.RidgeSelection = KareRidgeSelection.HoldOut;
+        return options;
     }
 
     private static float[][] Scores(MLContext mlContext, ITransformer model, MulticlassClassificationTests.BlobRow[] rows)

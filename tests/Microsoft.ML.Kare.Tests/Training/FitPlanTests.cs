@@ -1,0 +1,251 @@
+using System.Linq;
+using System;
+using Microsoft.ML.Kare.Training;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Kare.Tests.Training;
+
+/// <summary>
+/// <see cref="FitPlan.Create"/>: the decisions a fit makes from the data's shape and the settings alone (no TorchSharp).
+/// The automatic choice between the kernel and parameter paths is tuned elsewhere, so these tests force the path where
+/// it matters (<see cref="KareFitSettings.StepSpace"/>, <see cref="KareFitSettings.HeldOutSpace"/>,
+/// <see cref="KareFitSettings.MaximumKernelRows"/>) and check only the mechanics that follow.
+/// </summary>
+[TestClass]
+public sealed class FitPlanTests
+{
+    /// <summary>Settings with GCV (no hold-out), kernel-space steps and a network too wide for a parameter-space fit of few rows.</summary>
+    private static KareFitSettings Settings(int[]? widths = null) => new()
+    {
+        HiddenWidths = widths ?? new[] { 8 },
+        RelativeRidgeGrid = new[] { 1e-3, 1e-2 },
+        RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation,
+        StepSpace = TrainingSpace.Kernel,
+        HeldOutSpace = TrainingSpace.Kernel,
+    };
+
+    [TestMethod]
+    public void HoldOutFallsBackToGeneralizedCrossValidationWithAWarningWhenTooFewRows()
+    {
+        // 30 rows × 0.2 = 6 held out: fewer than MinimumHoldOutRows.
+        FitPlan plan = FitPlan.Create(30, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.HoldOut, ValidationFraction = 0.2 });
+        Assert.IsFalse(plan.HoldOut);
+        Assert.AreEqual(0, plan.ValidationRows);
+        Assert.AreEqual(30, plan.FitRows);
+        FitMessage warning = plan.Messages.Single(m => m.IsWarning);
+        StringAssert.Contains(warning.Text, "too few");
+        StringAssert.Contains(warning.Text, "generalised cross-validation");
+
+        // Enough rows on both sides: the hold-out stays, with the rounded fraction of the rows held out.
+        FitPlan enough = FitPlan.Create(60, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.HoldOut, ValidationFraction = 0.2 });
+        Assert.IsTrue(enough.HoldOut);
+        Assert.AreEqual(12, enough.ValidationRows);
+        Assert.AreEqual(48, enough.FitRows);
+        Assert.IsFalse(enough.Messages.Any(m => m.IsWarning), string.Join("\n", enough.Messages));
+
+        // Too few fit rows left (the held-out part is large enough, the rest is not).
+        FitPlan tooFewFitRows = FitPlan.Create(60, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.HoldOut, ValidationFraction = 0.9 });
+        Assert.IsFalse(tooFewFitRows.HoldOut);
+        Assert.AreEqual(0, tooFewFitRows.ValidationRows);
+    }
+
+    [TestMethod]
+    public void GeneralizedCrossValidationWithAParameterSpaceFinalFitSwitchesToHoldOutWithAWarning()
+    {
+        // Forced: more rows than the kernel space may hold, a network of 41 parameters.
+        KareFitSettings settings = Settings() with { MaximumKernelRows = 100, ValidationFraction = 0.25 };
+        FitPlan plan = FitPlan.Create(200, 3, 1, settings);
+        Assert.IsTrue(plan.ParameterSpace);
+        Assert.AreEqual(FinalFitSpace.Parameter, plan.FinalFit);
+        Assert.IsTrue(plan.HoldOut, "GCV needs the n×n kernel: λ̃ and the epoch are chosen on held-out rows");
+        Assert.AreEqual(50, plan.ValidationRows);
+        FitMessage warning = plan.Messages.Single(m => m.IsWarning);
+        StringAssert.Contains(warning.Text, "generalised cross-validation needs the n×n kernel");
+
+        // The same rows within the kernel limit keep GCV and the kernel-space fit, without a warning.
+        FitPlan kernel = FitPlan.Create(200, 3, 1, settings with { MaximumKernelRows = 200 });
+        Assert.IsFalse(kernel.ParameterSpace);
+        Assert.AreEqual(FinalFitSpace.Kernel, kernel.FinalFit);
+        Assert.IsFalse(kernel.HoldOut);
+        Assert.IsFalse(kernel.Messages.Any(m => m.IsWarning));
+    }
+
+    [TestMethod]
+    public void NetworkReadoutsHaveNoKernelFinalFitAndTooManyParametersForBothSpacesThrow()
+    {
+        FitPlan plan = FitPlan.Create(200, 3, 1, Settings() with { Method = KareMethod.NeuralNetwork });
+        Assert.AreEqual(FinalFitSpace.NetworkReadout, plan.FinalFit);
+
+        // Beyond the kernel limit and with more parameters than a P×P fit may hold: no space can hold the final fit.
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => FitPlan.Create(200, 3, 1, Settings(new[] { 4096, 4 }) with { MaximumKernelRows = 100 }));
+        StringAssert.Contains(error.Message, "too many");
+    }
+
+    [TestMethod]
+    public void NtkAtInitializationHasNoEpochs()
+    {
+        KareFitSettings settings = Settings() with { Epochs = 40 };
+        Assert.AreEqual(0, FitPlan.Create(100, 3, 1, settings with { Method = KareMethod.NtkAtInitialization }).Epochs);
+        Assert.AreEqual(40, FitPlan.Create(100, 3, 1, settings).Epochs);
+        Assert.AreEqual(40, FitPlan.Create(100, 3, 1, settings with { Method = KareMethod.AfterKernel }).Epochs);
+    }
+
+    [TestMethod]
+    public void MethodsTrainedByMeanSquaredErrorUseTheirOwnLearningRate()
+    {
+        KareFitSettings settings = Settings() with { LearningRate = 7, MeanSquaredErrorLearningRate = 0.03 };
+        Assert.AreEqual(7, FitPlan.Create(100, 3, 1, settings).LearningRate);
+        Assert.AreEqual(7, FitPlan.Create(100, 3, 1, settings with { Method = KareMethod.NtkAtInitialization }).LearningRate);
+        Assert.AreEqual(0.03, FitPlan.Create(100, 3, 1, settings with { Method = KareMethod.AfterKernel }).LearningRate);
+    }
+
+    [TestMethod]
+    [DataRow(KareMethod.AfterKernel)]
+    [DataRow(KareMethod.NeuralNetwork)]
+    [DataRow(KareMethod.IterativeLinearizationKernel)]
+    [DataRow(KareMethod.IterativeLinearizationNetwork)]
+    public void MethodsTrainedByMeanSquaredErrorRefuseSeveralTargets(KareMethod method)
+    {
+        KareFitSettings settings = Settings() with { Method = method };
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => FitPlan.Create(100, 3, 3, settings));
+        StringAssert.Contains(error.Message, method.ToString());
+        StringAssert.Contains(error.Message, "not 3");
+        Assert.AreEqual(method, FitPlan.Create(100, 3, 1, settings).Method, "one target is fine");
+    }
+
+    [TestMethod]
+    [DataRow(KareMethod.Kare)]
+    [DataRow(KareMethod.NtkAtInitialization)]
+    public void KernelMethodsTrainSeveralTargets(KareMethod method)
+        => Assert.AreEqual(method, FitPlan.Create(100, 3, 3, Settings() with { Method = method }).Method);
+
+    [TestMethod]
+    public void OneThreadWhenAStepHasAtMostTheSingleThreadRowsAndThreadCountIsNotSet()
+    {
+        const int Rows = 600; // GCV: all 600 rows train, in mini-batches of the batch size
+        KareFitSettings settings = Settings();
+        FitPlan small = FitPlan.Create(Rows, 3, 1, settings with { BatchSize = FitPlan.SingleThreadStepRows });
+        Assert.AreEqual(FitPlan.SingleThreadStepRows, small.StepRows);
+        Assert.AreEqual(1, small.Threads);
+        Assert.IsTrue(small.Messages.Any(m => m.Text.Contains("one libtorch thread", StringComparison.Ordinal)));
+
+        FitPlan large = FitPlan.Create(Rows, 3, 1, settings with { BatchSize = FitPlan.SingleThreadStepRows + 1 });
+        Assert.AreEqual(0, large.Threads, "libtorch's default");
+        Assert.IsFalse(large.Messages.Any(m => m.Text.Contains("libtorch thread", StringComparison.Ordinal)));
+
+        // Full batch: the step is all fit rows.
+        Assert.AreEqual(1, FitPlan.Create(FitPlan.SingleThreadStepRows, 3, 1, settings with { BatchSize = FitPlan.SingleThreadStepRows }).Threads);
+        Assert.AreEqual(0, FitPlan.Create(Rows, 3, 1, settings with { BatchSize = Rows }).Threads);
+
+        // ThreadCount set: always that.
+        FitPlan forced = FitPlan.Create(Rows, 3, 1, settings with { BatchSize = 64, ThreadCount = 2 });
+        Assert.AreEqual(2, forced.Threads);
+        Assert.IsFalse(forced.Messages.Any(m => m.Text.Contains("libtorch thread", StringComparison.Ordinal)));
+        Assert.AreEqual(3, FitPlan.Create(Rows, 3, 1, settings with { ThreadCount = 3 }).Threads);
+    }
+
+    [TestMethod]
+    public void AutomaticProbesAreUsedForMiniBatchesOnly()
+    {
+        KareFitSettings settings = Settings();
+        FitPlan miniBatches = FitPlan.Create(300, 3, 1, settings with { BatchSize = 100 });
+        Assert.AreEqual(3, miniBatches.BatchCount);
+        Assert.AreEqual(FitPlan.AutomaticStochasticProbes, miniBatches.StochasticProbes);
+        Assert.IsTrue(miniBatches.Messages.Any(m => m.Text.Contains($"{FitPlan.AutomaticStochasticProbes} probes", StringComparison.Ordinal)));
+
+        FitPlan fullBatch = FitPlan.Create(300, 3, 1, settings);
+        Assert.AreEqual(1, fullBatch.BatchCount);
+        Assert.AreEqual(0, fullBatch.StochasticProbes);
+        Assert.AreEqual(0, FitPlan.Create(300, 3, 1, settings with { BatchSize = 300 }).StochasticProbes, "one batch of all rows");
+
+        // Asked for: as asked, full batch or not.
+        Assert.AreEqual(0, FitPlan.Create(300, 3, 1, settings with { BatchSize = 100, StochasticProbes = 0 }).StochasticProbes);
+        Assert.AreEqual(5, FitPlan.Create(300, 3, 1, settings with { StochasticProbes = 5 }).StochasticProbes);
+    }
+
+    [TestMethod]
+    public void AutomaticPatienceFollowsTheBatchCount()
+    {
+        KareFitSettings automatic = Settings() with { EarlyStoppingPatience = null };
+        FitPlan miniBatches = FitPlan.Create(300, 3, 1, automatic with { BatchSize = 10 });
+        Assert.AreEqual(30, miniBatches.BatchCount);
+        Assert.AreEqual(EpochSelector.AutomaticPatience(30, heldOut: true), miniBatches.Patience);
+        Assert.IsGreaterThan(0, miniBatches.Patience);
+        KareFitSettings heldOut = automatic with { RidgeSelection = KareRidgeSelection.HoldOut };
+        Assert.IsTrue(FitPlan.Create(300, 3, 1, heldOut).HoldOut);
+        Assert.AreEqual(EpochSelector.AutomaticFullBatchPatience, FitPlan.Create(300, 3, 1, heldOut).Patience, "full batch with held-out rows");
+        Assert.AreEqual(0, FitPlan.Create(300, 3, 1, automatic with { RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation }).Patience,
+            "full batch with GCV: no automatic early stopping (the paper's protocol)");
+
+        Assert.AreEqual(7, FitPlan.Create(300, 3, 1, automatic with { BatchSize = 10, EarlyStoppingPatience = 7 }).Patience);
+        Assert.AreEqual(0, FitPlan.Create(300, 3, 1, automatic with { BatchSize = 10, EarlyStoppingPatience = 0 }).Patience);
+    }
+
+    [TestMethod]
+    public void ForcedParameterSpaceStepsWithTheAutomaticBatchSizeAreFullBatch()
+    {
+        int rows = 2 * FitPlan.AutomaticBatchRows + 100; // GCV: every row trains
+        FitPlan kernel = FitPlan.Create(rows, 3, 1, Settings());
+        Assert.AreEqual(TrainingSpace.Kernel, kernel.StepSpace);
+        Assert.AreEqual(FitPlan.AutomaticBatchRows, kernel.BatchRows);
+        Assert.AreEqual(3, kernel.BatchCount);
+
+        FitPlan parameter = FitPlan.Create(rows, 3, 1, Settings() with { StepSpace = TrainingSpace.Parameter });
+        Assert.AreEqual(TrainingSpace.Parameter, parameter.StepSpace);
+        Assert.AreEqual(rows, parameter.BatchRows);
+        Assert.AreEqual(rows, parameter.StepRows);
+        Assert.AreEqual(1, parameter.BatchCount);
+        Assert.AreEqual(0, parameter.StochasticProbes, "full batch: the exact gradient");
+        Assert.IsTrue(parameter.Messages.Any(m => m.Text.Contains("exact steps in parameter space", StringComparison.Ordinal)));
+
+        // A batch size that is asked for is kept.
+        FitPlan batched = FitPlan.Create(rows, 3, 1, Settings() with { StepSpace = TrainingSpace.Parameter, BatchSize = 1000 });
+        Assert.AreEqual(TrainingSpace.Parameter, batched.StepSpace);
+        Assert.AreEqual(1000, batched.BatchRows);
+        Assert.AreEqual(5, batched.BatchCount);
+
+        // Methods other than KARE have no KARE steps: the setting does not apply.
+        FitPlan mse = FitPlan.Create(rows, 3, 1, Settings() with { StepSpace = TrainingSpace.Parameter, Method = KareMethod.AfterKernel });
+        Assert.AreEqual(TrainingSpace.Kernel, mse.StepSpace);
+        Assert.AreEqual(FitPlan.AutomaticBatchRows, mse.BatchRows);
+    }
+
+    [TestMethod]
+    public void ForcedHeldOutSpaceAppliesToKernelReadoutsWithAHoldOutOnly()
+    {
+        KareFitSettings settings = Settings() with { RidgeSelection = KareRidgeSelection.HoldOut, HeldOutSpace = TrainingSpace.Parameter };
+        FitPlan plan = FitPlan.Create(300, 3, 1, settings);
+        Assert.IsTrue(plan.HoldOut);
+        Assert.AreEqual(TrainingSpace.Parameter, plan.HeldOutSpace);
+        Assert.IsTrue(plan.Messages.Any(m => m.Text.Contains("held-out error measured in parameter space", StringComparison.Ordinal)));
+
+        Assert.AreEqual(TrainingSpace.Kernel, FitPlan.Create(300, 3, 1, settings with { RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation }).HeldOutSpace);
+        Assert.AreEqual(TrainingSpace.Kernel, FitPlan.Create(300, 3, 1, settings with { Method = KareMethod.NeuralNetwork }).HeldOutSpace);
+    }
+
+    [TestMethod]
+    public void ThePlanCarriesAMemoryEstimateForItsShapeAndLogsIt()
+    {
+        KareFitSettings settings = Settings() with { RidgeSelection = KareRidgeSelection.HoldOut, BatchSize = 100, ComputeLeaveOneOutPredictions = true };
+        FitPlan plan = FitPlan.Create(500, 3, 2, settings);
+        KareMemoryEstimate expected = KareMemoryEstimate.For(500, 3, 2, plan.Architecture, plan.Method, plan.StepRows, plan.ValidationRows,
+            plan.ValidationBasisRows, plan.ParameterSpace, leaveOneOut: true);
+        Assert.AreNotEqual(KareMemoryEstimate.None, plan.Memory);
+        Assert.AreEqual(expected, plan.Memory);
+        Assert.IsGreaterThan(KareMemoryEstimate.RuntimeBytes, plan.Memory.TotalBytes);
+        Assert.IsTrue(plan.Messages.Any(m => m.Text.Contains("estimated peak memory " + KareMemoryEstimate.Format(expected.TotalBytes), StringComparison.Ordinal)),
+            string.Join("\n", plan.Messages));
+    }
+
+    [TestMethod]
+    public void ThePlanDescribesItsShape()
+    {
+        FitPlan plan = FitPlan.Create(100, 3, 1, Settings(new[] { 5, 4 }) with { RidgeSelection = KareRidgeSelection.HoldOut, ValidationFraction = 0.2 });
+        Assert.AreEqual(new KareNetworkArchitecture(3, new[] { 5, 4 }, KareActivation.Gelu).ParameterCount, plan.Architecture.ParameterCount);
+        Assert.AreEqual(100, plan.RowCount);
+        Assert.AreEqual(20, plan.ValidationRows);
+        Assert.AreEqual(Math.Min(80, FitPlan.MaximumValidationBasisRows), plan.ValidationBasisRows);
+        Assert.IsTrue(plan.Messages.Any(m => m.Text.Contains("80 rows to train on, 20 held out to choose λ̃ and the epoch.", StringComparison.Ordinal)),
+            string.Join("\n", plan.Messages));
+    }
+}
