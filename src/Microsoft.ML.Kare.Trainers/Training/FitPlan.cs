@@ -218,7 +218,7 @@ internal sealed record FitPlan
             : HoldOut ? $"{FitRows} rows to train on, {ValidationRows} held out to choose {chosen}."
             : $"{FitRows} rows to train on" + (Method.UsesKernelReadout() ? ", λ̃ by GCV." : "."))));
         var memory = KareMemoryEstimate.For(RowCount, Architecture.InputCount, targets, Architecture, Method, StepRows, ValidationRows,
-            ValidationBasisRows, ParameterSpace, settings.ComputeLeaveOneOutPredictions);
+            ValidationBasisRows, ParameterSpace, settings.ComputeLeaveOneOutPredictions, StepSpace, HeldOutSpace);
         if (CrossValidation) // the fold runs train side by side, one per core
             memory = memory with { TrainingBytes = memory.TrainingBytes * Math.Min(Environment.ProcessorCount, Folds + 1) };
         messages.Add(new(false, $"KARE: estimated peak memory {KareMemoryEstimate.Format(memory.TotalBytes)} (budget {KareMemoryEstimate.Format(settings.MemoryBudgetBytes)})."));

@@ -26,8 +26,11 @@ internal readonly record struct KareMemoryEstimate(long DataBytes, long Training
     /// <param name="validationBasisRows">Rows of the held-out measurement's kernel basis.</param>
     /// <param name="parameterSpace">The final fit is solved in parameter space (P×P) rather than kernel space (n×n).</param>
     /// <param name="leaveOneOut">The final fit also computes leave-one-out predictions.</param>
+    /// <param name="stepSpace">Where KARE steps: the kernel path holds n×n matrices, the parameter-space path blocks of J and P×P ones.</param>
+    /// <param name="heldOutSpace">Where the held-out error is measured.</param>
     public static KareMemoryEstimate For(long rows, long features, long targets, KareNetworkArchitecture architecture, KareMethod method,
-        long batchRows, long validationRows, long validationBasisRows, bool parameterSpace, bool leaveOneOut)
+        long batchRows, long validationRows, long validationBasisRows, bool parameterSpace, bool leaveOneOut,
+        TrainingSpace stepSpace = TrainingSpace.Kernel, TrainingSpace heldOutSpace = TrainingSpace.Kernel)
     {
         long widths = 0;
         foreach (int width in architecture.HiddenWidths)
@@ -42,7 +45,9 @@ internal readonly record struct KareMemoryEstimate(long DataBytes, long Training
 
         long b = Math.Max(1, batchRows);
         long step = 6 * b * (widths + features); // activations, deltas and their gradients
-        if (method == KareMethod.Kare)
+        if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
+            step += 4 * Math.Min(b, ParameterSpaceKareStep.DefaultBlockRows(p)) * p + 5 * p * p; // J with history, J·Q, dρ/dJ; JᵀJ, M, M², Q, factor
+        else if (method == KareMethod.Kare)
             step += (4 + 2 * depth) * b * b; // K, A², scratch, and per layer A_l A_lᵀ and Δ_l Δ_lᵀ
         if (linearized)
             step += 2 * b * p; // the batch's Jacobian rows and a product with them
@@ -50,9 +55,9 @@ internal readonly record struct KareMemoryEstimate(long DataBytes, long Training
         long validation = 0;
         if (validationRows > 0)
         {
-            validation = kernelReadout
-                ? 4 * validationBasisRows * validationBasisRows + 3 * validationRows * validationBasisRows
-                : 2 * Math.Min(validationRows, 1024) * p;
+            validation = !kernelReadout ? 2 * Math.Min(validationRows, 1024) * p
+                : heldOutSpace == TrainingSpace.Parameter ? 3 * p * p + (validationRows + 1024) * p // JᵀJ, its eigenvectors; J_v and a block of J
+                : 4 * validationBasisRows * validationBasisRows + 3 * validationRows * validationBasisRows;
         }
 
         long final;

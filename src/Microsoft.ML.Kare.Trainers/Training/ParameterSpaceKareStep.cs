@@ -34,8 +34,11 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
         _network = network;
         _optimizer = optimizer;
         _relativeRidge = relativeRidge;
-        _blockRows = blockRows > 0 ? blockRows : Math.Max(256, BlockBytes / sizeof(double) / network.Architecture.ParameterCount);
+        _blockRows = blockRows > 0 ? blockRows : DefaultBlockRows(network.Architecture.ParameterCount);
     }
+
+    /// <summary>Rows per block of J for P parameters: about 64 MB of float64, at least 256 rows.</summary>
+    public static long DefaultBlockRows(long parameterCount) => Math.Max(256, BlockBytes / sizeof(double) / parameterCount);
 
     /// <summary>
     /// When set, each step adds its time split to it: <see cref="KareStepPhase.Kernel"/> is the forward pass, J and

@@ -33,6 +33,18 @@ public sealed class KareMemoryEstimateTests
     }
 
     [TestMethod]
+    public void ParameterSpaceStepsHoldBlocksOfTheJacobianNotTheKernel()
+    {
+        var simulation = new KareNetworkArchitecture(10, new[] { 64 }, KareActivation.Gelu); // P = 769
+        long Training(TrainingSpace space) => KareMemoryEstimate.For(20000, 10, 1, simulation, KareMethod.Kare, 16000, 4000, 2000,
+            parameterSpace: true, leaveOneOut: false, space, space).TrainingBytes;
+        // Kernel path: six 16,000² matrices (12 GB); parameter space: a 64 MB block of J four times and five 769² matrices.
+        Assert.IsGreaterThan(10e9, (double)Training(TrainingSpace.Kernel));
+        Assert.IsLessThan(0.5e9, (double)Training(TrainingSpace.Parameter));
+        Assert.IsGreaterThan(4.0 * 64e6 * 0.9, (double)Training(TrainingSpace.Parameter));
+    }
+
+    [TestMethod]
     public void FitRefusesToStartAboveTheBudgetAndNamesTheOption()
     {
         var random = new Random(1);
