@@ -1,6 +1,7 @@
 using System.Linq;
 using System;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Training;
 using Microsoft.ML.Kare;
 using Microsoft.ML.Runtime;
@@ -82,9 +83,6 @@ public sealed class KareMulticlassTrainer
     internal const string Summary = "Multiclass classification by kernel ridge regression of ±1 one-hot labels with the neural tangent kernel of a "
         + "multilayer perceptron whose kernel is trained by minimising the kernel alignment risk estimator (KARE), with a calibrated softmax.";
 
-    /// <summary>Largest softmax temperature, relative to the spread of the regression outputs (a guard, rarely reached).</summary>
-    private const double MaximumRelativeTemperature = 1e4;
-
     /// <summary>
     /// Options for the <see cref="KareMulticlassTrainer"/> as used in
     /// [Kare(Options)](xref:Microsoft.ML.KareCatalog.Kare(Microsoft.ML.MulticlassClassificationCatalog.MulticlassClassificationTrainers,Microsoft.ML.Kare.KareMulticlassTrainer.Options)).
@@ -160,7 +158,7 @@ public sealed class KareMulticlassTrainer
     private protected override KareMulticlassModelParameters CreateModel(IChannel ch, KareTrainingData rows, KareFitResult result)
     {
         ch.Check(result.LeaveOneOutPredictions is { } loo && loo.Length == rows.Targets.Length, "The backend returned no leave-one-out outputs.");
-        double temperature = FitTemperature(result.LeaveOneOutPredictions!, rows.Targets, rows.RowCount, rows.TargetCount, rows.Weights);
+        double temperature = SoftmaxTemperature.Fit(result.LeaveOneOutPredictions!, rows.Targets, rows.RowCount, rows.TargetCount, rows.Weights);
         ch.Info($"Softmax temperature fitted on leave-one-out outputs: T = {temperature:G4}.");
         return new KareMulticlassModelParameters(Host, result, temperature);
     }
@@ -168,98 +166,4 @@ public sealed class KareMulticlassTrainer
     /// <inheritdoc/>
     protected override MulticlassPredictionTransformer<KareMulticlassModelParameters> MakeTransformer(KareMulticlassModelParameters model, DataViewSchema trainSchema)
         => new MulticlassPredictionTransformer<KareMulticlassModelParameters>(Host, model, trainSchema, FeatureColumn.Name, LabelColumn.Name);
-
-    /// <summary>
-    /// The temperature T ≥ 0 that minimises the weighted cross-entropy of softmax(T·f_i) against the classes of the rows,
-    /// with Platt's prior correction: a row of class y, of which there are n_y, has target (n_y + 1)/(n_y + c) for y and
-    /// 1/(n_y + c) for every other class. The loss is convex in T; its derivative is found to vanish by bisection.
-    /// </summary>
-    /// <param name="outputs">Leave-one-out outputs f, rows×c row-major; rows with a NaN output are ignored.</param>
-    /// <param name="targets">±1 one-hot targets, rows×c row-major.</param>
-    /// <param name="rows">Number of rows.</param>
-    /// <param name="classCount">c.</param>
-    /// <param name="weights">Row weights, or null.</param>
-    internal static double FitTemperature(double[] outputs, double[] targets, int rows, int classCount, double[]? weights)
-    {
-        int c = classCount;
-        var label = new int[rows];
-        var classRows = new double[c];
-        double spread = 0;
-        int used = 0;
-        for (int i = 0; i < rows; i++)
-        {
-            label[i] = -1;
-            double w = weights?[i] ?? 1.0;
-            if (!(w > 0) || Enumerable.Range(0, c).Any(k => !double.IsFinite(outputs[(long)i * c + k])))
-                continue;
-            for (int k = 0; k < c; k++)
-            {
-                if (targets[(long)i * c + k] > 0)
-                    label[i] = k;
-            }
-            classRows[label[i]] += 1;
-            double max = double.NegativeInfinity, min = double.PositiveInfinity;
-            for (int k = 0; k < c; k++)
-            {
-                max = Math.Max(max, outputs[(long)i * c + k]);
-                min = Math.Min(min, outputs[(long)i * c + k]);
-            }
-            spread += max - min;
-            used++;
-        }
-        if (used == 0 || !(spread > 0))
-            return 0;
-        spread /= used;
-
-        // dL/dT = Σ_i w_i (E_softmax(T f_i)[f_i] − E_target_i[f_i]), increasing in T.
-        double Slope(double t)
-        {
-            double total = 0;
-            for (int i = 0; i < rows; i++)
-            {
-                if (label[i] < 0)
-                    continue;
-                int y = label[i];
-                double w = weights?[i] ?? 1.0;
-                double max = double.NegativeInfinity;
-                for (int k = 0; k < c; k++)
-                    max = Math.Max(max, t * outputs[(long)i * c + k]);
-                double z = 0, expected = 0;
-                for (int k = 0; k < c; k++)
-                {
-                    double f = outputs[(long)i * c + k];
-                    double e = Math.Exp(t * f - max);
-                    z += e;
-                    expected += e * f;
-                }
-                double other = 1.0 / (classRows[y] + c);
-                double own = (classRows[y] + 1) * other;
-                double targetMean = 0;
-                for (int k = 0; k < c; k++)
-                    targetMean += (k == y ? own : other) * outputs[(long)i * c + k];
-                total += w * (expected / z - targetMean);
-            }
-            return total;
-        }
-
-        if (Slope(0) >= 0)
-            return 0; // the outputs carry no information about the classes: uniform probabilities
-        double low = 0, high = 1.0 / spread, limit = MaximumRelativeTemperature / spread;
-        while (Slope(high) < 0)
-        {
-            low = high;
-            high *= 2;
-            if (high >= limit)
-                return limit;
-        }
-        for (int iteration = 0; iteration < 60 && high - low > 1e-9 * high; iteration++)
-        {
-            double middle = 0.5 * (low + high);
-            if (Slope(middle) < 0)
-                low = middle;
-            else
-                high = middle;
-        }
-        return 0.5 * (low + high);
-    }
 }

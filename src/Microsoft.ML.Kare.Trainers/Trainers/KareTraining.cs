@@ -188,6 +188,13 @@ internal static class KareTraining
             }
         }
 
+        ReportSkippedRows(ch, data, targets, rows, badLabels, badFeatures, badWeights);
+        return new KareTrainingData(features.ToArray(), rows, featureCount, labels.ToArray(), targetCount, weights?.ToArray());
+    }
+
+    /// <summary>Warns of skipped rows (counted by cause); fails when the data have no rows, or no usable row.</summary>
+    private static void ReportSkippedRows(IChannel ch, RoleMappedData data, KareTargetEncoding targets, int rows, long badLabels, long badFeatures, long badWeights)
+    {
         long skipped = badLabels + badFeatures + badWeights;
         if (skipped > 0)
         {
@@ -198,11 +205,11 @@ internal static class KareTraining
             throw ch.Except("The training data has no rows.");
         if (rows == 0)
         {
-            throw ch.Except($"No usable training rows: every row has a missing or non-finite value in the label column '{labelColumn.Name}', "
-                + $"the feature column '{featureColumn.Name}'"
+            DataViewSchema.Column? weightColumn = data.Schema.Weight;
+            throw ch.Except($"No usable training rows: every row has a missing or non-finite value in the label column '{data.Schema.Label!.Value.Name}', "
+                + $"the feature column '{data.Schema.Feature!.Value.Name}'"
                 + (weightColumn.HasValue ? $" or the weight column '{weightColumn.Value.Name}'." : "."));
         }
-        return new KareTrainingData(features.ToArray(), rows, featureCount, labels.ToArray(), targetCount, weights?.ToArray());
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Solvers;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
@@ -209,7 +210,7 @@ public sealed class MulticlassClassificationTests
             targets[2 * i + y] = 1;
             targets[2 * i + 1 - y] = -1;
         }
-        double t = KareMulticlassTrainer.FitTemperature(outputs, targets, n, 2, null);
+        double t = SoftmaxTemperature.Fit(outputs, targets, n, 2, null);
         Assert.IsTrue(t > 0 && double.IsFinite(t));
         double Loss(double temperature)
         {
@@ -235,7 +236,7 @@ public sealed class MulticlassClassificationTests
             outputs[2 * i + y] = 0.5;
             outputs[2 * i + 1 - y] = -0.5;
         }
-        double separable = KareMulticlassTrainer.FitTemperature(outputs, targets, n, 2, null);
+        double separable = SoftmaxTemperature.Fit(outputs, targets, n, 2, null);
         Assert.IsTrue(double.IsFinite(separable));
         // The optimum matches the corrected target (n_y + 1)/(n_y + 2) exactly: σ(T·(0.5 − (−0.5))) = 101/102.
         Assert.AreEqual(101.0 / 102.0, 1 / (1 + Math.Exp(-separable)), 1e-9);
