@@ -24,7 +24,7 @@ var input = new DiabetesModel.ModelInput
 };
 DiabetesModel.ModelOutput output = DiabetesModel.Predict(input);
 AnsiConsole.MarkupLine($"Model: {Markup.Escape(DiabetesModel.ModelPath)}");
-AnsiConsole.MarkupLine(Invariant($"Single prediction for age {input.Age}, sex {input.Sex}, bmi {input.Bmi}, bp {input.BloodPressure}, …: predicted progression [bold]{output.Score:F1}[/]"));
+AnsiConsole.MarkupLine(Invariant($"Single prediction for age {input.Age}, sex {input.Sex}, bmi {input.Bmi}, bp {input.BloodPressure}, …: predicted progression [bold]{output.Score:F1}[/] (90% interval {output.LowerBound:F1} to {output.UpperBound:F1})"));
 
 // A batch: the first rows of the CSV, scored by one Transform.
 const int BatchSize = 10;
@@ -33,9 +33,10 @@ DiabetesModel.ModelInput[] rows = mlContext.Data
     .CreateEnumerable<DiabetesModel.ModelInput>(DiabetesModel.LoadData(mlContext, ExamplePaths.DataFile("diabetes.csv")), reuseRowObject: false)
     .Take(BatchSize).ToArray();
 var predictions = DiabetesModel.PredictBatch(rows);
-var table = new Table().Title($"Batch prediction: the first {BatchSize} rows of diabetes.csv").AddColumns("row", "age", "sex", "bmi", "bp", "actual", "predicted");
+var table = new Table().Title($"Batch prediction: the first {BatchSize} rows of diabetes.csv").AddColumns("row", "age", "sex", "bmi", "bp", "actual", "predicted", "90% interval");
 for (int i = 0; i < rows.Length; i++)
     table.AddRow(Invariant($"{i + 1}"), Invariant($"{rows[i].Age}"), Invariant($"{rows[i].Sex}"), Invariant($"{rows[i].Bmi}"),
-        Invariant($"{rows[i].BloodPressure}"), Invariant($"{rows[i].Progression}"), Invariant($"{predictions[i].Score:F1}"));
+        Invariant($"{rows[i].BloodPressure}"), Invariant($"{rows[i].Progression}"), Invariant($"{predictions[i].Score:F1}"),
+        Invariant($"{predictions[i].LowerBound:F1} – {predictions[i].UpperBound:F1}"));
 AnsiConsole.Write(table);
 return 0;

@@ -35,6 +35,12 @@ public static partial class DiabetesModel
     {
         /// <summary>Predicted disease progression.</summary>
         [ColumnName("Score")] public float Score { get; set; }
+
+        /// <summary>Lower end of the 90% prediction interval, which holds a new patient's progression with probability 0.9.</summary>
+        [ColumnName("LowerBound")] public float LowerBound { get; set; }
+
+        /// <summary>Upper end of the 90% prediction interval.</summary>
+        [ColumnName("UpperBound")] public float UpperBound { get; set; }
     }
 
     /// <summary>Where <see cref="Predict"/> loads the model from: <c>MLModel.zip</c> in the training project's folder by default.</summary>

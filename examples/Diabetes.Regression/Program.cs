@@ -44,12 +44,15 @@ Dictionary<string, ITransformer> models = ExampleComparison.Run(candidates, spli
 var kare = (TransformerChain<RegressionPredictionTransformer<KareRegressionModelParameters>>)models["KARE"];
 KareRegressionModelParameters parameters = kare.LastTransformer.Model;
 float[] actual = split.TestSet.GetColumn<float>(label).ToArray();
-float[] predicted = kare.Transform(split.TestSet).GetColumn<float>("Score").ToArray();
+IDataView scoredTest = kare.Transform(split.TestSet);
+float[] predicted = scoredTest.GetColumn<float>("Score").ToArray();
+double[] lower = scoredTest.GetColumn<float>("LowerBound").Select(v => (double)v).ToArray();
+double[] upper = scoredTest.GetColumn<float>("UpperBound").Select(v => (double)v).ToArray();
 string plots = ExamplePaths.PlotDirectory(modelPath);
 string scatterPath = Path.Combine(plots, "kare-predicted-vs-actual.png");
 string curvePath = Path.Combine(plots, "kare-training-curve.png");
 ExamplePlots.PredictedVersusActual(scatterPath, "Diabetes progression: KARE on held-out rows",
-    actual.Select(v => (double)v).ToList(), predicted.Select(v => (double)v).ToList());
+    actual.Select(v => (double)v).ToList(), predicted.Select(v => (double)v).ToList(), (lower, upper, parameters.PredictionInterval!.Coverage));
 ExamplePlots.TrainingCurve(curvePath, "Diabetes progression: KARE training", parameters.TrainingCurve, parameters.SelectedEpoch);
 AnsiConsole.MarkupLine($"KARE chose epoch {parameters.SelectedEpoch} of {parameters.TrainingCurve.Count - 1} and relative ridge {parameters.RelativeRidge:G3}.");
 AnsiConsole.MarkupLine($"Plots: [link]{Markup.Escape(scatterPath)}[/], [link]{Markup.Escape(curvePath)}[/]");
@@ -58,9 +61,10 @@ AnsiConsole.MarkupLine($"Plots: [link]{Markup.Escape(scatterPath)}[/], [link]{Ma
 ITransformer final = WithKareProgress("KARE, all rows", epochReports, progress => DiabetesModel.Train(mlContext, data, progress, Seed));
 DiabetesModel.Save(mlContext, final, data.Schema, modelPath);
 ITransformer loaded = mlContext.Model.Load(modelPath, out _);
-float first = mlContext.Model.CreatePredictionEngine<DiabetesModel.ModelInput, DiabetesModel.ModelOutput>(loaded)
-    .Predict(mlContext.Data.CreateEnumerable<DiabetesModel.ModelInput>(data, reuseRowObject: false).First()).Score;
-AnsiConsole.MarkupLine($"Saved the KARE pipeline trained on all rows to [link]{Markup.Escape(modelPath)}[/] ({new FileInfo(modelPath).Length / 1024.0:F0} KiB); reloaded, it predicts {first:F1} for the first row.");
+DiabetesModel.ModelOutput first = mlContext.Model.CreatePredictionEngine<DiabetesModel.ModelInput, DiabetesModel.ModelOutput>(loaded)
+    .Predict(mlContext.Data.CreateEnumerable<DiabetesModel.ModelInput>(data, reuseRowObject: false).First());
+AnsiConsole.MarkupLine($"Saved the KARE pipeline trained on all rows to [link]{Markup.Escape(modelPath)}[/] ({new FileInfo(modelPath).Length / 1024.0:F0} KiB); " +
+                       $"reloaded, it predicts {first.Score:F1} for the first row (90% interval {first.LowerBound:F1} to {first.UpperBound:F1}).");
 AnsiConsole.MarkupLine("Next: [bold]dotnet run --project examples/Diabetes.Regression.Consume -c Release[/]");
 
 static double[] Metrics(RegressionMetrics m) => [m.RSquared, m.RootMeanSquaredError, m.MeanAbsoluteError];

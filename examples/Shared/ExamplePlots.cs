@@ -12,10 +12,30 @@ public static class ExamplePlots
     private const int Width = 800, Height = 600;
 
     /// <summary>Predicted against actual values with the diagonal y = x.</summary>
-    public static void PredictedVersusActual(string path, string title, IReadOnlyList<double> actual, IReadOnlyList<double> predicted)
+    /// <param name="path">The PNG to write.</param>
+    /// <param name="title">The plot's title.</param>
+    /// <param name="actual">Held-out labels.</param>
+    /// <param name="predicted">The model's predictions for them.</param>
+    /// <param name="intervals">Each prediction's interval (lower, upper) and its coverage, drawn as vertical bars; or null.</param>
+    public static void PredictedVersusActual(string path, string title, IReadOnlyList<double> actual, IReadOnlyList<double> predicted,
+        (IReadOnlyList<double> Lower, IReadOnlyList<double> Upper, double Coverage)? intervals = null)
     {
         var plot = new Plot();
         double low = Math.Min(actual.Min(), predicted.Min()), high = Math.Max(actual.Max(), predicted.Max());
+        if (intervals is var (lower, upper, coverage))
+        {
+            int covered = 0;
+            for (int i = 0; i < actual.Count; i++)
+            {
+                var bar = plot.Add.Line(actual[i], lower[i], actual[i], upper[i]);
+                bool inside = lower[i] <= actual[i] && actual[i] <= upper[i];
+                covered += inside ? 1 : 0;
+                bar.Color = (inside ? Colors.SteelBlue : Colors.OrangeRed).WithAlpha(0.35);
+                if (i == 0)
+                    bar.LegendText = $"{coverage:P0} prediction intervals";
+            }
+            plot.Add.Annotation($"{covered} of {actual.Count} held-out labels inside their interval ({covered / (double)actual.Count:P0})", Alignment.LowerRight);
+        }
         var diagonal = plot.Add.Line(low, low, high, high);
         diagonal.LinePattern = LinePattern.Dashed;
         diagonal.Color = Colors.Gray;

@@ -40,6 +40,23 @@ internal sealed record SuiteFitResult
 
     /// <summary>The KARE fit's path messages (where it stepped, measured and solved), joined; empty for other models.</summary>
     public string Path { get; init; } = "";
+
+    /// <summary>Regression with prediction intervals: the fraction of test labels inside [LowerBound, UpperBound] (NaN otherwise).</summary>
+    public double IntervalCoverage { get; init; } = double.NaN;
+
+    /// <summary>The intervals' mean width on the test rows, in label units (NaN without intervals).</summary>
+    public double IntervalWidth { get; init; } = double.NaN;
+
+    /// <summary>
+    /// The constant-width split-conformal baseline: the same trainer without intervals fitted on 75% of the training rows,
+    /// its 90% half-width the conformal quantile of the other 25%'s absolute residuals; coverage and width on the test rows.
+    /// </summary>
+    public double SplitConformalCoverage { get; init; } = double.NaN;
+
+    public double SplitConformalWidth { get; init; } = double.NaN;
+
+    /// <summary>Test rows of the split.</summary>
+    public int TestRows { get; init; }
 }
 
 /// <summary>
@@ -85,8 +102,14 @@ internal static class SuiteFit
             MulticlassPredictionTransformer<KareMulticlassModelParameters> m => (m.Model.SelectedEpoch, m.Model.RelativeRidge, m.Model.TrainingCurve),
             _ => (double.NaN, double.NaN, (IReadOnlyList<KareEpochSummary>)Array.Empty<KareEpochSummary>()),
         };
+        var (coverage, width) = IntervalMetrics(transformer.Transform(test));
+        var (baselineCoverage, baselineWidth) = double.IsNaN(coverage) ? (double.NaN, double.NaN) : SplitConformal(mlContext, data, split, options, test);
         return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with
         {
+            IntervalCoverage = coverage,
+            IntervalWidth = width,
+            SplitConformalCoverage = baselineCoverage,
+            SplitConformalWidth = baselineWidth,
             SelectedEpoch = epoch,
             RelativeRidge = ridge,
             EpochsRun = curve.Count > 0 ? curve[^1].Epoch : double.NaN,
@@ -160,7 +183,47 @@ internal static class SuiteFit
             LogLoss = logLoss,
             FitSeconds = seconds,
             TrainingRows = data.TrainingRowCount(split),
+            TestRows = data.RowCount - data.TrainingRowCount(split),
         };
+    }
+
+    /// <summary>Coverage and mean width of the LowerBound/UpperBound columns on scored test rows; NaN when there are none.</summary>
+    private static (double Coverage, double Width) IntervalMetrics(IDataView scored)
+    {
+        if (scored.Schema.GetColumnOrNull("LowerBound") is null)
+            return (double.NaN, double.NaN);
+        float[] labels = scored.GetColumn<float>("Label").ToArray();
+        float[] lower = scored.GetColumn<float>("LowerBound").ToArray();
+        float[] upper = scored.GetColumn<float>("UpperBound").ToArray();
+        int covered = Enumerable.Range(0, labels.Length).Count(i => lower[i] <= labels[i] && labels[i] <= upper[i]);
+        return (covered / (double)labels.Length, Enumerable.Range(0, labels.Length).Average(i => (double)upper[i] - lower[i]));
+    }
+
+    /// <summary>
+    /// The split-conformal baseline of <see cref="SuiteFitResult.SplitConformalCoverage"/>: a fixed random quarter of the
+    /// training rows calibrates, the rest train the KARE regression without intervals.
+    /// </summary>
+    private static (double Coverage, double Width) SplitConformal(MLContext mlContext, SuiteDataSet data, int split, KareOptionAssignments options, IDataView test)
+    {
+        const double coverage = 0.9;
+        bool[] mask = data.TrainingMasks[split - 1];
+        int[] training = Enumerable.Range(0, data.RowCount).Where(i => mask[i]).ToArray();
+        new Random(split).Shuffle(training);
+        var calibration = training.Take(training.Length / 4).ToHashSet();
+        KareRegressionTrainer.Options trainerOptions = Configure(new KareRegressionTrainer.Options(), options);
+        trainerOptions.PredictionIntervalCoverage = 0;
+        ITransformer model = mlContext.Regression.Trainers.Kare(trainerOptions).Fit(Rows(mlContext, data, i => mask[i] && !calibration.Contains(i)));
+        IDataView calibrated = model.Transform(Rows(mlContext, data, calibration.Contains));
+        float[] labels = calibrated.GetColumn<float>("Label").ToArray();
+        float[] scores = calibrated.GetColumn<float>("Score").ToArray();
+        double[] residuals = labels.Zip(scores, (y, f) => Math.Abs((double)y - f)).Order().ToArray();
+        int rank = (int)Math.Ceiling(coverage * (residuals.Length + 1) - 1e-9);
+        double halfWidth = rank <= residuals.Length ? residuals[rank - 1] : double.PositiveInfinity;
+        IDataView scored = model.Transform(test);
+        float[] testLabels = scored.GetColumn<float>("Label").ToArray();
+        float[] testScores = scored.GetColumn<float>("Score").ToArray();
+        int covered = Enumerable.Range(0, testLabels.Length).Count(i => Math.Abs((double)testLabels[i] - testScores[i]) <= halfWidth);
+        return (covered / (double)testLabels.Length, 2 * halfWidth);
     }
 
     /// <summary>Probabilities are clipped to [1e-15, 1 − 1e-15], as scikit-learn's log_loss does.</summary>

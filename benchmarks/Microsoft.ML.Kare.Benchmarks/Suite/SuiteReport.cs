@@ -24,6 +24,7 @@ internal sealed class SuiteReport
     private readonly IReadOnlyList<(string Name, SuiteTask Task, int TrainingRows)> _dataSets;
     private readonly Dictionary<string, Dictionary<string, SuiteScore>> _peers = new(StringComparer.Ordinal); // data set → model → score
     private readonly List<(string Run, Dictionary<string, SuiteScore> Scores)> _candidates = new();
+    private readonly List<(string Run, List<SuiteFitResult> Results)> _candidateResults = new();
 
     public SuiteReport(IReadOnlyList<(string Name, SuiteTask Task, int TrainingRows)> dataSets) => _dataSets = dataSets;
 
@@ -54,7 +55,47 @@ internal sealed class SuiteReport
     }
 
     public void AddCandidate(string run, IEnumerable<SuiteFitResult> results)
-        => _candidates.Add((run, results.GroupBy(r => r.DataSet).ToDictionary(g => g.Key, Mean, StringComparer.Ordinal)));
+    {
+        List<SuiteFitResult> list = results.ToList();
+        _candidates.Add((run, list.GroupBy(r => r.DataSet).ToDictionary(g => g.Key, Mean, StringComparer.Ordinal)));
+        _candidateResults.Add((run, list));
+    }
+
+    /// <summary>
+    /// Regression candidates with prediction intervals: per data set, the mean test coverage and width over the splits,
+    /// the least coverage the issue's bound allows (0.90 − 2·√(0.09 / test rows over all splits)), and the split-conformal
+    /// baseline's coverage and width; then the coverage pooled over every data set and split.
+    /// </summary>
+    private void RenderIntervals(StringBuilder text)
+    {
+        foreach (var (run, results) in _candidateResults)
+        {
+            var withIntervals = results.Where(r => !double.IsNaN(r.IntervalCoverage)).ToList();
+            if (withIntervals.Count == 0)
+                continue;
+            text.AppendLine($"## Regression prediction intervals of {run}: test coverage and mean width (label units), mean over splits");
+            text.AppendLine();
+            text.AppendLine("| data set | training rows | splits | coverage | least allowed | mean width | split-conformal coverage | split-conformal width | width ratio |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            foreach (var (name, _, rows) in _dataSets.Where(d => withIntervals.Any(r => r.DataSet == d.Name)))
+            {
+                var set = withIntervals.Where(r => r.DataSet == name).ToList();
+                double coverage = set.Average(r => r.IntervalCoverage), width = set.Average(r => r.IntervalWidth);
+                double least = 0.90 - 2 * Math.Sqrt(0.09 / set.Sum(r => r.TestRows));
+                double baselineWidth = set.Average(r => r.SplitConformalWidth);
+                text.AppendLine($"| {name} | {rows} | {set.Count} | {F4(coverage)}{(coverage < least ? " ⚠" : "")} | {F4(least)} | {G4(width)} | " +
+                                $"{F4(set.Average(r => r.SplitConformalCoverage))} | {G4(baselineWidth)} | {F2(width / baselineWidth)} |");
+            }
+            double pooled = withIntervals.Sum(r => r.IntervalCoverage * r.TestRows) / withIntervals.Sum(r => r.TestRows);
+            double pooledBaseline = withIntervals.Sum(r => r.SplitConformalCoverage * r.TestRows) / withIntervals.Sum(r => r.TestRows);
+            text.AppendLine();
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Pooled over {withIntervals.Count} fits ({withIntervals.Sum(r => r.TestRows)} test rows): coverage {pooled:F4} (split-conformal baseline {pooledBaseline:F4})."));
+            text.AppendLine();
+        }
+    }
+
+    private static string G4(double value) => double.IsNaN(value) ? "–" : value.ToString("G4", CultureInfo.InvariantCulture);
 
     public string Render(int splits)
     {
@@ -129,6 +170,7 @@ internal sealed class SuiteReport
             }
             text.AppendLine();
         }
+        RenderIntervals(text);
         return text.ToString();
     }
 

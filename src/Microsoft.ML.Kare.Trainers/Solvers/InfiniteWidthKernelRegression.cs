@@ -18,8 +18,16 @@ internal static class InfiniteWidthKernelRegression
     /// is kernel ridge regression with λ̃ chosen from <paramref name="ridgeGrid"/> by GCV (<see cref="SpectralRidgePath"/>);
     /// a finite one is gradient flow to that time (<see cref="GradientFlowKernelRegression"/>), with no ridge.
     /// </summary>
+    /// <param name="kernel">Θ, row-major n×n.</param>
+    /// <param name="targets">Standardised targets, length n.</param>
+    /// <param name="weights">Row weights (mean 1), or null.</param>
+    /// <param name="n">Rows.</param>
+    /// <param name="trainingTime">t; +∞ for kernel ridge regression.</param>
+    /// <param name="learningRate">η of the gradient flow.</param>
+    /// <param name="ridgeGrid">The λ̃ GCV chooses from.</param>
+    /// <param name="leaveOneOut">With t = +∞, also return the exact leave-one-out predictions (prediction intervals).</param>
     public static Solution Solve(double[] kernel, double[] targets, double[]? weights, int n, double trainingTime, double learningRate,
-        IReadOnlyList<double> ridgeGrid)
+        IReadOnlyList<double> ridgeGrid, bool leaveOneOut = false)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -34,6 +42,7 @@ internal static class InfiniteWidthKernelRegression
 
         double relativeRidge = 0, ridge = 0, gcv = double.NaN;
         Tensor alpha;
+        double[]? looPredictions = null;
         if (double.IsPositiveInfinity(trainingTime))
         {
             using var path = new SpectralRidgePath(k, y);
@@ -42,7 +51,17 @@ internal static class InfiniteWidthKernelRegression
             relativeRidge = ridgeGrid[best];
             ridge = path.AbsoluteRidge(relativeRidge);
             gcv = values[best];
-            alpha = KernelRidge.DualWeights(k, y, ridge);
+            if (leaveOneOut)
+            {
+                Tensor unweighted = torch.tensor(targets, new long[] { n, 1 }, ScalarType.Float64);
+                Tensor? w = weights is null ? null : torch.tensor(weights, ScalarType.Float64);
+                (alpha, Tensor loo) = KernelRidge.DualWeightsAndLeaveOneOut(k, unweighted, y, w, ridge);
+                looPredictions = loo.contiguous().data<double>().ToArray();
+            }
+            else
+            {
+                alpha = KernelRidge.DualWeights(k, y, ridge);
+            }
         }
         else
         {
@@ -55,7 +74,7 @@ internal static class InfiniteWidthKernelRegression
         if (dual.Any(v => !double.IsFinite(v)))
             throw new ArithmeticException("The infinite-width NTK regression produced non-finite dual weights: the kernel is numerically singular or overflows. "
                 + "Use fewer hidden layers, a smaller WeightStandardDeviation, or a larger ridge grid.");
-        return new Solution(dual, relativeRidge, ridge, gcv, trainingError);
+        return new Solution(dual, relativeRidge, ridge, gcv, trainingError) { LeaveOneOutPredictions = looPredictions };
     }
 
     /// <summary>The dual weights and how they were chosen.</summary>
@@ -64,5 +83,9 @@ internal static class InfiniteWidthKernelRegression
     /// <param name="Ridge">λ = λ̃·Tr(SΘS)/n² (0 for a finite training time).</param>
     /// <param name="GeneralizedCrossValidation">GCV at the chosen λ̃ (NaN for a finite training time).</param>
     /// <param name="TrainingError">Mean squared (weighted) residual on the training rows, standardised units.</param>
-    public sealed record Solution(double[] DualWeights, double RelativeRidge, double Ridge, double GeneralizedCrossValidation, double TrainingError);
+    public sealed record Solution(double[] DualWeights, double RelativeRidge, double Ridge, double GeneralizedCrossValidation, double TrainingError)
+    {
+        /// <summary>Exact leave-one-out predictions (standardised units; NaN for rows of weight 0) when asked for; else null.</summary>
+        public double[]? LeaveOneOutPredictions { get; init; }
+    }
 }

@@ -129,6 +129,14 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         /// kernel (8·n² bytes) and eigendecomposes it (O(n³)). The default is 10,000; at most 46,340.
         /// </summary>
         public int MaximumTrainingRows = Defaults.MaximumTrainingRows;
+
+        /// <summary>
+        /// Coverage of the prediction intervals, between 0 and 1 (default 0.9): scoring adds the columns
+        /// <c>LowerBound</c> and <c>UpperBound</c>, Score ∓ the conformal quantile of the exact leave-one-out residuals
+        /// (<see cref="KareIntervalCalibration.LeaveOneOut"/>; the kernel is trained on no row). 0 turns them off. A
+        /// finite <see cref="TrainingTime"/> has no exact leave-one-out and gives no intervals.
+        /// </summary>
+        public double PredictionIntervalCoverage = KareTrainerDefaults.PredictionIntervalCoverage;
     }
 
     /// <summary>Default values shared by <see cref="Options"/> and the <see cref="InfiniteWidthNtkCatalog"/> overloads.</summary>
@@ -200,12 +208,21 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
     /// <inheritdoc/>
     protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema)
     {
+        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
+            new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation()));
+        if (!HasIntervals(_options))
+            return new[] { score };
         return new[]
         {
-            new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
-                new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+            score,
+            new SchemaShape.Column(KarePredictionInterval.LowerBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
+            new SchemaShape.Column(KarePredictionInterval.UpperBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
         };
     }
+
+    /// <summary>Intervals need a coverage and kernel ridge regression (t = ∞), whose leave-one-out residuals are exact.</summary>
+    private static bool HasIntervals(Options options)
+        => options.PredictionIntervalCoverage > 0 && double.IsPositiveInfinity(options.TrainingTime);
 
     /// <summary>
     /// Accepts a scalar label of type <see cref="float"/>, as ML.NET's regression trainers and evaluator do; a
@@ -269,7 +286,21 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         host.CheckAlive();
         InfiniteWidthKernelRegression.Solution solution;
         using (TorchRuntime.BeginFit(threads: 0, host.CheckAlive))
-            solution = InfiniteWidthKernelRegression.Solve(theta, targets, weights, n, options.TrainingTime, options.LearningRate, options.RidgeGrid);
+            solution = InfiniteWidthKernelRegression.Solve(theta, targets, weights, n, options.TrainingTime, options.LearningRate, options.RidgeGrid,
+                leaveOneOut: HasIntervals(options));
+        KarePredictionInterval? interval = null;
+        if (solution.LeaveOneOutPredictions is double[] loo)
+        {
+            var residuals = new List<double>(n);
+            for (int i = 0; i < n; i++)
+            {
+                if (double.IsFinite(loo[i]))
+                    residuals.Add(Math.Abs(targets[i] - loo[i]) * labelScales[0]);
+            }
+            interval = new KarePredictionInterval(options.PredictionIntervalCoverage, ConformalQuantile.HalfWidth(residuals, options.PredictionIntervalCoverage),
+                residuals.Count, KareIntervalCalibration.LeaveOneOut);
+            ch.Info($"Infinite-width NTK: {interval}.");
+        }
 
         string network = $"{options.Activation} network with {options.NumberOfHiddenLayers} hidden layer(s), σ_w = {options.WeightStandardDeviation:G4}, β = {options.BiasStandardDeviation:G4}";
         ch.Info(double.IsPositiveInfinity(options.TrainingTime)
@@ -280,13 +311,15 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
 
         return new InfiniteWidthNtkModelParameters(host, options.Activation, options.NumberOfHiddenLayers, options.WeightStandardDeviation,
             options.BiasStandardDeviation, featureMeans, featureScales, labelMeans[0], labelScales[0], inputs, solution.DualWeights,
-            options.TrainingTime, options.LearningRate, solution.RelativeRidge, solution.Ridge);
+            options.TrainingTime, options.LearningRate, solution.RelativeRidge, solution.Ridge, interval);
     }
 
     /// <summary>Checks every training option (one line per option), naming the option on failure.</summary>
     private static void CheckOptions(IHost host, Options options)
     {
         host.CheckUserArg(Enum.IsDefined(options.Activation), nameof(options.Activation), "Must be a defined InfiniteWidthActivation value.");
+        host.CheckUserArg(options.PredictionIntervalCoverage >= 0 && options.PredictionIntervalCoverage < 1, nameof(options.PredictionIntervalCoverage),
+            "Must be at least 0 (no intervals) and less than 1.");
         host.CheckUserArg(options.NumberOfHiddenLayers >= 0 && options.NumberOfHiddenLayers <= InfiniteWidthNtk.MaximumHiddenLayerCount, nameof(options.NumberOfHiddenLayers), $"Must be between 0 (a linear model) and {InfiniteWidthNtk.MaximumHiddenLayerCount}.");
         host.CheckUserArg(options.WeightStandardDeviation > 0 && double.IsFinite(options.WeightStandardDeviation), nameof(options.WeightStandardDeviation), "Must be a positive finite number.");
         host.CheckUserArg(options.BiasStandardDeviation >= 0 && double.IsFinite(options.BiasStandardDeviation), nameof(options.BiasStandardDeviation), "Must be a non-negative finite number.");

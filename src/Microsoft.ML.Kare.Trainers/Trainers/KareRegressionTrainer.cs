@@ -34,6 +34,8 @@ namespace Microsoft.ML.Kare;
 /// | Output Column Name | Column Type | Description|
 /// | -- | -- | -- |
 /// | `Score` | <xref:System.Single> | The unbounded score that was predicted by the model. |
+/// | `LowerBound` | <xref:System.Single> | The lower end of the prediction interval (unless `PredictionIntervalCoverage` is 0). |
+/// | `UpperBound` | <xref:System.Single> | The upper end of the prediction interval (unless `PredictionIntervalCoverage` is 0). |
 ///
 /// ### Trainer Characteristics
 /// |  |  |
@@ -87,6 +89,18 @@ public sealed class KareRegressionTrainer
     /// </summary>
     public sealed class Options : KareTrainerOptionsBase
     {
+        /// <summary>
+        /// Coverage of the prediction intervals, between 0 and 1 (default 0.9): scoring adds the columns
+        /// <c>LowerBound</c> and <c>UpperBound</c>, which hold a new row's label with this probability. 0 turns them off
+        /// and leaves the output schema a single <c>Score</c>.
+        /// </summary>
+        /// <remarks>
+        /// The intervals are conformal (<see cref="KarePredictionInterval"/>): Score ± a half-width calibrated on
+        /// out-of-sample residuals. With cross-validation (the default up to 1,000 rows) the folds' held-out rows
+        /// calibrate them at no cost in rows; otherwise 10% of the rows (at most 2,000) are kept out of training and
+        /// selection to calibrate them, and join the final ridge regression afterwards.
+        /// </remarks>
+        public double PredictionIntervalCoverage = KareTrainerDefaults.PredictionIntervalCoverage;
     }
 
     /// <summary>
@@ -115,10 +129,15 @@ public sealed class KareRegressionTrainer
     /// <inheritdoc/>
     protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema)
     {
+        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
+            new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation()));
+        if (TrainerOptions.PredictionIntervalCoverage == 0)
+            return new[] { score };
         return new[]
         {
-            new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
-                new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+            score,
+            new SchemaShape.Column(KarePredictionInterval.LowerBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
+            new SchemaShape.Column(KarePredictionInterval.UpperBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
         };
     }
 

@@ -167,6 +167,7 @@ internal static class KareTrainerDefaults
     public const double TrainingRidge = 0.1;
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.Automatic;
     public const double ValidationFraction = 0.2;
+    public const double PredictionIntervalCoverage = 0.9;
     public const int NumberOfFolds = 5;
     public const KareCrossValidationModel CrossValidationModel = KareCrossValidationModel.FoldEnsemble;
     public const int RidgeGridCount = 36;

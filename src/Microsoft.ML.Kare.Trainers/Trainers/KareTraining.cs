@@ -51,6 +51,11 @@ internal static class KareTraining
         host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
         host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");
         host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
+        if (options is KareRegressionTrainer.Options regression)
+        {
+            host.CheckUserArg(regression.PredictionIntervalCoverage >= 0 && regression.PredictionIntervalCoverage < 1, nameof(regression.PredictionIntervalCoverage),
+                "Must be at least 0 (no intervals) and less than 1.");
+        }
         host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
     }
 
@@ -82,6 +87,7 @@ internal static class KareTraining
         ThreadCount = options.NumberOfThreads ?? 0,
         MemoryBudgetBytes = options.MaximumMemoryMegabytes is int megabytes ? (long)megabytes << 20 : KareMemoryEstimate.DefaultBudgetBytes(),
         ComputeLeaveOneOutPredictions = leaveOneOutPredictions,
+        IntervalCoverage = options is KareRegressionTrainer.Options regression ? regression.PredictionIntervalCoverage : 0,
     };
 
     /// <summary>

@@ -46,6 +46,12 @@ internal sealed record FitPlan
     /// <summary>Held-out and fit parts each need at least this many rows for the hold-out procedure.</summary>
     public const int MinimumHoldOutRows = 10;
 
+    /// <summary>Without cross-validation, this fraction of the rows calibrates prediction intervals (at most <see cref="MaximumCalibrationRows"/>).</summary>
+    public const double CalibrationFraction = 0.1;
+
+    /// <summary>More calibration rows hardly sharpen a quantile; they would only take rows from training.</summary>
+    public const int MaximumCalibrationRows = 2000;
+
     /// <summary>At most this many fit rows form the KRR basis when measuring held-out error during training.</summary>
     public const int MaximumValidationBasisRows = 2000;
 
@@ -109,8 +115,14 @@ internal sealed record FitPlan
     /// <summary>Rows held out (0 without a hold-out; the smallest fold with cross-validation); the rest train the kernel.</summary>
     public required int ValidationRows { get; init; }
 
+    /// <summary>
+    /// Rows kept out of training, of the choice of the epoch and λ̃, and of the ridge regression that predicts them, to
+    /// calibrate prediction intervals (0 without intervals, and with cross-validation, whose folds calibrate them).
+    /// </summary>
+    public int CalibrationRows { get; init; }
+
     /// <summary>Rows the network is trained on.</summary>
-    public int FitRows => RowCount - ValidationRows;
+    public int FitRows => RowCount - ValidationRows - CalibrationRows;
 
     /// <summary>Fit rows that form the kernel ridge regression's basis when measuring the held-out error.</summary>
     public int ValidationBasisRows => Math.Min(FitRows, MaximumValidationBasisRows);
@@ -170,15 +182,22 @@ internal sealed record FitPlan
                 : $"KARE: the final ridge regression is solved in kernel space ({rows}×{rows})."));
         }
         KareRidgeSelection selection = ChooseSelection(rows, method.UsesKernelReadout() && parameterSpace, settings, messages);
-        var (folds, validationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
+        var (folds, validationRows, calibrationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
         if (folds > 0 && batchRows < rows - validationRows)
         {
             messages.Add(new(true, $"Cross-validation trains every fold on full batches, but {rows - validationRows} rows make mini-batches of {batchRows}; " +
                                    $"choosing λ̃ and the epoch on {settings.ValidationFraction:P0} held-out rows instead."));
             selection = ChooseSelection(rows, false, settings with { RidgeSelection = KareRidgeSelection.HoldOut }, messages);
-            (folds, validationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
+            (folds, validationRows, calibrationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
         }
-        int fitRows = rows - validationRows;
+        if (settings.IntervalCoverage > 0)
+        {
+            messages.Add(new(calibrationRows == 0 && folds == 0, folds > 0
+                ? $"KARE: the {100 * settings.IntervalCoverage:G4}% prediction intervals are calibrated on the folds' out-of-fold residuals."
+                : calibrationRows > 0 ? $"KARE: {calibrationRows} rows are kept out of training and selection to calibrate the {100 * settings.IntervalCoverage:G4}% prediction intervals."
+                : $"{rows} training rows are too few to keep calibration rows for {100 * settings.IntervalCoverage:G4}% prediction intervals: their bounds are infinite."));
+        }
+        int fitRows = rows - validationRows - calibrationRows;
         bool holdOut = selection != KareRidgeSelection.GeneralizedCrossValidation;
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, settings) : TrainingSpace.Kernel;
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
@@ -195,6 +214,7 @@ internal sealed record FitPlan
             HoldOut = holdOut,
             Folds = folds,
             ValidationRows = validationRows,
+            CalibrationRows = calibrationRows,
             FinalFit = !method.UsesKernelReadout() ? FinalFitSpace.NetworkReadout : parameterSpace ? FinalFitSpace.Parameter : FinalFitSpace.Kernel,
             ParameterSpace = parameterSpace,
             BatchRows = batchRows,
@@ -237,9 +257,9 @@ internal sealed record FitPlan
         };
     }
 
-    /// <summary>The folds, held-out rows, rows per step and step space that a selection gives.</summary>
-    private static (int Folds, int ValidationRows, int BatchRows, TrainingSpace StepSpace) Sizes(int rows, KareNetworkArchitecture architecture,
-        KareRidgeSelection selection, KareFitSettings settings)
+    /// <summary>The folds, held-out rows, calibration rows, rows per step and step space that a selection gives.</summary>
+    private static (int Folds, int ValidationRows, int CalibrationRows, int BatchRows, TrainingSpace StepSpace) Sizes(int rows,
+        KareNetworkArchitecture architecture, KareRidgeSelection selection, KareFitSettings settings)
     {
         int folds = selection == KareRidgeSelection.CrossValidation ? settings.Folds : 0;
         int validationRows = selection switch
@@ -248,9 +268,25 @@ internal sealed record FitPlan
             KareRidgeSelection.CrossValidation => rows / folds,
             _ => 0,
         };
+        int calibrationRows = folds == 0 ? IntervalCalibrationRows(rows, rows - validationRows, settings.IntervalCoverage) : 0;
         int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
-        TrainingSpace stepSpace = ChooseStepSpace(settings.Method, architecture, rows - validationRows, ref batchRows, settings);
-        return (folds, validationRows, batchRows, stepSpace);
+        TrainingSpace stepSpace = ChooseStepSpace(settings.Method, architecture, rows - validationRows - calibrationRows, ref batchRows, settings);
+        return (folds, validationRows, calibrationRows, batchRows, stepSpace);
+    }
+
+    /// <summary>
+    /// Calibration rows for intervals of <paramref name="coverage"/> (0: none): <see cref="CalibrationFraction"/> of the
+    /// rows, at least the fewest that give a finite bound (coverage / (1 − coverage)) and at most
+    /// <see cref="MaximumCalibrationRows"/>; none when the rows left to train on would fall below
+    /// <see cref="MinimumHoldOutRows"/>.
+    /// </summary>
+    internal static int IntervalCalibrationRows(int rows, int trainableRows, double coverage)
+    {
+        if (coverage <= 0)
+            return 0;
+        int fewestFinite = (int)Math.Ceiling(coverage / (1 - coverage) - 1e-9);
+        int calibration = Math.Min(MaximumCalibrationRows, Math.Max((int)Math.Round(CalibrationFraction * rows), fewestFinite));
+        return trainableRows - calibration >= MinimumHoldOutRows ? calibration : 0;
     }
 
     /// <summary>

@@ -18,9 +18,10 @@ internal sealed class FitRowSets : IDisposable
 {
     private readonly List<RowSet> _owned;
 
-    private FitRowSets(RowSet all, IReadOnlyList<TrainingSplit> splits, RowSet modelFit, List<RowSet> owned)
+    private FitRowSets(RowSet all, IReadOnlyList<TrainingSplit> splits, RowSet modelFit, RowSet? calibration, List<RowSet> owned)
     {
         All = all;
+        Calibration = calibration;
         Splits = splits;
         ModelFit = modelFit;
         _owned = owned;
@@ -36,9 +37,12 @@ internal sealed class FitRowSets : IDisposable
     /// </summary>
     public RowSet ModelFit { get; }
 
+    /// <summary>The rows kept out of training and selection to calibrate prediction intervals (<see cref="FitPlan.CalibrationRows"/>), or null.</summary>
+    public RowSet? Calibration { get; }
+
     /// <summary>
     /// The plan's splits of <paramref name="order"/>: with a hold-out its first <see cref="FitPlan.ValidationRows"/> rows
-    /// are held out and the rest train; with k folds, fold j is the j-th of k near-equal runs of the order.
+    /// are held out, the next <see cref="FitPlan.CalibrationRows"/> calibrate intervals and the rest train; with k folds, fold j is the j-th of k near-equal runs of the order.
     /// </summary>
     public static FitRowSets Create(StandardizedRows rows, int[] order, FitPlan plan)
     {
@@ -59,15 +63,17 @@ internal sealed class FitRowSets : IDisposable
         var splits = new List<TrainingSplit>();
         if (!plan.CrossValidation)
         {
-            splits.Add(Split(order.Skip(plan.ValidationRows).ToArray(), plan.HoldOut ? order.Take(plan.ValidationRows).ToArray() : null));
-            return new FitRowSets(all, splits, splits[0].Fit, owned);
+            int trainStart = plan.ValidationRows + plan.CalibrationRows;
+            splits.Add(Split(order[trainStart..], plan.HoldOut ? order[..plan.ValidationRows] : null));
+            RowSet? calibration = plan.CalibrationRows > 0 ? Set(order[plan.ValidationRows..trainStart]) : null;
+            return new FitRowSets(all, splits, splits[0].Fit, calibration, owned);
         }
         for (int fold = 0; fold < plan.Folds; fold++)
         {
             int start = (int)((long)fold * order.Length / plan.Folds), end = (int)((long)(fold + 1) * order.Length / plan.Folds);
             splits.Add(Split(order[..start].Concat(order[end..]).ToArray(), order[start..end]));
         }
-        return new FitRowSets(all, splits, Set(order), owned);
+        return new FitRowSets(all, splits, Set(order), null, owned);
     }
 
     public void Dispose()

@@ -62,6 +62,12 @@ internal sealed record KareFitSettings
     /// <summary>Also return the final fit's exact leave-one-out predictions (classifiers calibrate on them).</summary>
     public bool ComputeLeaveOneOutPredictions { get; init; }
 
+    /// <summary>
+    /// Coverage of the regression's prediction intervals, between 0 and 1; 0 computes none. Without cross-validation the
+    /// fit keeps <see cref="FitPlan.CalibrationRows"/> rows out of training and selection to calibrate them.
+    /// </summary>
+    public double IntervalCoverage { get; init; }
+
     /// <summary>Training refuses to start when its estimated peak memory (<see cref="KareMemoryEstimate"/>) exceeds this many bytes.</summary>
     public long MemoryBudgetBytes { get; init; } = long.MaxValue;
 

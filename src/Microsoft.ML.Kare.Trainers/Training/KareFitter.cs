@@ -56,11 +56,18 @@ internal static class KareFitter
             monitor.CheckAlive();
             finals.Add(finalFit.Fit(member, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions));
         }
+        KarePredictionInterval? interval = null;
+        if (settings.IntervalCoverage > 0 && rows.TargetCount == 1)
+        {
+            interval = IntervalCalibration.Calibrate(plan, settings.IntervalCoverage, sets, runs, plan.HoldOut ? selector.BestRelativeRidge : double.NaN,
+                finalFit, rows.TargetScales[0], monitor.CheckAlive);
+            monitor.Info($"KARE: {interval}.");
+        }
         FinalModel final = finals[0];
         monitor.Info($"KARE ({plan.Method.Description()}): kept epoch {selector.BestEpoch}" + (plan.HoldOut ? $" (held-out MSE {selector.BestError:G4} in standardised units)" : string.Empty) +
                      (plan.Method.UsesKernelReadout() ? $", λ̃ = {final.RelativeRidge:G3} (λ = {final.Ridge:G3})" : string.Empty) +
                      (finals.Count > 1 ? $"; an ensemble of the {finals.Count} fold networks" : string.Empty) + $"; trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
-        return Result(plan, rows, runs, selector, finals, curve);
+        return Result(plan, rows, runs, selector, finals, curve, interval);
     }
 
     /// <summary>
@@ -120,6 +127,8 @@ internal static class KareFitter
             runs.RestoreBest(); // an ensemble: always chosen on held-out errors
             return;
         }
+        if (plan.CrossValidation)
+            runs.RestoreBest(); // the fold runs beside a refit calibrate prediction intervals at the kept epoch
         runs.Model.Restore(selector.Best);
         if (plan.HoldOut || selector.BestEpoch != plan.Epochs || plan.Epochs == 0 || double.IsFinite(LockstepRuns.InitialObjective(plan, runs.Model, runs.ModelFit)))
             return;
@@ -129,7 +138,7 @@ internal static class KareFitter
     }
 
     private static KareFitResult Result(FitPlan plan, StandardizedRows rows, LockstepRuns runs, EpochSelector selector, List<FinalModel> finals,
-        List<KareEpochSummary> curve)
+        List<KareEpochSummary> curve, KarePredictionInterval? interval)
     {
         var members = new List<KareModelMember>(finals.Count);
         for (int i = 0; i < finals.Count; i++)
@@ -155,6 +164,7 @@ internal static class KareFitter
             SelectedEpoch = selector.BestEpoch,
             TrainingCurve = curve,
             LeaveOneOutPredictions = leaveOneOut is null ? null : rows.UnstandardizeTargets(leaveOneOut),
+            PredictionInterval = interval,
         };
     }
 

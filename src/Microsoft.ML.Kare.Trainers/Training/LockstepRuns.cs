@@ -22,7 +22,7 @@ internal sealed class LockstepRuns : IDisposable
     private readonly List<(TrainingRun Run, RowSet Fit)> _trained;
     private readonly int _parallelism;
     private readonly int _threads;
-    private ModelState[] _bestMembers;
+    private ModelState[] _best; // every trained run's state at the best epoch, in the order of _trained
 
     private LockstepRuns(IReadOnlyList<TrainingRun> members, RowSet memberFit, IReadOnlyList<MeasuredRun> measured,
         List<(TrainingRun Run, RowSet Fit)> trained, int parallelism, int threads)
@@ -33,7 +33,7 @@ internal sealed class LockstepRuns : IDisposable
         _trained = trained;
         _parallelism = parallelism;
         _threads = threads;
-        _bestMembers = members.Select(m => m.Snapshot()).ToArray();
+        _best = trained.Select(t => t.Run.Snapshot()).ToArray();
     }
 
     /// <summary>The runs whose states become the model: one network, or the k fold networks of an ensemble.</summary>
@@ -119,18 +119,21 @@ internal sealed class LockstepRuns : IDisposable
         return new HeldOutErrors(errors, results[0].RelativeRidges);
     }
 
-    /// <summary>Records every member's state as the best so far; returns the first member's (for the epoch selector).</summary>
+    /// <summary>
+    /// Records every run's state as the best so far (the fold runs of a refit too: they calibrate prediction intervals);
+    /// returns the first member's (for the epoch selector).
+    /// </summary>
     public ModelState RecordBest()
     {
-        _bestMembers = Members.Select(m => m.Snapshot()).ToArray();
-        return _bestMembers[0];
+        _best = _trained.Select(t => t.Run.Snapshot()).ToArray();
+        return _best[_trained.FindIndex(t => t.Run == Model)];
     }
 
-    /// <summary>Restores every member to the state <see cref="RecordBest"/> recorded last.</summary>
+    /// <summary>Restores every run to the state <see cref="RecordBest"/> recorded last.</summary>
     public void RestoreBest()
     {
-        for (int i = 0; i < Members.Count; i++)
-            Members[i].Restore(_bestMembers[i]);
+        for (int i = 0; i < _trained.Count; i++)
+            _trained[i].Run.Restore(_best[i]);
     }
 
     /// <summary>The objective on the first step's rows of a run's fit set (all of them for a full batch).</summary>

@@ -28,7 +28,7 @@ namespace Microsoft.ML.Kare;
 /// <see cref="WeightStandardDeviation"/> and <see cref="BiasStandardDeviation"/>. Scoring is plain managed code,
 /// O(n·d) per row, and thread-safe; a row with a missing (NaN) or infinite feature scores NaN.
 /// </remarks>
-public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>, IValueMapper
+public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>, IValueMapper, ISchemaBindableMapper
 {
     internal const string LoaderSignature = "InfWidthNtkRegExec";
     internal const string RegistrationName = "InfiniteWidthNtkRegressionPredictor";
@@ -46,6 +46,9 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
     /// <summary>The first model version that stores a SHA-256 digest after the model's fields and after each stored vector.</summary>
     internal const uint IntegrityVersion = 0x00010002;
 
+    /// <summary>The first model version that stores prediction intervals.</summary>
+    private const uint IntervalVersion = 0x00010003;
+
     /// <summary>The model's name in messages (and in <see cref="ModelIntegrity"/>'s).</summary>
     private const string ModelName = "infinite-width NTK";
 
@@ -56,8 +59,9 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         return new VersionInfo(
             modelSignature: "IWNTKREG",
             //verWrittenCur: 0x00010001, // Initial
-            verWrittenCur: 0x00010002, // SHA-256 digests of the fields and of each stored vector
-            verReadableCur: 0x00010002,
+            //verWrittenCur: 0x00010002, // SHA-256 digests of the fields and of each stored vector
+            verWrittenCur: IntervalVersion, // Prediction intervals (KarePredictionInterval)
+            verReadableCur: IntervalVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(InfiniteWidthNtkModelParameters).Assembly.FullName);
@@ -70,9 +74,12 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
     internal InfiniteWidthNtkModelParameters(IHostEnvironment env, InfiniteWidthActivation activation, int numberOfHiddenLayers,
         double weightStandardDeviation, double biasStandardDeviation, double[] featureMeans, double[] featureScales,
         double labelMean, double labelScale, double[] trainingInputs, double[] dualWeights,
-        double trainingTime, double learningRate, double relativeRidge, double ridge)
+        double trainingTime, double learningRate, double relativeRidge, double ridge, KarePredictionInterval? predictionInterval = null)
         : base(env, RegistrationName)
     {
+        string? intervalProblem = predictionInterval?.FindProblem();
+        Host.CheckParam(intervalProblem is null, nameof(predictionInterval), "The prediction interval is invalid: " + intervalProblem);
+        PredictionInterval = predictionInterval;
         Host.CheckValue(featureMeans, nameof(featureMeans));
         Host.CheckValue(featureScales, nameof(featureScales));
         Host.CheckValue(trainingInputs, nameof(trainingInputs));
@@ -111,7 +118,10 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         // The digests catch corruption that the zip container does not (ML.NET's loader does not verify the zip entries'
         // CRC-32): a damaged file fails with "The infinite-width NTK model file is corrupted" instead of loading as a
         // different model.
+        // from version 0x00010003 on: the prediction interval (KarePredictionInterval)
         _state = State.Load(Host, ctx);
+        if (ctx.Header.ModelVerWritten >= IntervalVersion)
+            PredictionInterval = PredictionIntervalFile.Load(Host, ctx.Reader, ModelName);
     }
 
     internal static InfiniteWidthNtkModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -152,8 +162,19 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         // The digests catch corruption that the zip container does not (ML.NET's loader does not verify the zip entries'
         // CRC-32): a damaged file fails with "The infinite-width NTK model file is corrupted" instead of loading as a
         // different model.
+        // The prediction interval (KarePredictionInterval), or its absence.
         _state.Save(ctx);
+        PredictionIntervalFile.Save(ctx.Writer, PredictionInterval);
     }
+
+    /// <summary>
+    /// The calibration of the prediction intervals (exact leave-one-out residuals), or null when the model has none.
+    /// With intervals, scoring adds the columns <c>LowerBound</c> and <c>UpperBound</c>.
+    /// </summary>
+    public KarePredictionInterval? PredictionInterval { get; }
+
+    ISchemaBoundMapper ISchemaBindableMapper.Bind(IHostEnvironment env, RoleMappedSchema schema)
+        => Scoring.PredictionIntervalMapper.Bind(this, this, env, schema, PredictionInterval);
 
     /// <inheritdoc/>
     protected override PredictionKind PredictionKind => PredictionKind.Regression;

@@ -47,6 +47,9 @@ internal sealed class KareFitResult
     /// the fit asked for them was set.
     /// </summary>
     public double[]? LeaveOneOutPredictions { get; init; }
+
+    /// <summary>The calibrated prediction intervals of a regression fit that asked for them; otherwise null.</summary>
+    public KarePredictionInterval? PredictionInterval { get; init; }
 }
 
 /// <summary>One network of a KARE model: θ (length P) and β (P × c), in the layouts of <see cref="KareFitResult"/>.</summary>

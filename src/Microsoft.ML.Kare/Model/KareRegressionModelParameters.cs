@@ -22,7 +22,7 @@ namespace Microsoft.ML.Kare;
 /// β = <see cref="KareModelParametersBase{TOutput}.PrimalWeights"/>. It is one forward-mode Jacobian-vector product of the network, computed in plain
 /// managed code: scoring a trained or loaded model needs neither the training data nor libtorch.
 /// </remarks>
-public sealed class KareRegressionModelParameters : KareModelParametersBase<float>, IValueMapper
+public sealed class KareRegressionModelParameters : KareModelParametersBase<float>, IValueMapper, ISchemaBindableMapper
 {
     internal const string LoaderSignature = "KareRegressionExec";
     internal const string RegistrationName = "KareRegressionPredictor";
@@ -40,17 +40,24 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
             //verWrittenCur: 0x00010001, // Initial
             //verWrittenCur: 0x00010002, // Stores the method (KareMethod)
             //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
-            verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
-            verReadableCur: 0x00010005,
+            //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
+            verWrittenCur: IntervalVersion, // Prediction intervals (KarePredictionInterval)
+            verReadableCur: IntervalVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareRegressionModelParameters).Assembly.FullName);
     }
 
+    /// <summary>The first version that stores prediction intervals.</summary>
+    private const uint IntervalVersion = 0x00010006;
+
     /// <summary>Creates model parameters from a finished fit (one output).</summary>
     internal KareRegressionModelParameters(IHostEnvironment env, KareFitResult result)
         : base(env, RegistrationName, result, outputCount: 1)
     {
+        string? problem = result.PredictionInterval?.FindProblem();
+        Host.CheckParam(problem is null, nameof(result), "The prediction interval is invalid: " + problem);
+        PredictionInterval = result.PredictionInterval;
     }
 
     private KareRegressionModelParameters(IHostEnvironment env, ModelLoadContext ctx)
@@ -61,6 +68,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
         // (Base class) the one-output layout of KarePrimalModel (no output count): network, feature standardisation,
         // label mean and scale, ridges, selected epoch, training curve; streams NetworkParameters.bin (θ) and
         // PrimalWeights.bin (β).
+        // from version 0x00010006 on: the prediction interval (KarePredictionInterval)
+        if (ctx.Header.ModelVerWritten >= IntervalVersion)
+            PredictionInterval = PredictionIntervalFile.Load(Host, ctx.Reader, "KARE");
     }
 
     internal static KareRegressionModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -80,7 +90,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
         // *** Binary format ***
         // (Base class) int: sizeof(float)
         // The one-output layout of KarePrimalModel (see there).
+        // The prediction interval (KarePredictionInterval), or its absence.
         Primal.Save(ctx, storeOutputCount: false);
+        PredictionIntervalFile.Save(ctx.Writer, PredictionInterval);
     }
 
     /// <inheritdoc/>
@@ -91,6 +103,16 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
 
     /// <summary>Scale (positive) of the training labels; predictions are made in units of it, then rescaled.</summary>
     public double LabelScale => Primal.TargetScales[0];
+
+    /// <summary>
+    /// The calibration of the prediction intervals, or null when the model has none (trained with
+    /// <c>PredictionIntervalCoverage</c> = 0, or saved before intervals existed). With intervals, scoring adds the
+    /// columns <c>LowerBound</c> and <c>UpperBound</c>: Score ∓ <see cref="KarePredictionInterval.HalfWidth"/>.
+    /// </summary>
+    public KarePredictionInterval? PredictionInterval { get; }
+
+    ISchemaBoundMapper ISchemaBindableMapper.Bind(IHostEnvironment env, RoleMappedSchema schema)
+        => Scoring.PredictionIntervalMapper.Bind(this, this, env, schema, PredictionInterval);
 
     DataViewType IValueMapper.InputType => Primal.InputType;
 

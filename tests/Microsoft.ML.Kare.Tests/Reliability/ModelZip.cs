@@ -127,17 +127,22 @@ internal static class ModelZip
     }
 
     /// <summary>
-    /// Rewrites a saved one-network model in an older KARE layout: 0x00010003 (digests, no network count), 0x00010002
+    /// Rewrites a saved one-network model in an older KARE layout: 0x00010005 (no prediction interval), 0x00010003 (digests, no network count), 0x00010002
     /// (method, no digests) or 0x00010001 (no method either). The current fields end with the method and the network count.
     /// </summary>
     public static byte[] Downgrade(byte[] zip, string signature, uint version)
     {
-        if (version is not (0x00010001 or 0x00010002 or 0x00010003))
+        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005))
             throw new ArgumentOutOfRangeException(nameof(version));
         zip = RewriteKareModelEntry(zip, signature, entry =>
         {
             byte[] result = RewriteModelBlock(entry, block =>
             {
+                // Before version 0x00010006 nothing follows the regression model's fields digest (its interval block goes).
+                if (signature == "KAREREGR")
+                    block = block.AsSpan(0, 12 + (int)BitConverter.ToInt64(block, 4) + DigestSize).ToArray();
+                if (version == 0x00010005)
+                    return block;
                 byte[] fields = Fields(block);
                 if (BitConverter.ToInt32(fields, fields.Length - 4) != 1)
                     throw new ArgumentException("Only a one-network model has an older layout.", nameof(zip));
@@ -150,7 +155,7 @@ internal static class ModelZip
             SetVersions(result, version, version);
             return result;
         });
-        if (version == 0x00010003)
+        if (version is 0x00010003 or 0x00010005)
             return zip;
         foreach (string stream in new[] { KarePrimalModel.NetworkParametersStreamName, KarePrimalModel.PrimalWeightsStreamName })
             zip = RewriteStream(zip, stream, data => data.AsSpan(0, data.Length - DigestSize).ToArray());

@@ -68,7 +68,9 @@ public sealed class OtherModelFormatIntegrityTests
         Assert.AreEqual(saved.IntegrityVersion, ModelZip.VersionWritten(entry));
         int fieldsLength = (int)BitConverter.ToInt64(entry, ModelZip.HeaderSize + 4);
         int start = ModelZip.HeaderSize + 12;
-        Assert.AreEqual(12 + fieldsLength + ModelZip.DigestSize, BitConverter.ToInt64(entry, 0x18), "layout self-check: int; long b; byte[b]; byte[32]");
+        // The infinite-width model ends with its prediction interval block: long 28; coverage, half-width, rows, calibration; byte[32].
+        int intervalBlock = format == Ntk ? 8 + 24 + ModelZip.DigestSize : 0;
+        Assert.AreEqual(12 + fieldsLength + ModelZip.DigestSize + intervalBlock, BitConverter.ToInt64(entry, 0x18), "layout self-check: int; long b; byte[b]; byte[32]");
         int end = start + fieldsLength + ModelZip.DigestSize;
         int stride = Math.Max(1, (end - start) / 40);
         var offsets = Enumerable.Range(0, (end - start + stride - 1) / stride).Select(k => start + k * stride).Append(end - 1).Distinct();
@@ -204,7 +206,7 @@ public sealed class OtherModelFormatIntegrityTests
         if (format == Ntk)
         {
             model = mlContext.Regression.Trainers.InfiniteWidthNtk(numberOfHiddenLayers: 2).Fit(data);
-            saved = new Saved("IWNTKREG", InfiniteWidthNtkModelParameters.IntegrityVersion,
+            saved = new Saved("IWNTKREG", 0x00010003, // the prediction intervals' version
                 new[] { InfiniteWidthNtkModelParameters.TrainingInputsStreamName, InfiniteWidthNtkModelParameters.DualWeightsStreamName },
                 ReliabilityFixtures.SaveToBytes<ReliabilityFixtures.RegressionRow>(mlContext, model), probe, Score(model, probe));
         }
@@ -281,7 +283,8 @@ public sealed class OtherModelFormatIntegrityTests
             byte[] result = ModelZip.RewriteModelBlock(entry, block =>
             {
                 byte[] fields = ModelZip.Fields(block);
-                byte[] rest = block.Skip(12 + fields.Length + ModelZip.DigestSize).ToArray();
+                // The infinite-width model's prediction interval block (from 0x00010003) did not exist then.
+                byte[] rest = saved.Signature == "IWNTKREG" ? Array.Empty<byte>() : block.Skip(12 + fields.Length + ModelZip.DigestSize).ToArray();
                 return block.Take(4).Concat(fields).Concat(rest).ToArray();
             });
             ModelZip.SetVersions(result, InitialVersion, InitialVersion);

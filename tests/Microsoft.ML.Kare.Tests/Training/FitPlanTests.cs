@@ -248,4 +248,41 @@ public sealed class FitPlanTests
         Assert.IsTrue(plan.Messages.Any(m => m.Text.Contains("80 rows to train on, 20 held out to choose λ̃ and the epoch.", StringComparison.Ordinal)),
             string.Join("\n", plan.Messages));
     }
+
+    [TestMethod]
+    public void IntervalsWithAHoldOutKeepTenPercentOfTheRowsForCalibration()
+    {
+        KareFitSettings holdOut = Settings() with { RidgeSelection = KareRidgeSelection.HoldOut, ValidationFraction = 0.2, IntervalCoverage = 0.9 };
+        FitPlan plan = FitPlan.Create(2000, 3, 1, holdOut);
+        Assert.AreEqual(400, plan.ValidationRows);
+        Assert.AreEqual(200, plan.CalibrationRows);
+        Assert.AreEqual(1400, plan.FitRows);
+        StringAssert.Contains(plan.Messages.Single(m => m.Text.Contains("calibrate")).Text, "200 rows are kept out of training and selection");
+
+        Assert.AreEqual(FitPlan.MaximumCalibrationRows, FitPlan.Create(30000, 3, 1, holdOut with { MaximumKernelRows = 40000 }).CalibrationRows);
+        Assert.AreEqual(0, FitPlan.Create(2000, 3, 1, holdOut with { IntervalCoverage = 0 }).CalibrationRows);
+        Assert.AreEqual(1600, FitPlan.Create(2000, 3, 1, holdOut with { IntervalCoverage = 0 }).FitRows);
+        // GCV (no hold-out) keeps calibration rows too; a higher coverage needs at least c/(1 − c) of them.
+        Assert.AreEqual(99, FitPlan.Create(300, 3, 1, Settings() with { IntervalCoverage = 0.99 }).CalibrationRows);
+    }
+
+    [TestMethod]
+    public void CrossValidationCalibratesIntervalsOnItsFoldsWithoutExtraRows()
+    {
+        FitPlan plan = FitPlan.Create(500, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.CrossValidation, IntervalCoverage = 0.9 });
+        Assert.IsTrue(plan.CrossValidation);
+        Assert.AreEqual(0, plan.CalibrationRows);
+        Assert.AreEqual(400, plan.FitRows);
+        StringAssert.Contains(plan.Messages.Single(m => m.Text.Contains("prediction intervals")).Text, "out-of-fold residuals");
+    }
+
+    [TestMethod]
+    public void TooFewRowsForCalibrationWarnThatTheBoundsAreInfinite()
+    {
+        // 15 rows, GCV: 9 calibration rows would leave 6 to train on, fewer than MinimumHoldOutRows.
+        FitPlan plan = FitPlan.Create(15, 3, 1, Settings() with { IntervalCoverage = 0.9 });
+        Assert.AreEqual(0, plan.CalibrationRows);
+        Assert.AreEqual(15, plan.FitRows);
+        StringAssert.Contains(plan.Messages.Single(m => m.IsWarning && m.Text.Contains("prediction intervals")).Text, "infinite");
+    }
 }
