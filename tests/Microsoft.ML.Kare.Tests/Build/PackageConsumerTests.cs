@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.IO.Compression;
 using System.Linq;
 using System.Security;
 using System.Text.Json;
+using System.Xml.Linq;
 using Microsoft.ML.Kare.Build;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -19,8 +21,11 @@ namespace Microsoft.ML.Kare.Tests.Build;
 [TestClass]
 public sealed class PackageConsumerTests
 {
-    /// <summary>The ML.NET version the library is compiled against (Directory.Packages.props).</summary>
+    /// <summary>The ML.NET version the library is compiled against (KareMicrosoftMLBuildVersion, Directory.Packages.props).</summary>
     private const string BuildMicrosoftMLVersion = "5.0.1";
+
+    /// <summary>The newest ML.NET version the packages are tested with, the upper end of their dependency range.</summary>
+    private const string HighestMicrosoftMLVersion = "6.0.0";
 
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(5);
 
@@ -90,7 +95,8 @@ public sealed class PackageConsumerTests
     /// </summary>
     [TestMethod]
     [TestCategory("Integration")]
-    [DataRow("5.0.1")]
+    [DataRow(BuildMicrosoftMLVersion)]
+    [DataRow(HighestMicrosoftMLVersion)]
     public void PackagesTrainSaveAndScoreUnderMicrosoftML(string mlnetVersion)
     {
         if (!OperatingSystem.IsLinux()) Assert.Inconclusive("The package consumer test runs on Linux (the package's native runtime is linux-x64).");
@@ -191,6 +197,38 @@ public sealed class PackageConsumerTests
 
         if (cachedLibrary != null)
             Assert.AreEqual(cachedHashBefore, BuildTestSupport.Sha256(cachedLibrary), $"{cachedLibrary} was modified.");
+    }
+
+    /// <summary>
+    /// Both packages declare exactly the ML.NET versions this class tests as their Microsoft.ML range (an application on
+    /// either restores without NU1608), and the trainers require the scoring package of their own version.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Integration")]
+    public void PackagesDeclareTheTestedMicrosoftMLRange()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("The packages are packed for the package consumer test, which runs on Linux.");
+        Assert.IsNotNull(feed, "The packages were not packed.");
+        foreach (string packageId in new[] { "Microsoft.ML.Kare", "Microsoft.ML.Kare.Trainers" })
+        {
+            Dictionary<string, string> dependencies = Dependencies(packageId);
+            Assert.AreEqual($"[{BuildMicrosoftMLVersion}, {HighestMicrosoftMLVersion}]", dependencies.GetValueOrDefault("Microsoft.ML"), $"{packageId}'s Microsoft.ML range");
+        }
+    }
+
+    /// <summary>The dependencies (id → version range) that a packed package's nuspec declares.</summary>
+    private static Dictionary<string, string> Dependencies(string packageId)
+    {
+        XDocument nuspec = Nuspec(packageId);
+        return nuspec.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!);
+    }
+
+    private static XDocument Nuspec(string packageId)
+    {
+        using ZipArchive package = ZipFile.OpenRead(Path.Combine(feed!.Feed, $"{packageId}.{feed.Version}.nupkg"));
+        using Stream stream = package.GetEntry(packageId + ".nuspec")!.Open();
+        return XDocument.Load(stream);
     }
 
     /// <summary>The training application trains, saves and reloads the three tasks under the expected ML.NET.</summary>
