@@ -151,8 +151,9 @@ public sealed class PackageConsumerTests
             Assert.DoesNotContain("marked weak", rebuild.Output, "The second build patched again (not incremental).");
         }
 
-        AssertTrains(dotnet, Path.Combine(trainingOutput, "TrainingConsumer.dll"), models, mlnetVersion, training, environment);
-        AssertPatchedWhereNeeded(Path.Combine(trainingOutput, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
+        string outputLibrary = Path.Combine(trainingOutput, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        AssertTrains(dotnet, Path.Combine(trainingOutput, "TrainingConsumer.dll"), models, mlnetVersion, outputLibrary, training, environment);
+        AssertPatchedWhereNeeded(outputLibrary);
 
         if (inDepth)
         {
@@ -161,8 +162,9 @@ public sealed class PackageConsumerTests
             {
                 "publish", trainingProject, "-c", "Release", packageVersion, mlnetReference, "-o", trainingPublish, "--disable-build-servers",
             }, training, environment);
-            AssertTrains(dotnet, Path.Combine(trainingPublish, "TrainingConsumer.dll"), models + "-published", mlnetVersion, training, environment);
-            AssertPatchedWhereNeeded(Path.Combine(trainingPublish, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
+            string publishedLibrary = Path.Combine(trainingPublish, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+            AssertTrains(dotnet, Path.Combine(trainingPublish, "TrainingConsumer.dll"), models + "-published", mlnetVersion, publishedLibrary, training, environment);
+            AssertPatchedWhereNeeded(publishedLibrary);
         }
 
         // The library's references into ML.NET resolve in the ML.NET the application runs with.
@@ -231,13 +233,17 @@ public sealed class PackageConsumerTests
         return XDocument.Load(stream);
     }
 
-    /// <summary>The training application trains, saves and reloads the three tasks under the expected ML.NET.</summary>
-    private void AssertTrains(string dotnet, string app, string models, string mlnetVersion, string workingDirectory,
-        IReadOnlyDictionary<string, string> environment)
+    /// <summary>
+    /// The training application trains, saves and reloads the three tasks under the expected ML.NET, with TorchSharp's
+    /// native library loaded from its own folder: the build logic made it loadable, the run-time fallback was not needed.
+    /// </summary>
+    private void AssertTrains(string dotnet, string app, string models, string mlnetVersion, string expectedLibrary,
+        string workingDirectory, IReadOnlyDictionary<string, string> environment)
     {
         BuildTestSupport.ProcessResult run = Step(dotnet, new[] { app, models }, workingDirectory, environment);
         Assert.Contains("TrainingConsumer: trained, saved and reloaded the three models OK", run.Output, run.ToString());
         Assert.Contains($"Microsoft.ML {mlnetVersion}", run.Output, run.ToString());
+        Assert.Contains($"libLibTorchSharp: {expectedLibrary}{Environment.NewLine}", run.Output, run.ToString());
     }
 
     /// <summary>The project restored the ML.NET version asked for, and without a version conflict.</summary>
