@@ -29,25 +29,53 @@ internal static class TorchRuntime
     public static LibTorchSharpFallbackResult? Fallback => _fallback;
 
     /// <summary>
-    /// Call before the first use of TorchSharp in the process; later calls do nothing. Concurrent first calls wait
-    /// for the first one, so none of them reaches TorchSharp before its native library is prepared.
+    /// Call before the first use of TorchSharp in the process: prepares libtorch's environment and native library, then
+    /// loads it. Later calls do nothing, except that when TorchSharp could not load its native library every call
+    /// throws <see cref="InvalidOperationException"/> saying which libtorch package the platform needs (the TorchSharp
+    /// error is the inner exception). Concurrent first calls wait for the first one, so none of them reaches TorchSharp
+    /// before its native library is prepared.
     /// </summary>
     public static void Initialize()
     {
-        if (_initialized)
-            return;
-        lock (InitializeLock)
+        if (!_initialized)
         {
-            if (_initialized)
-                return;
-            if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(WaitPolicy) is null)
-                SetNativeEnvironmentVariable(WaitPolicy, "PASSIVE");
-            // MKL picks kernels by memory alignment, so two fits with the same seed differed by ~4e-13 (even on one thread);
-            // conditional numerical reproducibility on the CPU's own code path makes them bit-identical.
-            if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(Reproducibility) is null)
-                SetNativeEnvironmentVariable(Reproducibility, "AUTO");
-            _fallback = LibTorchSharpFallback.Apply();
-            _initialized = true;
+            lock (InitializeLock)
+            {
+                if (!_initialized)
+                {
+                    if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(WaitPolicy) is null)
+                        SetNativeEnvironmentVariable(WaitPolicy, "PASSIVE");
+                    // MKL picks kernels by memory alignment, so two fits with the same seed differed by ~4e-13 (even on
+                    // one thread); conditional numerical reproducibility on the CPU's own code path makes them bit-identical.
+                    if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(Reproducibility) is null)
+                        SetNativeEnvironmentVariable(Reproducibility, "AUTO");
+                    _fallback = LibTorchSharpFallback.Apply();
+                    _loadFailure = LoadTorchSharp(_fallback);
+                    _initialized = true;
+                }
+            }
+        }
+        if (_loadFailure is { } failure)
+            throw new InvalidOperationException(failure.Message, failure.Error);
+    }
+
+    private static LoadFailure? _loadFailure;
+
+    private sealed record LoadFailure(string Message, Exception Error);
+
+    /// <summary>Loads TorchSharp's native library (its static constructor does); null on success.</summary>
+    private static LoadFailure? LoadTorchSharp(LibTorchSharpFallbackResult fallback)
+    {
+        try
+        {
+            TorchSharp.torch.get_num_threads();
+            return null;
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException
+                                      or NotSupportedException or BadImageFormatException)
+        {
+            string? note = fallback.Outcome == LibTorchSharpFallbackOutcome.NotApplicable ? null : fallback.Describe();
+            return new LoadFailure(LibTorchPackage.LoadFailureMessage(LibTorchPackage.CurrentOS(), RuntimeInformation.ProcessArchitecture, e, note), e);
         }
     }
 

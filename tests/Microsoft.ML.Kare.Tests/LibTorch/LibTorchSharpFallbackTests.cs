@@ -181,14 +181,17 @@ public sealed class LibTorchSharpFallbackTests
         Assert.AreEqual(made, File.GetLastWriteTimeUtc(expected), "The cached copy should be reused, not written again.");
         Assert.AreEqual(outputHash, BuildTestSupport.Sha256(output), "The application's own copy was modified.");
 
-        // Without the fallback the same application fails to load TorchSharp. (An empty packages folder keeps
-        // TorchSharp's own last resort, copying libtorch out of the NuGet cache into the output, from running.)
+        // Without the fallback the same application fails to load TorchSharp, and Fit says why. (An empty packages
+        // folder keeps TorchSharp's own last resort, copying libtorch out of the NuGet cache into the output, from running.)
         environment[LibTorchSharpFallback.SwitchVariable] = "off";
         environment["NUGET_PACKAGES"] = Directory.CreateDirectory(Path.Combine(tempDirectory, "no-packages")).FullName;
         BuildTestSupport.ProcessResult without = BuildTestSupport.Run(BuildTestSupport.DotnetHost(), new[] { host }, tempDirectory, environment, TimeSpan.FromMinutes(2));
         TestContext.WriteLine(without.ToString());
         Assert.AreNotEqual(0, without.ExitCode, "The application trained without the fallback: the scenario does not reproduce.");
-        Assert.Contains("TypeInitializationException", without.Output);
+        Assert.Contains("failed: System.InvalidOperationException: Training with KARE needs libtorch, but TorchSharp could not load its native library on linux-x64", without.Output);
+        Assert.Contains("libtorch-cpu-linux-x64, version 2.10.0", without.Output);
+        Assert.Contains($"libLibTorchSharp.so: the run-time fallback is off ({LibTorchSharpFallback.SwitchVariable})", without.Output);
+        Assert.Contains("---> System.TypeInitializationException", without.Output, "TorchSharp's error should be the inner exception.");
     }
 
     private BuildTestSupport.ProcessResult RunHost(string host, IReadOnlyDictionary<string, string> environment)
