@@ -58,12 +58,13 @@ public sealed class PackageConsumerTests
         // The trainers package depends on the scoring package of the same version: pack both.
         foreach (string packageId in new[] { "Microsoft.ML.Kare", "Microsoft.ML.Kare.Trainers" })
         {
-            Step(context, dotnet, new[]
+            BuildTestSupport.ProcessResult pack = Step(context, dotnet, new[]
             {
                 "pack", Path.Combine(root, "src", packageId, packageId + ".csproj"),
                 "-c", "Release", "-o", directory, "-p:Version=" + version,
                 "--artifacts-path", Path.Combine(work, "pack-artifacts"), "--disable-build-servers",
             }, root, null);
+            Assert.DoesNotContain(": warning ", pack.Output, $"dotnet pack {packageId} warned: {pack}");
             string package = Path.Combine(directory, $"{packageId}.{version}.nupkg");
             Assert.IsTrue(File.Exists(package), $"{package} was not produced.");
         }
@@ -216,6 +217,46 @@ public sealed class PackageConsumerTests
             Dictionary<string, string> dependencies = Dependencies(packageId);
             Assert.AreEqual($"[{BuildMicrosoftMLVersion}, {HighestMicrosoftMLVersion}]", dependencies.GetValueOrDefault("Microsoft.ML"), $"{packageId}'s Microsoft.ML range");
         }
+    }
+
+    /// <summary>
+    /// Each package carries its metadata (description, tags, MIT licence expression, readme), its assembly's XML
+    /// documentation, and the dependencies it needs: the trainers the scoring package of exactly their version (they
+    /// use its internals), TorchSharp and linux-x64 libtorch; the scoring package no torch at all. No repository URL is
+    /// declared: none is known to the project.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Integration")]
+    public void PackagesCarryTheirMetadataDocumentationAndDependencies()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("The packages are packed for the package consumer test, which runs on Linux.");
+        Assert.IsNotNull(feed, "The packages were not packed.");
+        foreach (string packageId in new[] { "Microsoft.ML.Kare", "Microsoft.ML.Kare.Trainers" })
+        {
+            XElement metadata = Nuspec(packageId).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+            string? Field(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
+            Assert.AreEqual(feed.Version, Field("version"));
+            Assert.IsGreaterThan(40, (Field("description") ?? "").Length, $"{packageId}: description");
+            StringAssert.Contains(Field("tags") ?? "", "ML.NET", $"{packageId}: tags");
+            XElement license = metadata.Elements().Single(e => e.Name.LocalName == "license");
+            Assert.AreEqual("expression", (string?)license.Attribute("type"));
+            Assert.AreEqual("MIT", license.Value);
+            Assert.AreEqual("README.md", Field("readme"));
+            Assert.IsNull(metadata.Elements().SingleOrDefault(e => e.Name.LocalName == "repository")?.Attribute("url"), $"{packageId}: no repository URL is known");
+
+            using ZipArchive package = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{packageId}.{feed.Version}.nupkg"));
+            string[] entries = package.Entries.Select(e => e.FullName).ToArray();
+            CollectionAssert.IsSubsetOf(new[] { "README.md", $"lib/net10.0/{packageId}.dll", $"lib/net10.0/{packageId}.xml" }, entries, string.Join(", ", entries));
+            using (var reader = new StreamReader(package.GetEntry("README.md")!.Open()))
+                StringAssert.StartsWith(reader.ReadToEnd(), "# " + packageId + "\n", $"{packageId}: readme");
+        }
+
+        Dictionary<string, string> scoring = Dependencies("Microsoft.ML.Kare");
+        CollectionAssert.AreEquivalent(new[] { "Microsoft.ML", "MathNet.Numerics" }, scoring.Keys.ToArray(), "the scoring package's dependencies");
+        Dictionary<string, string> trainers = Dependencies("Microsoft.ML.Kare.Trainers");
+        Assert.AreEqual($"[{feed.Version}]", trainers.GetValueOrDefault("Microsoft.ML.Kare"), "The trainers need exactly their own version of the scoring package.");
+        Assert.AreEqual("0.107.0", trainers.GetValueOrDefault("TorchSharp"));
+        Assert.AreEqual("2.10.0", trainers.GetValueOrDefault("libtorch-cpu-linux-x64"));
     }
 
     /// <summary>The dependencies (id → version range) that a packed package's nuspec declares.</summary>
