@@ -14,25 +14,69 @@ namespace Microsoft.ML.Kare.LibTorch;
 /// and 11.6 s quiet. So, unless the user chose a policy, <c>OMP_WAIT_POLICY=PASSIVE</c> is set in the native
 /// environment, which OpenMP reads once, when libtorch loads. .NET's Environment.SetEnvironmentVariable does not
 /// reach the native environment on Unix, hence libc's setenv. <c>MKL_CBWR=AUTO</c> is set the same way, so that training
-/// with the same seed, options and thread count is bit-identical.
+/// with the same seed, options and thread count is bit-identical. Then, where the application's copy of TorchSharp's
+/// native library was not made loadable at build time, <see cref="LibTorchSharpFallback"/> loads a patched copy.
 /// </remarks>
 internal static class TorchRuntime
 {
     private const string WaitPolicy = "OMP_WAIT_POLICY";
     private const string Reproducibility = "MKL_CBWR";
-    private static int _initialized;
+    private static readonly object InitializeLock = new();
+    private static volatile bool _initialized;
+    private static LibTorchSharpFallbackResult? _fallback;
 
-    /// <summary>Call before the first use of TorchSharp in the process; later calls do nothing.</summary>
+    /// <summary>What the libLibTorchSharp.so fallback found and did (null before <see cref="Initialize"/>).</summary>
+    public static LibTorchSharpFallbackResult? Fallback => _fallback;
+
+    /// <summary>
+    /// Call before the first use of TorchSharp in the process: prepares libtorch's environment and native library, then
+    /// loads it. Later calls do nothing, except that when TorchSharp could not load its native library every call
+    /// throws <see cref="InvalidOperationException"/> saying which libtorch package the platform needs (the TorchSharp
+    /// error is the inner exception). Concurrent first calls wait for the first one, so none of them reaches TorchSharp
+    /// before its native library is prepared.
+    /// </summary>
     public static void Initialize()
     {
-        if (Interlocked.Exchange(ref _initialized, 1) == 1)
-            return;
-        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(WaitPolicy) is null)
-            SetNativeEnvironmentVariable(WaitPolicy, "PASSIVE");
-        // MKL picks kernels by memory alignment, so two fits with the same seed differed by ~4e-13 (even on one thread);
-        // conditional numerical reproducibility on the CPU's own code path makes them bit-identical.
-        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(Reproducibility) is null)
-            SetNativeEnvironmentVariable(Reproducibility, "AUTO");
+        if (!_initialized)
+        {
+            lock (InitializeLock)
+            {
+                if (!_initialized)
+                {
+                    if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(WaitPolicy) is null)
+                        SetNativeEnvironmentVariable(WaitPolicy, "PASSIVE");
+                    // MKL picks kernels by memory alignment, so two fits with the same seed differed by ~4e-13 (even on
+                    // one thread); conditional numerical reproducibility on the CPU's own code path makes them bit-identical.
+                    if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(Reproducibility) is null)
+                        SetNativeEnvironmentVariable(Reproducibility, "AUTO");
+                    _fallback = LibTorchSharpFallback.Apply();
+                    _loadFailure = LoadTorchSharp(_fallback);
+                    _initialized = true;
+                }
+            }
+        }
+        if (_loadFailure is { } failure)
+            throw new InvalidOperationException(failure.Message, failure.Error);
+    }
+
+    private static LoadFailure? _loadFailure;
+
+    private sealed record LoadFailure(string Message, Exception Error);
+
+    /// <summary>Loads TorchSharp's native library (its static constructor does); null on success.</summary>
+    private static LoadFailure? LoadTorchSharp(LibTorchSharpFallbackResult fallback)
+    {
+        try
+        {
+            TorchSharp.torch.get_num_threads();
+            return null;
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException
+                                      or NotSupportedException or BadImageFormatException)
+        {
+            string? note = fallback.Outcome == LibTorchSharpFallbackOutcome.NotApplicable ? null : fallback.Describe();
+            return new LoadFailure(LibTorchPackage.LoadFailureMessage(LibTorchPackage.CurrentOS(), RuntimeInformation.ProcessArchitecture, e, note), e);
+        }
     }
 
     /// <summary>
@@ -53,6 +97,8 @@ internal static class TorchRuntime
     public static IDisposable BeginFit(int threads, Action checkAlive, Action<string>? info = null)
     {
         Initialize();
+        if (_fallback is { Outcome: LibTorchSharpFallbackOutcome.LoadedPatchedCopy } fallback)
+            info?.Invoke("TorchSharp: " + fallback.Describe() + ".");
         if (!FitGate.Wait(0))
         {
             info?.Invoke("Another fit is running in this process; this one waits for it (fits run one at a time).");

@@ -1,14 +1,16 @@
-// One source, two uses:
+// One source, three uses:
 //  * Microsoft.ML.Kare.Trainers.targets compiles it as an inline MSBuild task (RoslynCodeTaskFactory, Type="Class"),
 //    so it must stay plain C# against netstandard2.0 with no package dependencies;
-//  * the test project compiles it as a linked file with KARE_ELF_PATCH_NO_MSBUILD defined, which leaves
-//    out the MSBuild task class and keeps only the ELF logic.
-// It is not compiled into the Microsoft.ML.Kare assembly.
+//  * the Microsoft.ML.Kare.Trainers assembly compiles it with KARE_ELF_PATCH_NO_MSBUILD defined, which leaves out the
+//    MSBuild task class and keeps only the ELF logic: LibTorch/LibTorchSharpFallback.cs uses it at run time where the
+//    build step did not run;
+//  * the test project reaches that compiled copy (InternalsVisibleTo).
 //
 // Why: libLibTorchSharp.so (TorchSharp 0.107.0) asks for the symbol version GLIBCXX_3.4.32 for one symbol that
 // no relocation uses. Older system libstdc++ (Debian 12, Ubuntu 22.04) stops at GLIBCXX_3.4.30 and the dynamic
 // loader refuses the library. Marking that version requirement weak (VER_FLG_WEAK in its Elf64_Vernaux) makes
-// the loader accept it. Only the copy in an application's output is changed, never the package cache's file.
+// the loader accept it. Only copies are changed (the application's output, or a per-user cache), never the package
+// cache's file.
 #nullable disable
 
 using System.Collections.Generic;
@@ -45,6 +47,9 @@ namespace Microsoft.ML.Kare.Build
         /// <summary>VER_FLG_WEAK: a missing version is only warned about by the dynamic loader.</summary>
         public const ushort VerFlagWeak = 0x2;
 
+        private const uint ShtDynamic = 6;
+        private const ulong DtNull = 0;
+        private const ulong DtNeeded = 1;
         private const uint ShtGnuVerdef = 0x6ffffffd;
         private const uint ShtGnuVerneed = 0x6ffffffe;
         private const int MaxRecords = 1 << 16;
@@ -118,6 +123,36 @@ namespace Microsoft.ML.Kare.Build
                     uint next = U32(image, def + 16);
                     if (next == 0) break;
                     def += next;
+                }
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// The libraries an ELF64 image names as DT_NEEDED in its dynamic section(s), in order; null when unreadable.
+        /// </summary>
+        public static List<string> ReadNeededLibraries(byte[] image)
+        {
+            if (image == null) throw new ArgumentNullException(nameof(image));
+            List<Section> sections = ReadSections(image);
+            if (sections == null) return null;
+            var result = new List<string>();
+            foreach (Section dynamic in sections)
+            {
+                if (dynamic.Type != ShtDynamic) continue;
+                if (dynamic.Link >= (uint)sections.Count) return null;
+                Section strtab = sections[(int)dynamic.Link];
+                // Elf64_Dyn: d_tag i64, d_val u64; the table ends at DT_NULL.
+                for (long entry = dynamic.Offset; entry + 16 <= dynamic.Offset + dynamic.Size; entry += 16)
+                {
+                    ulong tag = U64(image, entry);
+                    if (tag == DtNull) break;
+                    if (tag != DtNeeded) continue;
+                    ulong index = U64(image, entry + 8);
+                    if (index > uint.MaxValue) return null;
+                    string name = ReadString(image, strtab, (uint)index);
+                    if (name == null) return null;
+                    result.Add(name);
                 }
             }
             return result;
