@@ -50,7 +50,7 @@ internal static class FitTimeBenchmark
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (SuiteDataSet data in dataSets)
         {
-            SuiteFitResult kare = SuiteFit.Kare(data, 1, "Kare", options);
+            SuiteFitResult kare = SuiteFit.Kare(data, 1, "Kare", options, intervalBaseline: false);
             SuiteFitResult? lightGbm = kareOnly ? null : SuiteFit.MlNet(data, 1, "LightGbm");
             SuiteFitResult? fastTree = kareOnly ? null : SuiteFit.MlNet(data, 1, data.Task == SuiteTask.Multiclass ? "OneVersusAll(FastTree)" : "FastTree");
             string row = string.Create(CultureInfo.InvariantCulture,

@@ -75,7 +75,12 @@ internal static class SuiteFit
     };
 
     /// <summary>Fits the KARE trainer of the data set's task with the given options.</summary>
-    public static SuiteFitResult Kare(SuiteDataSet data, int split, string model, KareOptionAssignments options)
+    /// <param name="data">The data set.</param>
+    /// <param name="split">The split (1-based).</param>
+    /// <param name="model">The run's name, recorded as the model.</param>
+    /// <param name="options">The trainer's options.</param>
+    /// <param name="intervalBaseline">For regression with intervals, also fit the split-conformal baseline (one more fit).</param>
+    public static SuiteFitResult Kare(SuiteDataSet data, int split, string model, KareOptionAssignments options, bool intervalBaseline = true)
     {
         var mlContext = new MLContext(seed: 0);
         var (train, test) = Views(mlContext, data, split);
@@ -103,7 +108,7 @@ internal static class SuiteFit
             _ => (double.NaN, double.NaN, (IReadOnlyList<KareEpochSummary>)Array.Empty<KareEpochSummary>()),
         };
         var (coverage, width) = IntervalMetrics(transformer.Transform(test));
-        var (baselineCoverage, baselineWidth) = double.IsNaN(coverage) ? (double.NaN, double.NaN) : SplitConformal(mlContext, data, split, options, test);
+        var (baselineCoverage, baselineWidth) = double.IsNaN(coverage) || !intervalBaseline ? (double.NaN, double.NaN) : SplitConformal(mlContext, data, split, options, test);
         return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with
         {
             IntervalCoverage = coverage,

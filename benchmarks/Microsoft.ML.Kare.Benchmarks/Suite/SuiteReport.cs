@@ -63,7 +63,7 @@ internal sealed class SuiteReport
 
     /// <summary>
     /// Regression candidates with prediction intervals: per data set, the mean test coverage and width over the splits,
-    /// the least coverage the bound allows (0.90 − 2·√(0.09 / test rows over all splits)), and the split-conformal
+    /// the least coverage a 90% interval should reach (0.90 − 2·√(0.09 / test rows over all splits): two standard errors), and the split-conformal
     /// baseline's coverage and width; then the coverage pooled over every data set and split.
     /// </summary>
     private void RenderIntervals(StringBuilder text)
