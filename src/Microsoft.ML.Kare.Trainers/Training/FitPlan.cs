@@ -191,12 +191,7 @@ internal sealed record FitPlan
             (folds, validationRows, calibrationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
         }
         if (settings.IntervalCoverage > 0)
-        {
-            messages.Add(new(calibrationRows == 0 && folds == 0, folds > 0
-                ? $"KARE: the {100 * settings.IntervalCoverage:G4}% prediction intervals are calibrated on the folds' out-of-fold residuals."
-                : calibrationRows > 0 ? $"KARE: {calibrationRows} rows are kept out of training and selection to calibrate the {100 * settings.IntervalCoverage:G4}% prediction intervals."
-                : $"{rows} training rows are too few to keep calibration rows for {100 * settings.IntervalCoverage:G4}% prediction intervals: their bounds are infinite."));
-        }
+            messages.Add(IntervalMessage(rows, folds, calibrationRows, settings.IntervalCoverage));
         int fitRows = rows - validationRows - calibrationRows;
         bool holdOut = selection != KareRidgeSelection.GeneralizedCrossValidation;
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, settings) : TrainingSpace.Kernel;
@@ -273,6 +268,13 @@ internal sealed record FitPlan
         TrainingSpace stepSpace = ChooseStepSpace(settings.Method, architecture, rows - validationRows - calibrationRows, ref batchRows, settings);
         return (folds, validationRows, calibrationRows, batchRows, stepSpace);
     }
+
+    /// <summary>Where the prediction intervals are calibrated (a warning when no rows can be spared and the bounds are infinite).</summary>
+    private static FitMessage IntervalMessage(int rows, int folds, int calibrationRows, double coverage)
+        => new(calibrationRows == 0 && folds == 0, folds > 0
+            ? $"KARE: the {100 * coverage:G4}% prediction intervals are calibrated on the folds' out-of-fold residuals."
+            : calibrationRows > 0 ? $"KARE: {calibrationRows} rows are kept out of training and selection to calibrate the {100 * coverage:G4}% prediction intervals."
+            : $"{rows} training rows are too few to keep calibration rows for {100 * coverage:G4}% prediction intervals: their bounds are infinite.");
 
     /// <summary>
     /// Calibration rows for intervals of <paramref name="coverage"/> (0: none): <see cref="CalibrationFraction"/> of the
