@@ -343,6 +343,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         LearningRate = options.LearningRate,
         RidgeGrid = options.RidgeGrid.ToArray(),
         MaximumTrainingRows = options.MaximumTrainingRows,
+        PredictionIntervalCoverage = options.PredictionIntervalCoverage,
     };
 
 }
