@@ -31,6 +31,9 @@ internal sealed class OnnxGraph
     /// <summary>A float32 tensor of the given shape (row-major values).</summary>
     public string Constant(string name, IEnumerable<float> values, params long[] dims) => _context.AddInitializer(values, dims, name);
 
+    /// <summary>A float64 tensor of the given shape (row-major values).</summary>
+    public string DoubleConstant(string name, IEnumerable<double> values, params long[] dims) => _context.AddInitializer(values, dims, name);
+
     /// <summary>A float32 scalar.</summary>
     public string Constant(string name, double value) => _context.AddInitializer((float)value, name);
 

@@ -10,13 +10,15 @@ namespace Microsoft.ML.Kare.Tests.Onnx;
 /// Pipelines that end in a KARE trainer export with ML.NET's ONNX converter, and ONNX Runtime scores held-out rows as
 /// ML.NET does: regression (Score, with and without the interval bounds), binary (Score, Probability, PredictedLabel)
 /// and multiclass (Score, PredictedLabel); fold ensembles and single networks; every activation; depth 2; the methods
-/// that add the network's own output; a featurizer in front.
+/// that add the network's own output; a featurizer in front. Also the infinite-width NTK and the mean-field network.
 /// </summary>
 /// <remarks>
 /// Tolerance. The managed scorer computes in float64 and rounds the score to float32; the exported graph computes in
 /// float32 throughout (θ, β and the standardisations rounded to float32, float32 matrix products and activations), so
 /// each term carries relative rounding of about 1e-7 and the tangent ∇θf(z)ᵀβ sums P of them that partly cancel.
-/// Measured here: at most 2e-6 of the label scale (most cases 1e-7–5e-7); the tests allow 1e-4 of the scale, room for
+/// Measured here: at most 2e-6 of the label scale for the KARE and mean-field networks (most cases 1e-7–5e-7), and up
+/// to 2e-5 for the infinite-width NTK, whose prediction sums n kernel values, each from float32 arc-cosine or arcsine
+/// recursions, against dual weights that cancel. The tests allow 1e-4 of the scale, room for
 /// other processors' kernels and larger networks, still far below any error of the graph itself (a wrong weight, sign
 /// or layout moves scores by O(1)): <see cref="ScoreTolerance"/> of the label scale for scores (the model's unit), and
 /// <see cref="ProbabilityTolerance"/> absolute for probabilities and softmax scores, which lie in [0, 1]. Each test
@@ -186,6 +188,48 @@ public sealed class KareOnnxExportTests
             Assert.IsLessThan(ProbabilityTolerance, best - second, $"row {i}: labels {label[i]} and {onnxLabel[i]} for scores {string.Join(", ", row)}");
         }
         Assert.AreEqual(3, label.Distinct().Count(), "every class is predicted");
+    }
+
+    /// <summary>
+    /// The infinite-width NTK: the graph holds the 200 training rows and computes the kernel recursion (ReLU's
+    /// arc-cosine and erf's arcsine closed forms) at depth 2 with intervals, and at depth 1 without.
+    /// </summary>
+    [TestMethod]
+    [DataRow(InfiniteWidthActivation.Relu, 2, 0.9)]
+    [DataRow(InfiniteWidthActivation.Erf, 2, 0.9)]
+    [DataRow(InfiniteWidthActivation.Relu, 1, 0.0)]
+    public void InfiniteWidthNtkExports(InfiniteWidthActivation activation, int hiddenLayers, double coverage)
+    {
+        var mlContext = new MLContext(seed: 0);
+        var model = mlContext.Regression.Trainers.InfiniteWidthNtk(new InfiniteWidthNtkRegressionTrainer.Options
+        {
+            Activation = activation,
+            NumberOfHiddenLayers = hiddenLayers,
+            PredictionIntervalCoverage = coverage,
+        }).Fit(mlContext.Data.LoadFromEnumerable(RegressionRow.Generate(200, seed: 1)));
+        Assert.AreEqual(coverage > 0, model.Model.PredictionInterval is not null);
+
+        double tolerance = ScoreTolerance * model.Model.LabelScale;
+        foreach (string column in new[] { "Score", "LowerBound", "UpperBound" })
+            AssertOnnxScoresAsMlNet(mlContext, model, column, tolerance);
+    }
+
+    /// <summary>The mean-field two-layer network with each activation.</summary>
+    [TestMethod]
+    [DataRow(KareActivation.Gelu)]
+    [DataRow(KareActivation.Relu)]
+    [DataRow(KareActivation.Tanh)]
+    public void MeanFieldNetworkExports(KareActivation activation)
+    {
+        var mlContext = new MLContext(seed: 0);
+        var model = mlContext.Regression.Trainers.MeanFieldTwoTimescale(new MeanFieldRegressionTrainer.Options
+        {
+            NumberOfParticles = 64,
+            NumberOfSteps = 20,
+            Activation = activation,
+            Seed = 3,
+        }).Fit(mlContext.Data.LoadFromEnumerable(RegressionRow.Generate(200, seed: 1)));
+        AssertOnnxScoresAsMlNet(mlContext, model, "Score", ScoreTolerance * model.Model.LabelScale);
     }
 
     [TestMethod]
