@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using DiabetesRegression;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Examples;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Onnx;
@@ -230,6 +233,40 @@ public sealed class KareOnnxExportTests
             Seed = 3,
         }).Fit(mlContext.Data.LoadFromEnumerable(RegressionRow.Generate(200, seed: 1)));
         AssertOnnxScoresAsMlNet(mlContext, model, "Score", ScoreTolerance * model.Model.LabelScale);
+    }
+
+    /// <summary>
+    /// The diabetes example's MLModel.onnx (DiabetesModel.SaveOnnx): its default pipeline with one-hot encoding,
+    /// Concatenate and NormalizeMeanVariance in front, the label left out of the inputs.
+    /// </summary>
+    [TestMethod]
+    public void DiabetesExampleWritesAnOnnxModelThatScoresAsMlNet()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = DiabetesModel.LoadData(mlContext, ExamplePaths.DataFile("diabetes.csv"));
+        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
+        var model = DiabetesModel.Train(mlContext, split.TrainSet);
+        string path = Path.Combine(Path.GetTempPath(), $"kare-diabetes-{Guid.NewGuid():N}.onnx");
+        byte[] onnx;
+        try
+        {
+            DiabetesModel.SaveOnnx(mlContext, model, path);
+            onnx = File.ReadAllBytes(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        string[] featureColumns = ["age", "sex", .. DiabetesModel.NumericColumns.Skip(1)];
+        CollectionAssert.AreEquivalent(featureColumns, OnnxTestSupport.InputNames(onnx).ToArray(), "the feature columns, without the label");
+        IDataView scored = model.Transform(split.TestSet);
+        int rows = scored.GetColumn<float>("Score").Count();
+        var onnxOutputs = OnnxTestSupport.Score(onnx, rows,
+            featureColumns.Select(name => (name, split.TestSet.GetColumn<float>(name).ToArray(), 1)).ToArray());
+        double tolerance = ScoreTolerance * model.LastTransformer.Model.LabelScale;
+        foreach (string column in new[] { "Score", "LowerBound", "UpperBound" })
+            AssertClose(column, MlNetColumn(scored, column), onnxOutputs[column + ".output"], tolerance);
     }
 
     [TestMethod]
