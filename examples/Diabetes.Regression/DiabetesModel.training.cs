@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
@@ -49,4 +50,19 @@ public static partial class DiabetesModel
     /// <summary>Saves <paramref name="model"/> with the schema of its input to <paramref name="modelPath"/>.</summary>
     public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string modelPath) =>
         mlContext.Model.Save(model, inputSchema, modelPath);
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as an ONNX model to <paramref name="onnxPath"/> with ML.NET's converter (package
+    /// Microsoft.ML.OnnxConverter). Its inputs are the feature columns of <see cref="ModelInput"/>, each a [N, 1] float
+    /// tensor named after the column (the label is left out, so that a caller feeds only features); its outputs are
+    /// <c>Score.output</c>, <c>LowerBound.output</c> and <c>UpperBound.output</c>.
+    /// </summary>
+    public static void SaveOnnx(MLContext mlContext, ITransformer model, string onnxPath)
+    {
+        SchemaDefinition features = SchemaDefinition.Create(typeof(ModelInput));
+        features.RemoveAll(column => column.ColumnName == LabelColumn);
+        IDataView input = mlContext.Data.LoadFromEnumerable(Array.Empty<ModelInput>(), features);
+        using FileStream stream = File.Create(onnxPath);
+        mlContext.Model.ConvertToOnnx(model, input, stream);
+    }
 }

@@ -13,7 +13,8 @@ using static Microsoft.ML.Kare.Examples.ExampleConsole;
 
 // Model Builder-style training app on the diabetes data (442 rows, label Progression): one featurization, the KARE
 // trainer with default options next to FastTree, LightGBM and SDCA, evaluated on an 80/20 hold-out split and by
-// 5-fold cross-validation; plots; then the KARE pipeline is retrained on all rows and saved as MLModel.zip.
+// 5-fold cross-validation; plots; then the KARE pipeline is retrained on all rows and saved as MLModel.zip, and as
+// MLModel.onnx for ONNX Runtime and other ONNX hosts.
 // Usage: dotnet run --project examples/Diabetes.Regression -c Release [-- <path of MLModel.zip>]
 const int Folds = 5, Seed = 0;
 string modelPath = ExamplePaths.ModelPath(args);
@@ -65,6 +66,10 @@ DiabetesModel.ModelOutput first = mlContext.Model.CreatePredictionEngine<Diabete
     .Predict(mlContext.Data.CreateEnumerable<DiabetesModel.ModelInput>(data, reuseRowObject: false).First());
 AnsiConsole.MarkupLine($"Saved the KARE pipeline trained on all rows to [link]{Markup.Escape(modelPath)}[/] ({new FileInfo(modelPath).Length / 1024.0:F0} KiB); " +
                        $"reloaded, it predicts {first.Score:F1} for the first row (90% interval {first.LowerBound:F1} to {first.UpperBound:F1}).");
+string onnxPath = Path.ChangeExtension(modelPath, ".onnx");
+DiabetesModel.SaveOnnx(mlContext, final, onnxPath);
+AnsiConsole.MarkupLine($"Saved it as ONNX to [link]{Markup.Escape(onnxPath)}[/] ({new FileInfo(onnxPath).Length / 1024.0:F0} KiB): inputs the ten " +
+                       "feature columns (age … s6, [[N, 1]] float each), outputs Score.output, LowerBound.output and UpperBound.output.");
 AnsiConsole.MarkupLine("Next: [bold]dotnet run --project examples/Diabetes.Regression.Consume -c Release[/]");
 
 static double[] Metrics(RegressionMetrics m) => [m.RSquared, m.RootMeanSquaredError, m.MeanAbsoluteError];

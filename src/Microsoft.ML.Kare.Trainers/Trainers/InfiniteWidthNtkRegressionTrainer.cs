@@ -49,7 +49,7 @@ namespace Microsoft.ML.Kare;
 /// | Is normalization required? | No (features and label are standardised internally) |
 /// | Is caching required? | No (the training rows are read once) |
 /// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.Kare (training also needs TorchSharp and a libtorch package; scoring does not) |
-/// | Exportable to ONNX | No |
+/// | Exportable to ONNX | Yes |
 ///
 /// ### Training Algorithm Details
 /// As a network's hidden layers grow infinitely wide in the NTK parametrisation
@@ -343,6 +343,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         LearningRate = options.LearningRate,
         RidgeGrid = options.RidgeGrid.ToArray(),
         MaximumTrainingRows = options.MaximumTrainingRows,
+        PredictionIntervalCoverage = options.PredictionIntervalCoverage,
     };
 
 }

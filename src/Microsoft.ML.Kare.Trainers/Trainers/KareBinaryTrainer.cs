@@ -42,7 +42,7 @@ namespace Microsoft.ML.Kare;
 /// | Is normalization required? | No (features are standardised internally) |
 /// | Is caching required? | No (the training rows are read once) |
 /// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.Kare (training also needs TorchSharp and a libtorch package; scoring does not) |
-/// | Exportable to ONNX | No |
+/// | Exportable to ONNX | Yes |
 ///
 /// ### Training Algorithm Details
 /// The label is encoded as a target y = +1 (`true`) or −1 (`false`), and the model is kernel ridge regression of y with

@@ -45,7 +45,7 @@ namespace Microsoft.ML.Kare;
 /// | Is normalization required? | No (features are standardised internally) |
 /// | Is caching required? | No (the training rows are read once) |
 /// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.Kare (training also needs TorchSharp and a libtorch package; scoring does not) |
-/// | Exportable to ONNX | No |
+/// | Exportable to ONNX | Yes |
 ///
 /// ### Training Algorithm Details
 /// Each label is encoded as a ±1 one-hot target vector (+1 for its class, −1 for the others), and the model is kernel

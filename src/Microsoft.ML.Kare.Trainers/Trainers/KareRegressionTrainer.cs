@@ -44,7 +44,7 @@ namespace Microsoft.ML.Kare;
 /// | Is normalization required? | No (features and label are standardised internally) |
 /// | Is caching required? | No (the training rows are read once) |
 /// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.Kare (training also needs TorchSharp and a libtorch package; scoring does not) |
-/// | Exportable to ONNX | No |
+/// | Exportable to ONNX | Yes |
 ///
 /// ### Training Algorithm Details
 /// The model is kernel ridge regression with the empirical neural tangent kernel (NTK) of a multilayer perceptron,

@@ -43,7 +43,7 @@ namespace Microsoft.ML.Kare;
 /// | Is normalization required? | No (features and label are standardised internally) |
 /// | Is caching required? | No (the training rows are read once) |
 /// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.Kare (training also needs TorchSharp and a libtorch package; scoring does not) |
-/// | Exportable to ONNX | No |
+/// | Exportable to ONNX | Yes |
 ///
 /// ### Training Algorithm Details
 /// The model is a two-layer network with m hidden units ("particles"), f(x) = (1/m)·Σ_j a_j σ(w_j·x + b_j), in the

@@ -6,6 +6,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
 using Microsoft.ML.Kare.Kernels;
+using Microsoft.ML.Kare.Onnx;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
@@ -26,9 +28,12 @@ namespace Microsoft.ML.Kare;
 /// z_i the standardised training inputs (<see cref="TrainingInputs"/>) and α = <see cref="DualWeights"/>. Θ is the
 /// closed-form kernel described by <see cref="Activation"/>, <see cref="NumberOfHiddenLayers"/>,
 /// <see cref="WeightStandardDeviation"/> and <see cref="BiasStandardDeviation"/>. Scoring is plain managed code,
-/// O(n·d) per row, and thread-safe; a row with a missing (NaN) or infinite feature scores NaN.
+/// O(n·d) per row, and thread-safe; a row with a missing (NaN) or infinite feature scores NaN. Pipelines that end in
+/// the model export to ONNX with ML.NET's converter: the graph holds the n training rows and computes the same kernel
+/// recursion in float32 (Score and, with intervals, LowerBound and UpperBound).
 /// </remarks>
-public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>, IValueMapper, ISchemaBindableMapper
+public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>, IValueMapper, ISchemaBindableMapper,
+    ISingleCanSaveOnnx, IBindableCanSaveOnnx
 {
     internal const string LoaderSignature = "InfWidthNtkRegExec";
     internal const string RegistrationName = "InfiniteWidthNtkRegressionPredictor";
@@ -249,6 +254,27 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
         return (ValueMapper<TIn, TOut>)(Delegate)mapper;
     }
 
+    bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>The score alone: the model bound through ML.NET's predictor wrapper (a model without intervals).</summary>
+    bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+    {
+        _state.SaveAsOnnx(new OnnxGraph(ctx, "infinite-width NTK regression"), featureColumn, ScoreColumnGraph.Score(outputNames));
+        return true;
+    }
+
+    /// <summary>The model bound by itself (with intervals): Score, LowerBound and UpperBound.</summary>
+    bool IBindableCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, RoleMappedSchema schema, string[] outputNames)
+    {
+        string? features = ScoreColumnGraph.Features(ctx, schema);
+        if (features is null)
+            return false;
+        var graph = new OnnxGraph(ctx, "infinite-width NTK regression");
+        _state.SaveAsOnnx(graph, features, outputNames[0]);
+        ScoreColumnGraph.IntervalBounds(graph, outputNames, PredictionInterval);
+        return true;
+    }
+
     /// <summary>
     /// Everything the model holds, saves and loads, plus the kernel and the prepared training rows that scoring uses.
     /// Immutable after <see cref="Prepare"/>, so scoring is thread-safe.
@@ -328,6 +354,11 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
             }
             return LabelMean + LabelScale * _kernel!.WeightedSum(z, _basis!, DualWeights);
         }
+
+        /// <summary>Adds the prediction of the rows <paramref name="features"/> to an ONNX graph (Onnx/InfiniteWidthNtkGraph.cs), written into <paramref name="output"/>.</summary>
+        public void SaveAsOnnx(OnnxGraph graph, string features, string output)
+            => InfiniteWidthNtkGraph.Predictions(graph, features, Activation, NumberOfHiddenLayers, WeightStandardDeviation, BiasStandardDeviation,
+                FeatureMeans, FeatureScales, LabelMean, LabelScale, TrainingInputs, _basis!.Variances, DualWeights, output);
 
         /// <summary>Writes the current version of the binary format comment in <see cref="SaveCore"/>.</summary>
         public void Save(ModelSaveContext ctx)

@@ -1,6 +1,8 @@
 using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
+using Microsoft.ML.Kare.Onnx;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML;
 
@@ -20,9 +22,11 @@ namespace Microsoft.ML.Kare;
 /// The score for a row x is <c>m + s · ∇θ f(z; θ)ᵀ β</c>, with z = (x − FeatureMeans) / FeatureScales, f the network
 /// described by <see cref="KareModelParametersBase{TOutput}.Architecture"/>, θ = NetworkParameters, β = PrimalWeights,
 /// and m, s the mean and scale of the ±1 training targets. It estimates E[y | x] for y = +1 (true) and −1 (false).
-/// Scoring needs neither the training data nor libtorch.
+/// Scoring needs neither the training data nor libtorch. Pipelines that end in the model export to ONNX with ML.NET's
+/// converter: the model writes the score (in float32), ML.NET's Platt calibrator the probability and its scorer the
+/// predicted label.
 /// </remarks>
-public sealed class KareBinaryModelParameters : KareModelParametersBase<float>, IValueMapper
+public sealed class KareBinaryModelParameters : KareModelParametersBase<float>, IValueMapper, ISingleCanSaveOnnx
 {
     internal const string LoaderSignature = "KareBinaryExec";
     internal const string RegistrationName = "KareBinaryPredictor";
@@ -87,5 +91,13 @@ public sealed class KareBinaryModelParameters : KareModelParametersBase<float>, 
         Host.Check(typeof(TIn) == typeof(VBuffer<float>), "The KARE model's input must be a vector of Single.");
         Host.Check(typeof(TOut) == typeof(float), "The KARE model's output is a Single.");
         return (ValueMapper<TIn, TOut>)(Delegate)Primal.CreateScalarMapper(Host);
+    }
+
+    bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+    bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+    {
+        Primal.SaveAsOnnx(new OnnxGraph(ctx, "KARE binary classification"), featureColumn, ScoreColumnGraph.Score(outputNames));
+        return true;
     }
 }

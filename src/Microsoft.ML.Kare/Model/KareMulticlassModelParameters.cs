@@ -4,6 +4,8 @@ using System.IO;
 using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
+using Microsoft.ML.Kare.Onnx;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML;
 
@@ -24,9 +26,10 @@ namespace Microsoft.ML.Kare;
 /// s_k the mean and scale of the ±1 targets of class k). The score of class k is the probability
 /// <c>exp(T·f_k) / Σ_j exp(T·f_j)</c>, with the temperature T = <see cref="Temperature"/> fitted by maximum likelihood
 /// on the regression's leave-one-out predictions of the training rows. Scores sum to 1 and have the same order as the
-/// regression outputs. Scoring needs neither the training data nor libtorch.
+/// regression outputs. Scoring needs neither the training data nor libtorch. Pipelines that end in the model export to
+/// ONNX with ML.NET's converter: the score vector and the predicted label, computed in float32.
 /// </remarks>
-public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuffer<float>>, IValueMapper
+public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuffer<float>>, IValueMapper, ISingleCanSaveOnnx
 {
     internal const string LoaderSignature = "KareMulticlassExec";
     internal const string RegistrationName = "KareMulticlassPredictor";
@@ -131,6 +134,16 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
         Host.Check(typeof(TOut) == typeof(VBuffer<float>), "The KARE multiclass model's output is a vector of Single.");
         double temperature = Temperature;
         return (ValueMapper<TIn, TOut>)(Delegate)Primal.CreateVectorMapper(Host, values => Softmax(values, temperature));
+    }
+
+    bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>The score vector softmax(T·f) and, when the scorer asks for it, the predicted label.</summary>
+    bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+    {
+        var graph = new OnnxGraph(ctx, "KARE multiclass classification");
+        ScoreColumnGraph.MulticlassColumns(graph, Primal.SaveAsOnnx(graph, featureColumn), Temperature, outputNames);
+        return true;
     }
 
     /// <summary>Replaces <paramref name="values"/> by softmax(T·values); all NaN when one is NaN.</summary>

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Onnx;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Runtime;
 
@@ -114,6 +115,15 @@ internal sealed class KarePrimalModel
 
     private PrimalScorer CreateScorer(KareModelMember member)
         => new(Architecture, member.Parameters, member.PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput);
+
+    /// <summary>
+    /// Adds the model's c outputs for the rows <paramref name="features"/> ([N, d] float) to an ONNX graph
+    /// (Onnx/PrimalNetworkGraph.cs): [N, c] float, the values <see cref="Scorer"/> computes, in float32. Written into
+    /// <paramref name="output"/> when that is given.
+    /// </summary>
+    public string SaveAsOnnx(OnnxGraph graph, string features, string? output = null)
+        => PrimalNetworkGraph.Predictions(graph, features, Architecture, Members.Select(m => m.Parameters).ToArray(),
+            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput, output);
 
     /// <summary>The input type: a known-size vector of Single of the network's input width.</summary>
     public VectorDataViewType InputType => new VectorDataViewType(NumberDataViewType.Single, Architecture.InputCount);

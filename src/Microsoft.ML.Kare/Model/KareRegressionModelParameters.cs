@@ -1,6 +1,8 @@
 using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare;
+using Microsoft.ML.Kare.Onnx;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 using Microsoft.ML;
@@ -20,9 +22,12 @@ namespace Microsoft.ML.Kare;
 /// The prediction for a row x is <c>LabelMean + LabelScale · ∇θ f(z; θ)ᵀ β</c>, with z = (x − FeatureMeans) / FeatureScales,
 /// f the network described by <see cref="KareModelParametersBase{TOutput}.Architecture"/> with parameters θ = <see cref="KareModelParametersBase{TOutput}.NetworkParameters"/>, and
 /// β = <see cref="KareModelParametersBase{TOutput}.PrimalWeights"/>. It is one forward-mode Jacobian-vector product of the network, computed in plain
-/// managed code: scoring a trained or loaded model needs neither the training data nor libtorch.
+/// managed code: scoring a trained or loaded model needs neither the training data nor libtorch. Pipelines that end in
+/// the model export to ONNX with ML.NET's converter (<c>mlContext.Model.ConvertToOnnx</c>, package
+/// Microsoft.ML.OnnxConverter): Score and, with intervals, LowerBound and UpperBound, computed in float32.
 /// </remarks>
-public sealed class KareRegressionModelParameters : KareModelParametersBase<float>, IValueMapper, ISchemaBindableMapper
+public sealed class KareRegressionModelParameters : KareModelParametersBase<float>, IValueMapper, ISchemaBindableMapper,
+    ISingleCanSaveOnnx, IBindableCanSaveOnnx
 {
     internal const string LoaderSignature = "KareRegressionExec";
     internal const string RegistrationName = "KareRegressionPredictor";
@@ -123,5 +128,26 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
         Host.Check(typeof(TIn) == typeof(VBuffer<float>), "The KARE model's input must be a vector of Single.");
         Host.Check(typeof(TOut) == typeof(float), "The KARE model's output is a Single.");
         return (ValueMapper<TIn, TOut>)(Delegate)Primal.CreateScalarMapper(Host);
+    }
+
+    bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>The score alone: the model bound through ML.NET's predictor wrapper (a model without intervals).</summary>
+    bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+    {
+        Primal.SaveAsOnnx(new OnnxGraph(ctx, "KARE regression"), featureColumn, ScoreColumnGraph.Score(outputNames));
+        return true;
+    }
+
+    /// <summary>The model bound by itself (with intervals): Score, LowerBound and UpperBound.</summary>
+    bool IBindableCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, RoleMappedSchema schema, string[] outputNames)
+    {
+        string? features = ScoreColumnGraph.Features(ctx, schema);
+        if (features is null)
+            return false;
+        var graph = new OnnxGraph(ctx, "KARE regression");
+        Primal.SaveAsOnnx(graph, features, outputNames[0]);
+        ScoreColumnGraph.IntervalBounds(graph, outputNames, PredictionInterval);
+        return true;
     }
 }

@@ -3,8 +3,10 @@ using System.Collections.ObjectModel;
 using System.IO;
 using System;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Onnx;
 using Microsoft.ML.Kare.Scoring;
 using Microsoft.ML.Kare;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 using Microsoft.ML;
@@ -23,9 +25,10 @@ namespace Microsoft.ML.Kare;
 /// </summary>
 /// <remarks>
 /// Scoring runs in plain managed code (no libtorch), is thread-safe and allocates nothing per row. A row with a
-/// missing or non-finite feature scores NaN.
+/// missing or non-finite feature scores NaN. Pipelines that end in the model export to ONNX with ML.NET's converter
+/// (the score, computed in float32).
 /// </remarks>
-public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValueMapper
+public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValueMapper, ISingleCanSaveOnnx
 {
     internal const string LoaderSignature = "MeanFieldRegressionExec";
     internal const string RegistrationName = "MeanFieldRegressionPredictor";
@@ -240,6 +243,15 @@ public sealed class MeanFieldModelParameters : ModelParametersBase<float>, IValu
             dst = (float)Score(src.GetValues(), src.IsDense ? default : src.GetIndices(), src.IsDense);
         };
         return (ValueMapper<TIn, TOut>)(Delegate)mapper;
+    }
+
+    bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+    bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+    {
+        MeanFieldGraph.Predictions(new OnnxGraph(ctx, "mean-field regression"), featureColumn, Activation, _firstLayer, _secondLayer,
+            _featureMeans, _featureScales, LabelMean, LabelScale, ScoreColumnGraph.Score(outputNames));
+        return true;
     }
 
     /// <summary>

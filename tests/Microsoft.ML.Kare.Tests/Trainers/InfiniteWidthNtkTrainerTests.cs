@@ -235,6 +235,19 @@ public sealed class InfiniteWidthNtkTrainerTests
         Assert.AreEqual(5.0, model.Model.TrainingTime);
     }
 
+    [TestMethod]
+    public void ZeroCoverageLeavesTheScoreAlone()
+    {
+        // The trainer's copy of the options once dropped the coverage, so 0 still gave 90% intervals.
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(VectorRow.Generate(30, seed: 9));
+        var model = mlContext.Regression.Trainers.InfiniteWidthNtk(new InfiniteWidthNtkRegressionTrainer.Options { PredictionIntervalCoverage = 0 }).Fit(data);
+        Assert.IsNull(model.Model.PredictionInterval);
+        Assert.IsNull(model.Transform(data).Schema.GetColumnOrNull(KarePredictionInterval.LowerBoundColumnName));
+        var withIntervals = mlContext.Regression.Trainers.InfiniteWidthNtk(new InfiniteWidthNtkRegressionTrainer.Options { PredictionIntervalCoverage = 0.8 }).Fit(data);
+        Assert.AreEqual(0.8, withIntervals.Model.PredictionInterval!.Coverage);
+    }
+
     // ----- corrupted model files -----
 
     [TestMethod]

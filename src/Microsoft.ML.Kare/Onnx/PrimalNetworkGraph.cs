@@ -1,0 +1,134 @@
+using System.Collections.Generic;
+using System;
+
+namespace Microsoft.ML.Kare.Onnx;
+
+/// <summary>
+/// The ONNX graph of a KARE model's prediction in primal form (docs/maths.md, "Primal form"), the same arithmetic as
+/// Scoring/PrimalScorer.cs in float32: z = (x − μ)/σ; each network's forward pass and its forward-mode tangent in the
+/// direction β_k of every output k (dh = dW·a + W·da + db, da = φ′(h) ⊙ dh); ŷ_k = mean_k + scale_k·mean over the
+/// networks of (∇θ f(z)ᵀβ_k [+ f(z)]).
+/// </summary>
+/// <remarks>
+/// The m networks and the c tangent directions are the two leading (batch) dimensions of every tensor, so one chain of
+/// MatMuls, with ONNX's broadcasting, scores any ensemble and any number of outputs: the forward values a are
+/// [m, 1, N, width], the tangents da are [m, c, N, width], a layer's weights Wᵀ are [m, 1, inputs, width] and its
+/// tangent weights β_Wᵀ are [m, c, inputs, width]. The graph has O(depth) nodes whatever m and c.
+/// </remarks>
+internal static class PrimalNetworkGraph
+{
+    /// <summary>
+    /// Adds the prediction of rows <paramref name="features"/> ([N, d] float) and returns its variable, [N, c] float;
+    /// written into <paramref name="output"/> when that is given (a column ML.NET declared).
+    /// </summary>
+    /// <param name="graph">The graph being built.</param>
+    /// <param name="features">The feature variable, [N, d].</param>
+    /// <param name="architecture">The networks' shape.</param>
+    /// <param name="parameters">θ of each network, in the layout of <see cref="KareNetworkArchitecture"/>.</param>
+    /// <param name="primalWeights">β of each network, P × c, output k at [k·P, (k+1)·P).</param>
+    /// <param name="featureMeans">μ, length d.</param>
+    /// <param name="featureScales">σ, length d.</param>
+    /// <param name="targetMeans">Per-output mean, length c.</param>
+    /// <param name="targetScales">Per-output scale, length c.</param>
+    /// <param name="includesNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
+    /// <param name="output">The variable to write, or null for a fresh one.</param>
+    public static string Predictions(OnnxGraph graph, string features, KareNetworkArchitecture architecture,
+        IReadOnlyList<double[]> parameters, IReadOnlyList<double[]> primalWeights, double[] featureMeans, double[] featureScales,
+        double[] targetMeans, double[] targetScales, bool includesNetworkOutput, string? output = null)
+    {
+        int networks = parameters.Count, outputs = targetMeans.Length, d = architecture.InputCount;
+        var stack = new ParameterStack(architecture, parameters, primalWeights, outputs);
+
+        string z = graph.Apply("Div",
+            graph.Apply("Sub", features, graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
+            graph.Constant("KareFeatureScales", ToFloats(featureScales), d));
+
+        // a: [m, 1, N, width] (z, [N, d], broadcasts as [1, 1, N, d]); da: [m, c, N, width], zero at the input.
+        string a = z;
+        string? da = null;
+        for (int l = 0; l < architecture.Depth; l++)
+        {
+            int inputs = architecture.LayerInputCount(l), width = architecture.HiddenWidths[l];
+            string weights = graph.Constant($"KareW{l}", stack.Parameters(architecture.WeightOffset(l), width, inputs), networks, 1, inputs, width);
+            string biases = graph.Constant($"KareB{l}", stack.Parameters(architecture.BiasOffset(l), 1, width), networks, 1, 1, width);
+            string tangentWeights = graph.Constant($"KareBetaW{l}", stack.PrimalWeights(architecture.WeightOffset(l), width, inputs), networks, outputs, inputs, width);
+            string tangentBiases = graph.Constant($"KareBetaB{l}", stack.PrimalWeights(architecture.BiasOffset(l), 1, width), networks, outputs, 1, width);
+
+            string h = graph.Apply("Add", graph.Apply("MatMul", a, weights), biases);
+            string dh = graph.Apply("MatMul", a, tangentWeights);
+            if (da is not null)
+                dh = graph.Apply("Add", dh, graph.Apply("MatMul", da, weights));
+            dh = graph.Apply("Add", dh, tangentBiases);
+            (a, string slope) = ActivationGraph.ValueAndSlope(graph, architecture.Activation, h);
+            da = graph.Apply("Mul", slope, dh);
+        }
+
+        int last = architecture.LayerInputCount(architecture.Depth);
+        long outputOffset = architecture.OutputWeightOffset;
+        string outputWeights = graph.Constant("KareWOut", stack.Parameters(outputOffset, 1, last), networks, 1, last, 1);
+        string tangentOutputWeights = graph.Constant("KareBetaWOut", stack.PrimalWeights(outputOffset, 1, last), networks, outputs, last, 1);
+        string tangentOutputBias = graph.Constant("KareBetaBOut", stack.PrimalWeights(outputOffset + last, 1, 1), networks, outputs, 1, 1);
+        // ∇θ f(z)ᵀβ_k = β_wout·a_L + w_out·da_L + β_bout: [m, c, N, 1].
+        string tangent = graph.Apply("Add",
+            graph.Apply("Add", graph.Apply("MatMul", a, tangentOutputWeights), graph.Apply("MatMul", da!, outputWeights)),
+            tangentOutputBias);
+        if (includesNetworkOutput)
+        {
+            string outputBias = graph.Constant("KareBOut", stack.Parameters(outputOffset + last, 1, 1), networks, 1, 1, 1);
+            tangent = graph.Apply("Add", tangent, graph.Apply("Add", graph.Apply("MatMul", a, outputWeights), outputBias));
+        }
+
+        // The networks' mean, [c, N, 1] → [N, c, 1] → [N, c].
+        string mean = graph.Apply("ReduceMean", new[] { tangent }, out var reduce);
+        reduce.AddAttribute("axes", new long[] { 0 });
+        reduce.AddAttribute("keepdims", 0L);
+        string rowsFirst = graph.Apply("Transpose", new[] { mean }, out var transpose);
+        transpose.AddAttribute("perm", new long[] { 1, 0, 2 });
+        string standardised = graph.Apply("Reshape", rowsFirst, graph.Int64Constant("KareOutputShape", new long[] { -1, outputs }, 2));
+
+        string scaled = graph.Apply("Mul", standardised, graph.Constant("KareTargetScales", ToFloats(targetScales), outputs));
+        string targetMeanValues = graph.Constant("KareTargetMeans", ToFloats(targetMeans), outputs);
+        if (output is null)
+            return graph.Apply("Add", scaled, targetMeanValues);
+        graph.ApplyInto("Add", output, scaled, targetMeanValues);
+        return output;
+    }
+
+    private static float[] ToFloats(double[] values) => Array.ConvertAll(values, v => (float)v);
+
+    /// <summary>
+    /// The networks' θ and β cut into the tensors of the graph: for each network (and each output k of β), a block of
+    /// rows × columns values from an offset in the flat layout, transposed to columns × rows, so that W_l (width × inputs,
+    /// row-major) becomes the right-hand MatMul operand Wᵀ (inputs × width).
+    /// </summary>
+    private sealed class ParameterStack(KareNetworkArchitecture architecture, IReadOnlyList<double[]> parameters,
+        IReadOnlyList<double[]> primalWeights, int outputs)
+    {
+        /// <summary>[m, 1, columns, rows] from θ.</summary>
+        public float[] Parameters(long offset, int rows, int columns) => Stack(parameters, 1, offset, rows, columns);
+
+        /// <summary>[m, c, columns, rows] from β.</summary>
+        public float[] PrimalWeights(long offset, int rows, int columns) => Stack(primalWeights, outputs, offset, rows, columns);
+
+        private float[] Stack(IReadOnlyList<double[]> vectors, int directions, long offset, int rows, int columns)
+        {
+            long p = architecture.ParameterCount;
+            int block = rows * columns;
+            var result = new float[vectors.Count * directions * block];
+            for (int m = 0; m < vectors.Count; m++)
+            {
+                for (int k = 0; k < directions; k++)
+                {
+                    ReadOnlySpan<double> source = vectors[m].AsSpan((int)(k * p + offset), block);
+                    Span<float> target = result.AsSpan((m * directions + k) * block, block);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        for (int c = 0; c < columns; c++)
+                            target[c * rows + r] = (float)source[r * columns + c];
+                    }
+                }
+            }
+            return result;
+        }
+    }
+}
