@@ -28,7 +28,7 @@ public sealed class EarlyStoppingTests
         Assert.AreEqual(20, EpochSelector.AutomaticPatience(1, heldOut: true), "full batches with held-out rows");
         Assert.AreEqual(20, EpochSelector.AutomaticPatience(21, heldOut: true), "diamonds: 21 mini-batches per epoch");
         Assert.AreEqual(10, EpochSelector.AutomaticPatience(100, heldOut: true), "at least 10 epochs");
-        Assert.AreEqual(200, EpochSelector.AutomaticPatience(2, heldOut: true));
+        Assert.AreEqual(20, EpochSelector.AutomaticPatience(2, heldOut: true), "two mini-batches: no more than full batches' 20 epochs");
     }
 
     [TestMethod]
