@@ -55,6 +55,14 @@ internal sealed record SuiteFitResult
 
     public double SplitConformalWidth { get; init; } = double.NaN;
 
+    /// <summary>
+    /// The same split with locally adaptive widths (<see cref="AdaptiveIntervalWidth"/>): coverage and mean width on the
+    /// test rows; NaN where not measured (deeper or larger networks).
+    /// </summary>
+    public double AdaptiveCoverage { get; init; } = double.NaN;
+
+    public double AdaptiveWidth { get; init; } = double.NaN;
+
     /// <summary>Test rows of the split.</summary>
     public int TestRows { get; init; }
 }
@@ -108,13 +116,15 @@ internal static class SuiteFit
             _ => (double.NaN, double.NaN, (IReadOnlyList<KareEpochSummary>)Array.Empty<KareEpochSummary>()),
         };
         var (coverage, width) = IntervalMetrics(transformer.Transform(test));
-        var (baselineCoverage, baselineWidth) = double.IsNaN(coverage) || !intervalBaseline ? (double.NaN, double.NaN) : SplitConformal(mlContext, data, split, options, test);
+        var baseline = double.IsNaN(coverage) || !intervalBaseline ? SplitConformalResult.None : SplitConformal(mlContext, data, split, options, test);
         return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with
         {
             IntervalCoverage = coverage,
             IntervalWidth = width,
-            SplitConformalCoverage = baselineCoverage,
-            SplitConformalWidth = baselineWidth,
+            SplitConformalCoverage = baseline.Coverage,
+            SplitConformalWidth = baseline.Width,
+            AdaptiveCoverage = baseline.AdaptiveCoverage,
+            AdaptiveWidth = baseline.AdaptiveWidth,
             SelectedEpoch = epoch,
             RelativeRidge = ridge,
             EpochsRun = curve.Count > 0 ? curve[^1].Epoch : double.NaN,
@@ -204,31 +214,61 @@ internal static class SuiteFit
         return (covered / (double)labels.Length, Enumerable.Range(0, labels.Length).Average(i => (double)upper[i] - lower[i]));
     }
 
+    /// <summary>Coverage and mean width of the split-conformal baseline, constant and adaptive.</summary>
+    private sealed record SplitConformalResult(double Coverage, double Width, double AdaptiveCoverage, double AdaptiveWidth)
+    {
+        public static SplitConformalResult None { get; } = new(double.NaN, double.NaN, double.NaN, double.NaN);
+    }
+
     /// <summary>
     /// The split-conformal baseline of <see cref="SuiteFitResult.SplitConformalCoverage"/>: a fixed random quarter of the
-    /// training rows calibrates, the rest train the KARE regression without intervals.
+    /// training rows calibrates, the rest train the KARE regression without intervals; the same model and split also
+    /// give the adaptive-width measurement (<see cref="AdaptiveIntervalWidth"/>).
     /// </summary>
-    private static (double Coverage, double Width) SplitConformal(MLContext mlContext, SuiteDataSet data, int split, KareOptionAssignments options, IDataView test)
+    private static SplitConformalResult SplitConformal(MLContext mlContext, SuiteDataSet data, int split, KareOptionAssignments options, IDataView test)
     {
         const double coverage = 0.9;
         bool[] mask = data.TrainingMasks[split - 1];
         int[] training = Enumerable.Range(0, data.RowCount).Where(i => mask[i]).ToArray();
         new Random(split).Shuffle(training);
         var calibration = training.Take(training.Length / 4).ToHashSet();
+        int[] proper = training.Where(i => !calibration.Contains(i)).Order().ToArray();
         KareRegressionTrainer.Options trainerOptions = Configure(new KareRegressionTrainer.Options(), options);
         trainerOptions.PredictionIntervalCoverage = 0;
-        ITransformer model = mlContext.Regression.Trainers.Kare(trainerOptions).Fit(Rows(mlContext, data, i => mask[i] && !calibration.Contains(i)));
+        var model = (RegressionPredictionTransformer<KareRegressionModelParameters>)mlContext.Regression.Trainers.Kare(trainerOptions)
+            .Fit(Rows(mlContext, data, i => mask[i] && !calibration.Contains(i)));
         IDataView calibrated = model.Transform(Rows(mlContext, data, calibration.Contains));
-        float[] labels = calibrated.GetColumn<float>("Label").ToArray();
-        float[] scores = calibrated.GetColumn<float>("Score").ToArray();
-        double[] residuals = labels.Zip(scores, (y, f) => Math.Abs((double)y - f)).Order().ToArray();
-        int rank = (int)Math.Ceiling(coverage * (residuals.Length + 1) - 1e-9);
-        double halfWidth = rank <= residuals.Length ? residuals[rank - 1] : double.PositiveInfinity;
+        double[] residuals = Residuals(calibrated);
+        double halfWidth = ConformalQuantile(residuals, coverage);
         IDataView scored = model.Transform(test);
-        float[] testLabels = scored.GetColumn<float>("Label").ToArray();
-        float[] testScores = scored.GetColumn<float>("Score").ToArray();
-        int covered = Enumerable.Range(0, testLabels.Length).Count(i => Math.Abs((double)testLabels[i] - testScores[i]) <= halfWidth);
-        return (covered / (double)testLabels.Length, 2 * halfWidth);
+        double[] testResiduals = Residuals(scored);
+        double constantCoverage = testResiduals.Count(r => r <= halfWidth) / (double)testResiduals.Length;
+
+        // Rows in the order Rows() gives them (ascending index), as the residuals are.
+        float[][] Features(Func<int, bool> include) => Enumerable.Range(0, data.RowCount).Where(include).Select(i => data.Features[i]).ToArray();
+        float[][] properRows = proper.Select(i => data.Features[i]).ToArray();
+        double[]? calibrationScale = AdaptiveIntervalWidth.PosteriorStandardDeviations(model.Model, properRows, Features(calibration.Contains));
+        if (calibrationScale is null)
+            return new SplitConformalResult(constantCoverage, 2 * halfWidth, double.NaN, double.NaN);
+        double[] testScale = AdaptiveIntervalWidth.PosteriorStandardDeviations(model.Model, properRows, Features(i => !mask[i]))!;
+        double scaledHalfWidth = ConformalQuantile(residuals.Select((r, i) => r / calibrationScale[i]).ToArray(), coverage);
+        double adaptiveCoverage = testResiduals.Where((r, i) => r <= scaledHalfWidth * testScale[i]).Count() / (double)testResiduals.Length;
+        return new SplitConformalResult(constantCoverage, 2 * halfWidth, adaptiveCoverage, 2 * scaledHalfWidth * testScale.Average());
+    }
+
+    private static double[] Residuals(IDataView scored)
+    {
+        float[] labels = scored.GetColumn<float>("Label").ToArray();
+        float[] scores = scored.GetColumn<float>("Score").ToArray();
+        return labels.Zip(scores, (y, f) => Math.Abs((double)y - f)).ToArray();
+    }
+
+    /// <summary>The ⌈c·(m + 1)⌉-th smallest of m values (infinity when that exceeds m), computed here independently of the library.</summary>
+    private static double ConformalQuantile(double[] values, double coverage)
+    {
+        double[] sorted = values.Order().ToArray();
+        int rank = (int)Math.Ceiling(coverage * (sorted.Length + 1) - 1e-9);
+        return rank <= sorted.Length ? sorted[rank - 1] : double.PositiveInfinity;
     }
 
     /// <summary>Probabilities are clipped to [1e-15, 1 − 1e-15], as scikit-learn's log_loss does.</summary>

@@ -75,8 +75,8 @@ internal sealed class SuiteReport
                 continue;
             text.AppendLine($"## Regression prediction intervals of {run}: test coverage and mean width (label units), mean over splits");
             text.AppendLine();
-            text.AppendLine("| data set | training rows | splits | coverage | least allowed | mean width | split-conformal coverage | split-conformal width | width ratio |");
-            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            text.AppendLine("| data set | training rows | splits | coverage | least allowed | mean width | split-conformal coverage | split-conformal width | width ratio | adaptive split-conformal coverage | adaptive width / split-conformal width |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var (name, _, rows) in _dataSets.Where(d => withIntervals.Any(r => r.DataSet == d.Name)))
             {
                 var set = withIntervals.Where(r => r.DataSet == name).ToList();
@@ -84,7 +84,8 @@ internal sealed class SuiteReport
                 double least = 0.90 - 2 * Math.Sqrt(0.09 / set.Sum(r => r.TestRows));
                 double baselineWidth = set.Average(r => r.SplitConformalWidth);
                 text.AppendLine($"| {name} | {rows} | {set.Count} | {F4(coverage)}{(coverage < least ? " ⚠" : "")} | {F4(least)} | {G4(width)} | " +
-                                $"{F4(set.Average(r => r.SplitConformalCoverage))} | {G4(baselineWidth)} | {F2(width / baselineWidth)} |");
+                                $"{F4(set.Average(r => r.SplitConformalCoverage))} | {G4(baselineWidth)} | {F2(width / baselineWidth)} | " +
+                                $"{F4(set.Average(r => r.AdaptiveCoverage))} | {F2(set.Average(r => r.AdaptiveWidth) / baselineWidth)} |");
             }
             double pooled = withIntervals.Sum(r => r.IntervalCoverage * r.TestRows) / withIntervals.Sum(r => r.TestRows);
             double pooledBaseline = withIntervals.Sum(r => r.SplitConformalCoverage * r.TestRows) / withIntervals.Sum(r => r.TestRows);
