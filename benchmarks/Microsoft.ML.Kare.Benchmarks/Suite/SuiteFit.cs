@@ -115,12 +115,10 @@ internal static class SuiteFit
             MulticlassPredictionTransformer<KareMulticlassModelParameters> m => (m.Model.SelectedEpoch, m.Model.RelativeRidge, m.Model.TrainingCurve),
             _ => (double.NaN, double.NaN, (IReadOnlyList<KareEpochSummary>)Array.Empty<KareEpochSummary>()),
         };
-        var (coverage, width) = IntervalMetrics(transformer.Transform(test));
-        var baseline = double.IsNaN(coverage) || !intervalBaseline ? SplitConformalResult.None : SplitConformal(mlContext, data, split, options, test);
-        return Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds) with
+        SuiteFitResult measured = Measure(mlContext, data, split, model, options.Canonical, transformer, test, seconds);
+        var baseline = double.IsNaN(measured.IntervalCoverage) || !intervalBaseline ? SplitConformalResult.None : SplitConformal(mlContext, data, split, options, test);
+        return measured with
         {
-            IntervalCoverage = coverage,
-            IntervalWidth = width,
             SplitConformalCoverage = baseline.Coverage,
             SplitConformalWidth = baseline.Width,
             AdaptiveCoverage = baseline.AdaptiveCoverage,
@@ -188,8 +186,11 @@ internal static class SuiteFit
             SuiteTask.Binary => (mlContext.BinaryClassification.Evaluate(scored).Accuracy, BinaryLogLoss(scored)),
             _ => (mlContext.MulticlassClassification.Evaluate(scored).MicroAccuracy, MulticlassLogLoss(scored)),
         };
+        var (coverage, width) = IntervalMetrics(scored);
         return new SuiteFitResult
         {
+            IntervalCoverage = coverage,
+            IntervalWidth = width,
             DataSet = data.Name,
             Split = split,
             Model = model,

@@ -207,18 +207,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
 
     /// <inheritdoc/>
     protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema)
-    {
-        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
-            new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation()));
-        if (!HasIntervals(_options))
-            return new[] { score };
-        return new[]
-        {
-            score,
-            new SchemaShape.Column(KarePredictionInterval.LowerBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
-            new SchemaShape.Column(KarePredictionInterval.UpperBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
-        };
-    }
+        => KareTraining.RegressionOutputColumns(HasIntervals(_options));
 
     /// <summary>Intervals need a coverage and kernel ridge regression (t = ∞), whose leave-one-out residuals are exact.</summary>
     private static bool HasIntervals(Options options)
@@ -297,8 +286,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
                 if (double.IsFinite(loo[i]))
                     residuals.Add(Math.Abs(targets[i] - loo[i]) * labelScales[0]);
             }
-            interval = new KarePredictionInterval(options.PredictionIntervalCoverage, ConformalQuantile.HalfWidth(residuals, options.PredictionIntervalCoverage),
-                residuals.Count, KareIntervalCalibration.LeaveOneOut);
+            interval = IntervalCalibration.FromResiduals(residuals, options.PredictionIntervalCoverage, KareIntervalCalibration.LeaveOneOut);
             ch.Info($"Infinite-width NTK: {interval}.");
         }
 
@@ -318,8 +306,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
     private static void CheckOptions(IHost host, Options options)
     {
         host.CheckUserArg(Enum.IsDefined(options.Activation), nameof(options.Activation), "Must be a defined InfiniteWidthActivation value.");
-        host.CheckUserArg(options.PredictionIntervalCoverage >= 0 && options.PredictionIntervalCoverage < 1, nameof(options.PredictionIntervalCoverage),
-            "Must be at least 0 (no intervals) and less than 1.");
+        KareTraining.CheckIntervalCoverage(host, options.PredictionIntervalCoverage);
         host.CheckUserArg(options.NumberOfHiddenLayers >= 0 && options.NumberOfHiddenLayers <= InfiniteWidthNtk.MaximumHiddenLayerCount, nameof(options.NumberOfHiddenLayers), $"Must be between 0 (a linear model) and {InfiniteWidthNtk.MaximumHiddenLayerCount}.");
         host.CheckUserArg(options.WeightStandardDeviation > 0 && double.IsFinite(options.WeightStandardDeviation), nameof(options.WeightStandardDeviation), "Must be a positive finite number.");
         host.CheckUserArg(options.BiasStandardDeviation >= 0 && double.IsFinite(options.BiasStandardDeviation), nameof(options.BiasStandardDeviation), "Must be a non-negative finite number.");

@@ -128,18 +128,7 @@ public sealed class KareRegressionTrainer
 
     /// <inheritdoc/>
     protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema)
-    {
-        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
-            new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation()));
-        if (TrainerOptions.PredictionIntervalCoverage == 0)
-            return new[] { score };
-        return new[]
-        {
-            score,
-            new SchemaShape.Column(KarePredictionInterval.LowerBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
-            new SchemaShape.Column(KarePredictionInterval.UpperBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
-        };
-    }
+        => KareTraining.RegressionOutputColumns(intervals: TrainerOptions.PredictionIntervalCoverage > 0);
 
     /// <summary>
     /// Accepts a scalar label of type <see cref="float"/>, as ML.NET's regression trainers and evaluator do; a

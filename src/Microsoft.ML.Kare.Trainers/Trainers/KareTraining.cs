@@ -52,11 +52,27 @@ internal static class KareTraining
         host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");
         host.CheckUserArg(options.MaximumMemoryMegabytes is null || options.MaximumMemoryMegabytes > 0, nameof(options.MaximumMemoryMegabytes), "Must be positive, or null for three quarters of the machine's memory.");
         if (options is KareRegressionTrainer.Options regression)
-        {
-            host.CheckUserArg(regression.PredictionIntervalCoverage >= 0 && regression.PredictionIntervalCoverage < 1, nameof(regression.PredictionIntervalCoverage),
-                "Must be at least 0 (no intervals) and less than 1.");
-        }
+            CheckIntervalCoverage(host, regression.PredictionIntervalCoverage);
         host.CheckUserArg(options.NumberOfThreads is null || options.NumberOfThreads > 0, nameof(options.NumberOfThreads), "Must be positive, or null for libtorch's default.");
+    }
+
+    /// <summary>Checks a regression trainer's <c>PredictionIntervalCoverage</c>: 0 (no intervals) up to, not including, 1.</summary>
+    public static void CheckIntervalCoverage(IHost host, double coverage)
+        => host.CheckUserArg(coverage >= 0 && coverage < 1, "PredictionIntervalCoverage", "Must be at least 0 (no intervals) and less than 1.");
+
+    /// <summary>A regression trainer's output columns: <c>Score</c>, and <c>LowerBound</c> and <c>UpperBound</c> with intervals.</summary>
+    public static SchemaShape.Column[] RegressionOutputColumns(bool intervals)
+    {
+        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
+            new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation()));
+        if (!intervals)
+            return new[] { score };
+        return new[]
+        {
+            score,
+            new SchemaShape.Column(KarePredictionInterval.LowerBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
+            new SchemaShape.Column(KarePredictionInterval.UpperBoundColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false),
+        };
     }
 
     /// <summary>A copy, so that later changes to the caller's options (and arrays) do not change the trainer.</summary>

@@ -54,8 +54,12 @@ internal static class IntervalCalibration
         }
         for (int i = 0; i < residuals.Count; i++)
             residuals[i] *= labelScale;
-        return new KarePredictionInterval(coverage, ConformalQuantile.HalfWidth(residuals, coverage), residuals.Count, calibration);
+        return FromResiduals(residuals, coverage, calibration);
     }
+
+    /// <summary>Intervals of <paramref name="coverage"/> from out-of-sample absolute residuals in label units (<see cref="ConformalQuantile"/>).</summary>
+    public static KarePredictionInterval FromResiduals(IReadOnlyCollection<double> absoluteResiduals, double coverage, KareIntervalCalibration calibration)
+        => new(coverage, ConformalQuantile.HalfWidth(absoluteResiduals, coverage), absoluteResiduals.Count, calibration);
 
     /// <summary>
     /// Fits the run's ridge regression on <paramref name="fit"/> (λ̃ given, or by GCV on those rows) and adds the

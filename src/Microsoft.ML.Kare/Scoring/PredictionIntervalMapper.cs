@@ -63,10 +63,11 @@ internal static class PredictionIntervalMapper
             bool[] active = new bool[OutputSchema.Count];
             foreach (DataViewSchema.Column column in activeColumns)
                 active[column.Index] = true;
+            bool anyActive = active.Contains(true);
             DataViewSchema.Column scoreColumn = _score.OutputSchema[0];
-            DataViewRow scoreRow = _score.GetRow(input, active.Contains(true) ? new[] { scoreColumn } : Array.Empty<DataViewSchema.Column>());
+            DataViewRow scoreRow = _score.GetRow(input, anyActive ? new[] { scoreColumn } : Array.Empty<DataViewSchema.Column>());
             var getters = new Delegate[OutputSchema.Count];
-            if (active.Contains(true))
+            if (anyActive)
             {
                 ValueGetter<float> getScore = scoreRow.GetGetter<float>(scoreColumn);
                 long cachedPosition = -1;
