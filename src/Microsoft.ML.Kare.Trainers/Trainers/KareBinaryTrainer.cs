@@ -54,8 +54,8 @@ namespace Microsoft.ML.Kare;
 /// z = `TrainingRidge` during training.
 ///
 /// After training, the network is frozen and the regression is fitted with its kernel, the relative ridge and the
-/// epoch being chosen as `RidgeSelection` says (by default on a held-out `ValidationFraction` of the rows, then refitted
-/// on all rows). The probability comes from a Platt calibrator, P(true) = 1 / (1 + exp(a·score + b)), fitted on the
+/// epoch being chosen as `RidgeSelection` says (by default by 5-fold cross-validation up to 1,000 rows, the model
+/// averaging the fold networks, and above on a held-out `ValidationFraction` of the rows, then refitted on all rows). The probability comes from a Platt calibrator, P(true) = 1 / (1 + exp(a·score + b)), fitted on the
 /// exact leave-one-out scores of the final regression (each training row scored by the regression fitted on the
 /// other rows), which are far less optimistic than the training scores.
 ///

@@ -56,9 +56,10 @@ namespace Microsoft.ML.Kare;
 /// The ridge is relative to the kernel's size: λ = z·Tr(K)/n², with z = `TrainingRidge` during training.
 ///
 /// After training, the network is frozen and kernel ridge regression is fitted with its kernel, the relative ridge being
-/// chosen from `RidgeGrid`. With the default `RidgeSelection.HoldOut`, a `ValidationFraction` of the rows is held out
-/// while the kernel trains on the rest; the epoch and ridge with the lowest held-out error are kept, and the final
-/// regression is refitted on all rows. Features and label are standardised internally, so no normalizer is needed.
+/// chosen from `RidgeGrid`. With the default `RidgeSelection.Automatic`, up to 1,000 rows 5-fold cross-validation
+/// trains five fold networks side by side and the model averages them; above, a `ValidationFraction` of the rows is held
+/// out while the kernel trains on the rest (on at most `MaximumKernelTrainingRows` of them); the epoch and ridge with the
+/// lowest held-out error are kept, and the final regression is refitted on all rows. Features and label are standardised internally, so no normalizer is needed.
 ///
 /// The model is stored in primal form: the network parameters θ and one parameter-space weight vector β, so that a
 /// prediction is one Jacobian-vector product of the network. Its size does not grow with the number of training

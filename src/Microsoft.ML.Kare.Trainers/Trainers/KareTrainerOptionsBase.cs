@@ -91,6 +91,14 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public double ValidationFraction = KareTrainerDefaults.ValidationFraction;
 
     /// <summary>
+    /// Above this many training rows, without cross-validation, a random subset of this many rows trains the network's
+    /// kernel (and at most this many are held out to choose the epoch and λ̃); the final kernel ridge regression still
+    /// uses every row. Each exact step costs O(n·P²) (or O(n³) on the kernel path), so this bounds the cost of an epoch
+    /// at large n. null (the default) is 4,096 rows; 0 trains on all rows.
+    /// </summary>
+    public int? MaximumKernelTrainingRows;
+
+    /// <summary>
     /// Number of folds k when <see cref="RidgeSelection"/> is <see cref="KareRidgeSelection.CrossValidation"/>: k networks
     /// train, each holding out one fold, plus one on all rows. At least 2.
     /// </summary>
@@ -126,8 +134,9 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
 
     /// <summary>
     /// Number of threads libtorch may use for training (a process-wide libtorch setting, restored when the fit ends);
-    /// null chooses: one thread when a training step has at most 512 rows (small matrix operations do not repay waking
-    /// other threads), libtorch's default otherwise.
+    /// null chooses: one thread for cross-validation (its fold networks then train side by side, one per core) or when a
+    /// training step has at most 512 rows (small matrix operations do not repay waking other threads), libtorch's
+    /// default otherwise.
     /// </summary>
     public int? NumberOfThreads;
 

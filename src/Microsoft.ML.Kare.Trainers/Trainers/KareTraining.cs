@@ -47,6 +47,8 @@ internal static class KareTraining
         host.CheckUserArg(options.ValidationFraction > 0 || options.RidgeSelection is KareRidgeSelection.GeneralizedCrossValidation or KareRidgeSelection.CrossValidation,
             nameof(options.ValidationFraction), "Must be positive when RidgeSelection is HoldOut or Automatic (the rows held out choose the ridge and epoch).");
         host.CheckUserArg(options.NumberOfFolds >= 2, nameof(options.NumberOfFolds), "Must be at least 2.");
+        host.CheckUserArg(options.MaximumKernelTrainingRows is null or 0 or >= 2 * FitPlan.MinimumHoldOutRows, nameof(options.MaximumKernelTrainingRows),
+            $"Must be 0 (no limit), at least {2 * FitPlan.MinimumHoldOutRows}, or null (automatic).");
         host.CheckUserArg(Enum.IsDefined(options.CrossValidationModel), nameof(options.CrossValidationModel), "Must be a defined KareCrossValidationModel value.");
         host.CheckUserArg(options.StochasticGradientProbes is null || options.StochasticGradientProbes >= 0, nameof(options.StochasticGradientProbes), "Must be non-negative (0: the exact gradient), or null for automatic.");
         host.CheckUserArg(options.EarlyStoppingPatience is null || options.EarlyStoppingPatience >= 0, nameof(options.EarlyStoppingPatience), "Must be non-negative (0 never stops early), or null for automatic.");
@@ -96,6 +98,7 @@ internal static class KareTraining
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
         Folds = options.NumberOfFolds,
+        MaximumKernelTrainingRows = options.MaximumKernelTrainingRows ?? FitPlan.AutomaticMaximumKernelTrainingRows,
         FoldEnsemble = options.CrossValidationModel == KareCrossValidationModel.FoldEnsemble,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         StochasticProbes = options.StochasticGradientProbes,

@@ -43,6 +43,13 @@ internal sealed record FitPlan
     /// </summary>
     public const int AutomaticCrossValidationRows = 1000;
 
+    /// <summary>
+    /// Without cross-validation, at most this many rows train the kernel and at most this many are held out by default
+    /// (<see cref="KareFitSettings.MaximumKernelTrainingRows"/>); the final ridge regression uses every row. Above the
+    /// public suite's sizes (at most 2,600 fit rows there), so it changes only larger fits.
+    /// </summary>
+    public const int AutomaticMaximumKernelTrainingRows = 4096;
+
     /// <summary>Held-out and fit parts each need at least this many rows for the hold-out procedure.</summary>
     public const int MinimumHoldOutRows = 10;
 
@@ -86,7 +93,8 @@ internal sealed record FitPlan
     /// otherwise: their matrix operations are too small to repay waking other threads. On 2 cores, 100-epoch fits took
     /// 0.18 s on one thread against 0.37 s on two at 150 rows (120 per step), 0.75 against 1.19 s at 350 rows, and
     /// 1.66 against 2.13 s at 350 rows with a 2 × 128 network; at 800 rows (640 per step) two threads were 7% faster and
-    /// at 1,500 rows 18% faster.
+    /// at 1,500 rows 18% faster. Cross-validation's fold runs always take one thread each and run side by side on the
+    /// cores: at 1,000 rows (800 per fold step) the 5-fold fit took 29.5 s against 44.6 s with two threads per run in turn.
     /// </summary>
     public const int SingleThreadStepRows = 512;
 
@@ -121,8 +129,14 @@ internal sealed record FitPlan
     /// </summary>
     public int CalibrationRows { get; init; }
 
-    /// <summary>Rows the network is trained on.</summary>
-    public int FitRows => RowCount - ValidationRows - CalibrationRows;
+    /// <summary>Rows the network is trained on (at most <see cref="KareFitSettings.MaximumKernelTrainingRows"/> without cross-validation).</summary>
+    public int FitRows => KernelTrainingRowLimit > 0 ? Math.Min(UnheldRows, KernelTrainingRowLimit) : UnheldRows;
+
+    /// <summary>Rows neither held out nor calibrating; the first <see cref="FitRows"/> of them train, the rest serve the final fit only.</summary>
+    public int UnheldRows => RowCount - ValidationRows - CalibrationRows;
+
+    /// <summary>The limit on <see cref="FitRows"/> (0: none; always none with cross-validation).</summary>
+    public int KernelTrainingRowLimit { get; init; }
 
     /// <summary>Fit rows that form the kernel ridge regression's basis when measuring the held-out error.</summary>
     public int ValidationBasisRows => Math.Min(FitRows, MaximumValidationBasisRows);
@@ -182,17 +196,18 @@ internal sealed record FitPlan
                 : $"KARE: the final ridge regression is solved in kernel space ({rows}×{rows})."));
         }
         KareRidgeSelection selection = ChooseSelection(rows, method.UsesKernelReadout() && parameterSpace, settings, messages);
-        var (folds, validationRows, calibrationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
+        var (folds, validationRows, calibrationRows, fitRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
         if (folds > 0 && batchRows < rows - validationRows)
         {
             messages.Add(new(true, $"Cross-validation trains every fold on full batches, but {rows - validationRows} rows make mini-batches of {batchRows}; " +
                                    $"choosing λ̃ and the epoch on {settings.ValidationFraction:P0} held-out rows instead."));
             selection = ChooseSelection(rows, false, settings with { RidgeSelection = KareRidgeSelection.HoldOut }, messages);
-            (folds, validationRows, calibrationRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
+            (folds, validationRows, calibrationRows, fitRows, batchRows, stepSpace) = Sizes(rows, architecture, selection, settings);
         }
         if (settings.IntervalCoverage > 0)
             messages.Add(IntervalMessage(rows, folds, calibrationRows, settings.IntervalCoverage));
-        int fitRows = rows - validationRows - calibrationRows;
+        if (fitRows < rows - validationRows - calibrationRows)
+            messages.Add(new(false, $"KARE: {fitRows} of the {rows - validationRows - calibrationRows} rows not held out train the kernel (MaximumKernelTrainingRows); the final ridge regression uses all {rows} rows."));
         bool holdOut = selection != KareRidgeSelection.GeneralizedCrossValidation;
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, settings) : TrainingSpace.Kernel;
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
@@ -210,6 +225,7 @@ internal sealed record FitPlan
             Folds = folds,
             ValidationRows = validationRows,
             CalibrationRows = calibrationRows,
+            KernelTrainingRowLimit = KernelTrainingRowLimitFor(selection, settings),
             FinalFit = !method.UsesKernelReadout() ? FinalFitSpace.NetworkReadout : parameterSpace ? FinalFitSpace.Parameter : FinalFitSpace.Kernel,
             ParameterSpace = parameterSpace,
             BatchRows = batchRows,
@@ -237,9 +253,11 @@ internal sealed record FitPlan
         if (CrossValidation) // the fold runs train side by side, one per core
             memory = memory with { TrainingBytes = memory.TrainingBytes * Math.Min(Environment.ProcessorCount, Folds + 1) };
         messages.Add(new(false, $"KARE: estimated peak memory {KareMemoryEstimate.Format(memory.TotalBytes)} (budget {KareMemoryEstimate.Format(settings.MemoryBudgetBytes)})."));
-        int threads = settings.ThreadCount > 0 ? settings.ThreadCount : StepRows <= SingleThreadStepRows ? 1 : 0;
+        int threads = settings.ThreadCount > 0 ? settings.ThreadCount : CrossValidation || StepRows <= SingleThreadStepRows ? 1 : 0;
         if (settings.ThreadCount <= 0 && threads == 1)
-            messages.Add(new(false, $"KARE: one libtorch thread for {StepRows}-row steps (small problems train faster without waking other threads)."));
+            messages.Add(new(false, CrossValidation
+                ? $"KARE: the {Folds} fold networks train side by side, one libtorch thread each (one per core)."
+                : $"KARE: one libtorch thread for {StepRows}-row steps (small problems train faster without waking other threads)."));
         int probes = settings.StochasticProbes ?? (BatchCount > 1 ? AutomaticStochasticProbes : 0);
         if (Method == KareMethod.Kare && probes > 0)
             messages.Add(new(false, $"KARE: stochastic gradient with {probes} probes for A² ({BatchCount} mini-batches of about {FitRows / BatchCount} rows)."));
@@ -252,21 +270,40 @@ internal sealed record FitPlan
         };
     }
 
-    /// <summary>The folds, held-out rows, calibration rows, rows per step and step space that a selection gives.</summary>
-    private static (int Folds, int ValidationRows, int CalibrationRows, int BatchRows, TrainingSpace StepSpace) Sizes(int rows,
+    /// <summary>The folds, held-out rows, calibration rows, training rows, rows per step and step space that a selection gives.</summary>
+    private static (int Folds, int ValidationRows, int CalibrationRows, int FitRows, int BatchRows, TrainingSpace StepSpace) Sizes(int rows,
         KareNetworkArchitecture architecture, KareRidgeSelection selection, KareFitSettings settings)
     {
         int folds = selection == KareRidgeSelection.CrossValidation ? settings.Folds : 0;
         int validationRows = selection switch
         {
-            KareRidgeSelection.HoldOut => (int)Math.Round(settings.ValidationFraction * rows),
+            KareRidgeSelection.HoldOut => HeldOutRows(rows, selection, settings),
             KareRidgeSelection.CrossValidation => rows / folds,
             _ => 0,
         };
         int calibrationRows = folds == 0 ? IntervalCalibrationRows(rows, rows - validationRows, settings.IntervalCoverage) : 0;
         int batchRows = settings.BatchSize > 0 ? settings.BatchSize : AutomaticBatchRows;
-        TrainingSpace stepSpace = ChooseStepSpace(settings.Method, architecture, rows - validationRows - calibrationRows, ref batchRows, settings);
-        return (folds, validationRows, calibrationRows, batchRows, stepSpace);
+        int fitRows = TrainingRows(rows - validationRows - calibrationRows, KernelTrainingRowLimitFor(selection, settings));
+        TrainingSpace stepSpace = ChooseStepSpace(settings.Method, architecture, fitRows, ref batchRows, settings);
+        return (folds, validationRows, calibrationRows, fitRows, batchRows, stepSpace);
+    }
+
+    /// <summary>The rows that train: all <paramref name="unheld"/> rows, or at most <paramref name="limit"/> (0: no limit).</summary>
+    private static int TrainingRows(int unheld, int limit) => limit > 0 ? Math.Min(unheld, limit) : unheld;
+
+    /// <summary>
+    /// The limit on the rows that train (0: none): <see cref="KareFitSettings.MaximumKernelTrainingRows"/> when a kernel
+    /// ridge regression on all rows follows (kernel readouts) and no cross-validation trains on every row.
+    /// </summary>
+    private static int KernelTrainingRowLimitFor(KareRidgeSelection selection, KareFitSettings settings)
+        => selection == KareRidgeSelection.CrossValidation || !settings.Method.UsesKernelReadout() ? 0 : settings.MaximumKernelTrainingRows;
+
+    /// <summary>A hold-out's rows: <see cref="KareFitSettings.ValidationFraction"/> of the rows, at most the limit on the rows that train.</summary>
+    private static int HeldOutRows(int rows, KareRidgeSelection selection, KareFitSettings settings)
+    {
+        int held = (int)Math.Round(settings.ValidationFraction * rows);
+        int limit = KernelTrainingRowLimitFor(selection, settings);
+        return limit > 0 ? Math.Min(held, limit) : held;
     }
 
     /// <summary>Where the prediction intervals are calibrated (a warning when no rows can be spared and the bounds are infinite).</summary>
@@ -307,7 +344,7 @@ internal sealed record FitPlan
         }
         int held = selection switch
         {
-            KareRidgeSelection.HoldOut => (int)Math.Round(settings.ValidationFraction * rows),
+            KareRidgeSelection.HoldOut => HeldOutRows(rows, selection, settings),
             KareRidgeSelection.CrossValidation => rows / settings.Folds,
             _ => MinimumHoldOutRows,
         };

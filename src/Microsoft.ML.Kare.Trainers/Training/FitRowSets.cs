@@ -42,7 +42,8 @@ internal sealed class FitRowSets : IDisposable
 
     /// <summary>
     /// The plan's splits of <paramref name="order"/>: with a hold-out its first <see cref="FitPlan.ValidationRows"/> rows
-    /// are held out, the next <see cref="FitPlan.CalibrationRows"/> calibrate intervals and the rest train; with k folds, fold j is the j-th of k near-equal runs of the order.
+    /// are held out, the next <see cref="FitPlan.CalibrationRows"/> calibrate intervals and the next <see cref="FitPlan.FitRows"/>
+    /// train (any rows after them serve the final fit only); with k folds, fold j is the j-th of k near-equal runs of the order.
     /// </summary>
     public static FitRowSets Create(StandardizedRows rows, int[] order, FitPlan plan)
     {
@@ -64,7 +65,7 @@ internal sealed class FitRowSets : IDisposable
         if (!plan.CrossValidation)
         {
             int trainStart = plan.ValidationRows + plan.CalibrationRows;
-            splits.Add(Split(order[trainStart..], plan.HoldOut ? order[..plan.ValidationRows] : null));
+            splits.Add(Split(order[trainStart..(trainStart + plan.FitRows)], plan.HoldOut ? order[..plan.ValidationRows] : null));
             RowSet? calibration = plan.CalibrationRows > 0 ? Set(order[plan.ValidationRows..trainStart]) : null;
             return new FitRowSets(all, splits, splits[0].Fit, calibration, owned);
         }

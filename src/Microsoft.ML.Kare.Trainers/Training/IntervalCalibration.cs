@@ -36,12 +36,10 @@ internal static class IntervalCalibration
         if (plan.CrossValidation)
         {
             calibration = KareIntervalCalibration.CrossValidation;
-            for (int fold = 0; fold < runs.Measured.Count; fold++)
-            {
-                checkAlive();
-                MeasuredRun run = runs.Measured[fold];
-                AddResiduals(residuals, plan, run.Run, run.Fit, sets.Splits[fold].Validation!, relativeRidge, finalFit);
-            }
+            checkAlive();
+            foreach (List<double> fold in runs.SideBySide(runs.Measured.Count, fold =>
+                Residuals(plan, runs.Measured[fold].Run, runs.Measured[fold].Fit, sets.Splits[fold].Validation!, relativeRidge, finalFit)))
+                residuals.AddRange(fold);
         }
         else
         {
@@ -49,7 +47,7 @@ internal static class IntervalCalibration
             if (sets.Calibration is RowSet rows)
             {
                 checkAlive();
-                AddResiduals(residuals, plan, runs.Model, sets.ModelFit, rows, relativeRidge, finalFit);
+                residuals.AddRange(Residuals(plan, runs.Model, sets.ModelFit, rows, relativeRidge, finalFit));
             }
         }
         for (int i = 0; i < residuals.Count; i++)
@@ -62,11 +60,12 @@ internal static class IntervalCalibration
         => new(coverage, ConformalQuantile.HalfWidth(absoluteResiduals, coverage), absoluteResiduals.Count, calibration);
 
     /// <summary>
-    /// Fits the run's ridge regression on <paramref name="fit"/> (λ̃ given, or by GCV on those rows) and adds the
+    /// Fits the run's ridge regression on <paramref name="fit"/> (λ̃ given, or by GCV on those rows) and returns the
     /// absolute residuals of <paramref name="rows"/> (standardised units; rows of weight 0 are left out).
     /// </summary>
-    private static void AddResiduals(List<double> residuals, FitPlan plan, TrainingRun run, RowSet fit, RowSet rows, double relativeRidge, IFinalFit finalFit)
+    private static List<double> Residuals(FitPlan plan, TrainingRun run, RowSet fit, RowSet rows, double relativeRidge, IFinalFit finalFit)
     {
+        var residuals = new List<double>(rows.Count);
         double[] predictions;
         if (plan.FinalFit == FinalFitSpace.NetworkReadout)
         {
@@ -89,6 +88,7 @@ internal static class IntervalCalibration
             if (weights is null || weights[i] > 0)
                 residuals.Add(Math.Abs(targets[i] - predictions[i]));
         }
+        return residuals;
     }
 
     /// <summary>The kernel ridge regression's predictions J(rows)·β in standardised units, over blocks of rows.</summary>

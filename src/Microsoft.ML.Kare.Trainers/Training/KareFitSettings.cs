@@ -48,6 +48,12 @@ internal sealed record KareFitSettings
     /// <summary>Fraction of rows held out when <see cref="RidgeSelection"/> is HoldOut.</summary>
     public double ValidationFraction { get; init; } = 0.2;
 
+    /// <summary>
+    /// Without cross-validation: at most this many rows train the network (the first fit rows of the random order) and
+    /// at most this many are held out; the rest serve the final ridge regression only. 0 = no limit.
+    /// </summary>
+    public int MaximumKernelTrainingRows { get; init; }
+
     /// <summary>Folds k when <see cref="RidgeSelection"/> is CrossValidation.</summary>
     public int Folds { get; init; } = 5;
 

@@ -48,14 +48,11 @@ internal static class KareFitter
         var curve = new List<KareEpochSummary>(plan.Epochs + 1);
         EpochSelector selector = Train(plan, settings, runs, random, monitor, curve);
         IFinalFit finalFit = IFinalFit.For(plan, settings.RelativeRidgeGrid);
-        var finals = new List<FinalModel>(runs.Members.Count);
         // At epoch 0 every fold network is still the shared initial network: one of them is the whole ensemble.
-        IEnumerable<TrainingRun> members = selector.BestEpoch == 0 ? runs.Members.Take(1) : runs.Members;
-        foreach (TrainingRun member in members)
-        {
-            monitor.CheckAlive();
-            finals.Add(finalFit.Fit(member, sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions));
-        }
+        IReadOnlyList<TrainingRun> members = selector.BestEpoch == 0 ? runs.Members.Take(1).ToArray() : runs.Members;
+        monitor.CheckAlive();
+        var finals = runs.SideBySide(members.Count, i =>
+            finalFit.Fit(members[i], sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions)).ToList();
         KarePredictionInterval? interval = null;
         if (settings.IntervalCoverage > 0 && rows.TargetCount == 1)
         {

@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading.Tasks;
-using Microsoft.ML.Kare.LibTorch;
 
 namespace Microsoft.ML.Kare.Training;
 
@@ -85,18 +83,15 @@ internal sealed class LockstepRuns : IDisposable
             return (value, !double.IsFinite(value) || !run.IsFinite);
         }
         // Cross-validation: full-batch runs (no random batches), each on its own libtorch thread.
-        var objectives = new double[_trained.Count];
-        var finite = new bool[_trained.Count];
-        Parallel.For(0, _trained.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
+        var objectives = SideBySide(_trained.Count, i =>
         {
-            TorchRuntime.MatchThreadCount(_threads);
             var (run, fit) = _trained[i];
-            objectives[i] = epoch == 0 ? InitialObjective(plan, run, fit) : run.TrainEpoch(fit, 1, random, static () => { });
-            finite[i] = double.IsFinite(objectives[i]) && run.IsFinite;
+            double value = epoch == 0 ? InitialObjective(plan, run, fit) : run.TrainEpoch(fit, 1, random, static () => { });
+            return (Value: value, Finite: double.IsFinite(value) && run.IsFinite);
         });
         monitor.CheckAlive();
-        double objective = Enumerable.Range(0, _trained.Count).Where(i => Members.Contains(_trained[i].Run)).Average(i => objectives[i]);
-        return (objective, finite.Contains(false));
+        double objective = Enumerable.Range(0, _trained.Count).Where(i => Members.Contains(_trained[i].Run)).Average(i => objectives[i].Value);
+        return (objective, objectives.Any(o => !o.Finite));
     }
 
     /// <summary>The measured runs' held-out errors, averaged by their held-out weights; null when nothing is measured.</summary>
@@ -106,18 +101,19 @@ internal sealed class LockstepRuns : IDisposable
             return null;
         if (Measured.Count == 1)
             return Measured[0].Measure.Measure(Measured[0].Run);
-        var results = new HeldOutErrors[Measured.Count];
-        Parallel.For(0, Measured.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
-        {
-            TorchRuntime.MatchThreadCount(_threads);
-            results[i] = Measured[i].Measure.Measure(Measured[i].Run);
-        });
+        HeldOutErrors[] results = SideBySide(Measured.Count, i => Measured[i].Measure.Measure(Measured[i].Run));
         double total = Measured.Sum(m => m.Weight);
         var errors = new double[results[0].Errors.Length];
         for (int j = 0; j < errors.Length; j++)
             errors[j] = Enumerable.Range(0, results.Length).Sum(i => Measured[i].Weight * results[i].Errors[j]) / total;
         return new HeldOutErrors(errors, results[0].RelativeRidges);
     }
+
+    /// <summary>
+    /// <paramref name="work"/>(0 … count − 1) for the runs, side by side on the cores when each run trains on one
+    /// libtorch thread (the fold runs of cross-validation), one after another otherwise (<see cref="SideBySide"/>).
+    /// </summary>
+    public T[] SideBySide<T>(int count, Func<int, T> work) => Training.SideBySide.Run(count, _parallelism, _threads, work);
 
     /// <summary>
     /// Records every run's state as the best so far (the fold runs of a refit too: they calibrate prediction intervals);

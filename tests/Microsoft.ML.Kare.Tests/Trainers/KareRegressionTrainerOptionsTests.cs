@@ -22,6 +22,7 @@ public sealed class KareRegressionTrainerOptionsTests
         Assert.AreEqual(KareRidgeSelection.Automatic, options.RidgeSelection);
         Assert.AreEqual(5, options.NumberOfFolds);
         Assert.AreEqual(0.2, options.ValidationFraction);
+        Assert.IsNull(options.MaximumKernelTrainingRows);
         Assert.IsNull(options.Seed);
         Assert.IsNull(options.NumberOfThreads);
         Assert.AreEqual("Label", options.LabelColumnName);
@@ -80,6 +81,9 @@ public sealed class KareRegressionTrainerOptionsTests
         Assert.AreEqual(2, settings.ThreadCount);
 
         Assert.AreEqual(0, KareRegressionTrainer.CreateSettings(new KareRegressionTrainer.Options(), seed: 1).ThreadCount);
+        Assert.AreEqual(FitPlan.AutomaticMaximumKernelTrainingRows, KareRegressionTrainer.CreateSettings(new KareRegressionTrainer.Options(), seed: 1).MaximumKernelTrainingRows);
+        Assert.AreEqual(0, KareRegressionTrainer.CreateSettings(new KareRegressionTrainer.Options { MaximumKernelTrainingRows = 0 }, seed: 1).MaximumKernelTrainingRows);
+        Assert.AreEqual(500, KareRegressionTrainer.CreateSettings(new KareRegressionTrainer.Options { MaximumKernelTrainingRows = 500 }, seed: 1).MaximumKernelTrainingRows);
     }
 
     [TestMethod]
@@ -123,6 +127,8 @@ public sealed class KareRegressionTrainerOptionsTests
         yield return Case(o => o.ValidationFraction = -0.1, nameof(KareRegressionTrainer.Options.ValidationFraction), "at least 0");
         yield return Case(o => o.ValidationFraction = double.NaN, nameof(KareRegressionTrainer.Options.ValidationFraction), "at least 0");
         yield return Case(o => o.NumberOfThreads = 0, nameof(KareRegressionTrainer.Options.NumberOfThreads), "positive");
+        yield return Case(o => o.MaximumKernelTrainingRows = 5, nameof(KareRegressionTrainer.Options.MaximumKernelTrainingRows), "at least 20");
+        yield return Case(o => o.MaximumKernelTrainingRows = -1, nameof(KareRegressionTrainer.Options.MaximumKernelTrainingRows), "0 (no limit)");
         yield return Case(o => o.FeatureColumnName = " ", nameof(KareRegressionTrainer.Options.FeatureColumnName), "feature column");
         yield return Case(o => o.LabelColumnName = null!, nameof(KareRegressionTrainer.Options.LabelColumnName), "label column");
 

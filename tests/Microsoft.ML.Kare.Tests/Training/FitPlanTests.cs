@@ -145,6 +145,18 @@ public sealed class FitPlanTests
     }
 
     [TestMethod]
+    public void CrossValidationFoldsTakeOneThreadEachWhateverTheirSize()
+    {
+        // 1,000 rows, 5 folds: 800-row fold steps, above the single-thread size, still one thread each, side by side.
+        FitPlan plan = FitPlan.Create(1000, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.CrossValidation, Folds = 5 });
+        Assert.IsTrue(plan.CrossValidation);
+        Assert.IsGreaterThan(FitPlan.SingleThreadStepRows, plan.StepRows);
+        Assert.AreEqual(1, plan.Threads);
+        Assert.IsTrue(plan.Messages.Any(m => m.Text.Contains("5 fold networks train side by side", StringComparison.Ordinal)));
+        Assert.AreEqual(2, FitPlan.Create(1000, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.CrossValidation, ThreadCount = 2 }).Threads);
+    }
+
+    [TestMethod]
     public void AutomaticProbesAreUsedForMiniBatchesOnly()
     {
         KareFitSettings settings = Settings();
@@ -264,6 +276,32 @@ public sealed class FitPlanTests
         Assert.AreEqual(1600, FitPlan.Create(2000, 3, 1, holdOut with { IntervalCoverage = 0 }).FitRows);
         // GCV (no hold-out) keeps calibration rows too; a higher coverage needs at least c/(1 − c) of them.
         Assert.AreEqual(99, FitPlan.Create(300, 3, 1, Settings() with { IntervalCoverage = 0.99 }).CalibrationRows);
+    }
+
+    [TestMethod]
+    public void AtMostTheKernelTrainingRowsTrainAndAreHeldOutTheRestServeTheFinalFit()
+    {
+        KareFitSettings holdOut = Settings() with
+        {
+            RidgeSelection = KareRidgeSelection.HoldOut, ValidationFraction = 0.2, IntervalCoverage = 0.9, MaximumKernelTrainingRows = 4096, MaximumKernelRows = 40000,
+        };
+        FitPlan plan = FitPlan.Create(30000, 3, 1, holdOut);
+        Assert.AreEqual(4096, plan.ValidationRows, "20% would be 6,000");
+        Assert.AreEqual(2000, plan.CalibrationRows);
+        Assert.AreEqual(4096, plan.FitRows);
+        Assert.AreEqual(30000 - 4096 - 2000, plan.UnheldRows);
+        StringAssert.Contains(plan.Messages.Single(m => m.Text.Contains("MaximumKernelTrainingRows")).Text, "4096 of the 23904 rows");
+
+        Assert.AreEqual(1600, FitPlan.Create(2000, 3, 1, holdOut with { IntervalCoverage = 0 }).FitRows, "below the limit: unchanged");
+        Assert.AreEqual(30000 - 6000 - 2000, FitPlan.Create(30000, 3, 1, holdOut with { MaximumKernelTrainingRows = 0 }).FitRows, "0: no limit");
+        Assert.AreEqual(4096, FitPlan.Create(30000, 3, 1, Settings() with { MaximumKernelTrainingRows = 4096, MaximumKernelRows = 40000 }).FitRows, "GCV too");
+        // The network's own predictions are the model of the network readouts: all rows train them.
+        FitPlan network = FitPlan.Create(30000, 3, 1, holdOut with { Method = KareMethod.NeuralNetwork });
+        Assert.AreEqual(6000, network.ValidationRows);
+        Assert.AreEqual(30000 - 6000 - 2000, network.FitRows);
+        Assert.IsFalse(network.Messages.Any(m => m.Text.Contains("MaximumKernelTrainingRows")));
+        // Cross-validation trains every row.
+        Assert.AreEqual(800, FitPlan.Create(1000, 3, 1, Settings() with { RidgeSelection = KareRidgeSelection.CrossValidation, MaximumKernelTrainingRows = 100 }).FitRows);
     }
 
     [TestMethod]

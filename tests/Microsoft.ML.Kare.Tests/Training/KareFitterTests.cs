@@ -170,9 +170,10 @@ public sealed class KareFitterTests
     /// Jacobian kernel and the direct formulas.
     /// </summary>
     [TestMethod]
-    [DataRow(false)]
-    [DataRow(true)]
-    public void FinalFitIsKernelRidgeOnTheFrozenKernelWithGcvRidge(bool weighted)
+    [DataRow(false, 0)]
+    [DataRow(true, 0)]
+    [DataRow(true, 20)]
+    public void FinalFitIsKernelRidgeOnTheFrozenKernelWithGcvRidge(bool weighted, int kernelTrainingRows)
     {
         using var scope = torch.NewDisposeScope();
         const int n = 50;
@@ -180,8 +181,11 @@ public sealed class KareFitterTests
         y = y * 4 + 2;
         var random = new Random(10);
         double[]? weights = weighted ? Enumerable.Range(0, n).Select(_ => 0.5 + random.NextDouble()).ToArray() : null;
-        KareFitResult result = Fit(x, y, weights, Settings(KareRidgeSelection.GeneralizedCrossValidation));
+        KareFitSettings settings = Settings(KareRidgeSelection.GeneralizedCrossValidation) with { MaximumKernelTrainingRows = kernelTrainingRows };
+        KareFitResult result = Fit(x, y, weights, settings);
         Assert.AreEqual(Settings().Epochs, result.SelectedEpoch, "GCV keeps the last epoch");
+        if (kernelTrainingRows > 0) // the network trained on 20 of the rows; the ridge regression below is still on all 50
+            Assert.AreNotEqual(Fit(x, y, weights, settings with { MaximumKernelTrainingRows = 0 }).Parameters[0], result.Parameters[0]);
 
         double meanWeight = weights?.Average() ?? 1;
         Vector<double> s = Vector<double>.Build.Dense(n, i => weights is null ? 1 : Math.Sqrt(weights[i] / meanWeight));

@@ -1,0 +1,41 @@
+using System;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks;
+using Microsoft.ML.Kare.LibTorch;
+
+namespace Microsoft.ML.Kare.Training;
+
+/// <summary>
+/// Independent pieces of work on independent networks (cross-validation's fold runs, their measurements and final
+/// fits) run side by side on the cores, each worker thread on the fit's libtorch thread count.
+/// </summary>
+internal static class SideBySide
+{
+    /// <summary>
+    /// <paramref name="work"/>(0 … count − 1) on at most <paramref name="parallelism"/> threads, results in index order.
+    /// An exception of the work reaches the caller as itself (not wrapped in an <see cref="AggregateException"/>), so a
+    /// cancellation stays an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    /// <param name="count">Number of pieces of work.</param>
+    /// <param name="parallelism">Most pieces at once (1: one after another on the calling thread's pool).</param>
+    /// <param name="threads">libtorch threads of each worker (OpenMP keeps the count per thread); ≤ 0 leaves it.</param>
+    /// <param name="work">The piece of work of an index.</param>
+    public static T[] Run<T>(int count, int parallelism, int threads, Func<int, T> work)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        var results = new T[count];
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i =>
+            {
+                TorchRuntime.MatchThreadCount(threads);
+                results[i] = work(i);
+            });
+        }
+        catch (AggregateException aggregate) when (aggregate.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(aggregate.InnerExceptions[0]).Throw();
+        }
+        return results;
+    }
+}
