@@ -18,7 +18,6 @@ internal sealed class RowSet : IDisposable
     private readonly int _targetCount;
     private readonly int[] _rows;
     private readonly Tensor? _scales;
-    private readonly object _inputGramLock = new();
     private Tensor? _inputGram;
 
     public RowSet(double[] features, double[] targets, double[]? weights, int featureCount, int targetCount, int[] rows)
@@ -71,18 +70,15 @@ internal sealed class RowSet : IDisposable
     {
         get
         {
-            lock (_inputGramLock) // runs training side by side may share these rows
+            if (_inputGram is null)
             {
-                if (_inputGram is null)
-                {
-                    using var noGrad = torch.no_grad();
-                    using var scope = torch.NewDisposeScope();
-                    Tensor gram = Features.mm(Features.t()).add_(1.0);
-                    gram.DetachFromDisposeScope();
-                    _inputGram = gram;
-                }
-                return _inputGram;
+                using var noGrad = torch.no_grad();
+                using var scope = torch.NewDisposeScope();
+                Tensor gram = Features.mm(Features.t()).add_(1.0);
+                gram.DetachFromDisposeScope();
+                _inputGram = gram;
             }
+            return _inputGram;
         }
     }
 

@@ -17,7 +17,7 @@ internal static class SideBySide
     /// cancellation stays an <see cref="OperationCanceledException"/>.
     /// </summary>
     /// <param name="count">Number of pieces of work.</param>
-    /// <param name="parallelism">Most pieces at once (1: one after another on the calling thread's pool).</param>
+    /// <param name="parallelism">Most pieces at once (1: one after another).</param>
     /// <param name="threads">libtorch threads of each worker (OpenMP keeps the count per thread); ≤ 0 leaves it.</param>
     /// <param name="work">The piece of work of an index.</param>
     public static T[] Run<T>(int count, int parallelism, int threads, Func<int, T> work)

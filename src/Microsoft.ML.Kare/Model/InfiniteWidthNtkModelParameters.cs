@@ -265,15 +265,7 @@ public sealed class InfiniteWidthNtkModelParameters : ModelParametersBase<float>
 
     /// <summary>The model bound by itself (with intervals): Score, LowerBound and UpperBound.</summary>
     bool IBindableCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, RoleMappedSchema schema, string[] outputNames)
-    {
-        string? features = ScoreColumnGraph.Features(ctx, schema);
-        if (features is null)
-            return false;
-        var graph = new OnnxGraph(ctx, "infinite-width NTK regression");
-        _state.SaveAsOnnx(graph, features, outputNames[0]);
-        ScoreColumnGraph.IntervalBounds(graph, outputNames, PredictionInterval);
-        return true;
-    }
+        => ScoreColumnGraph.RegressionColumns(ctx, schema, outputNames, "infinite-width NTK regression", PredictionInterval, _state.SaveAsOnnx);
 
     /// <summary>
     /// Everything the model holds, saves and loads, plus the kernel and the prepared training rows that scoring uses.

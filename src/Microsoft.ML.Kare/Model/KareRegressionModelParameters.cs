@@ -141,13 +141,6 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
 
     /// <summary>The model bound by itself (with intervals): Score, LowerBound and UpperBound.</summary>
     bool IBindableCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, RoleMappedSchema schema, string[] outputNames)
-    {
-        string? features = ScoreColumnGraph.Features(ctx, schema);
-        if (features is null)
-            return false;
-        var graph = new OnnxGraph(ctx, "KARE regression");
-        Primal.SaveAsOnnx(graph, features, outputNames[0]);
-        ScoreColumnGraph.IntervalBounds(graph, outputNames, PredictionInterval);
-        return true;
-    }
+        => ScoreColumnGraph.RegressionColumns(ctx, schema, outputNames, "KARE regression", PredictionInterval,
+            (graph, features, score) => Primal.SaveAsOnnx(graph, features, score));
 }

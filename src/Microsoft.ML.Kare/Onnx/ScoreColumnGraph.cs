@@ -1,3 +1,4 @@
+using System;
 using Microsoft.ML.Data;
 using Microsoft.ML.Model.OnnxConverter;
 
@@ -16,8 +17,25 @@ internal static class ScoreColumnGraph
     /// </summary>
     public static string Score(string[] outputNames) => outputNames.Length >= 2 ? outputNames[1] : outputNames[0];
 
+    /// <summary>
+    /// The columns of a regression model that binds itself (outputs [Score, LowerBound, UpperBound], or [Score] without
+    /// intervals): <paramref name="predict"/>(graph, features, output) writes the score, then the bounds follow. False
+    /// when the graph does not compute the schema's feature column.
+    /// </summary>
+    public static bool RegressionColumns(OnnxContext context, RoleMappedSchema schema, string[] outputNames, string modelName,
+        KarePredictionInterval? interval, Action<OnnxGraph, string, string> predict)
+    {
+        string? features = Features(context, schema);
+        if (features is null)
+            return false;
+        var graph = new OnnxGraph(context, modelName);
+        predict(graph, features, outputNames[0]);
+        IntervalBounds(graph, outputNames, interval);
+        return true;
+    }
+
     /// <summary>The variable of the schema's feature column, or null when the graph does not compute that column.</summary>
-    public static string? Features(OnnxContext context, RoleMappedSchema schema)
+    private static string? Features(OnnxContext context, RoleMappedSchema schema)
     {
         if (schema.Feature is not { } feature || !context.ContainsColumn(feature.Name))
             return null;
@@ -28,7 +46,7 @@ internal static class ScoreColumnGraph
     /// For a regression model that binds itself (outputs [Score, LowerBound, UpperBound], in the order of its output
     /// schema): the bounds Score ∓ the half-width; nothing when the model has no intervals (its outputs are [Score]).
     /// </summary>
-    public static void IntervalBounds(OnnxGraph graph, string[] outputNames, KarePredictionInterval? interval)
+    private static void IntervalBounds(OnnxGraph graph, string[] outputNames, KarePredictionInterval? interval)
     {
         if (interval is null)
             return;
