@@ -1,5 +1,6 @@
 using System;
 using MathNet.Numerics;
+using Microsoft.ML.Kare.Scoring;
 
 namespace Microsoft.ML.Kare.Benchmarks;
 
@@ -20,11 +21,13 @@ internal sealed class ReferencePrimalScorer
     private readonly double[] _featureScales;
     private readonly double[] _targetMeans;
     private readonly double[] _targetScales;
+    private readonly double[] _compressionScales;
     private readonly int _maxWidth;
 
     public ReferencePrimalScorer(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
-        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales)
+        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales, double[]? compressionScales = null)
     {
+        _compressionScales = compressionScales ?? new double[architecture.InputCount];
         _architecture = architecture;
         _parameters = parameters;
         _primalWeights = primalWeights;
@@ -53,7 +56,7 @@ internal sealed class ReferencePrimalScorer
         {
             ReadOnlySpan<double> beta = _primalWeights.AsSpan((int)(k * _architecture.ParameterCount), (int)_architecture.ParameterCount);
             for (int j = 0; j < d; j++)
-                a[j] = (features[j] - _featureMeans[j]) / _featureScales[j];
+                a[j] = (FeatureCompression.Apply(features[j], _compressionScales[j]) - _featureMeans[j]) / _featureScales[j];
             da.Slice(0, d).Clear();
 
             int inputs = d;

@@ -114,8 +114,11 @@ internal static class ScoringBenchmark
         double[] beta = parameters.PrimalWeights.ToArray();
         double[] means = parameters.FeatureMeans.ToArray();
         double[] scales = parameters.FeatureScales.ToArray();
-        var scorer = new PrimalScorer(parameters.Architecture, theta, beta, means, scales, new[] { parameters.LabelMean }, new[] { parameters.LabelScale });
-        var before = new ReferencePrimalScorer(parameters.Architecture, theta, beta, means, scales, new[] { parameters.LabelMean }, new[] { parameters.LabelScale });
+        double[] compression = parameters.FeatureCompressionScales.ToArray();
+        var scorer = new PrimalScorer(parameters.Architecture, theta, beta, means, scales, new[] { parameters.LabelMean }, new[] { parameters.LabelScale },
+            featureCompressionScales: compression);
+        var before = new ReferencePrimalScorer(parameters.Architecture, theta, beta, means, scales, new[] { parameters.LabelMean }, new[] { parameters.LabelScale },
+            compression);
         float[][] features = score.Take(20_000).Select(featuresOf).ToArray();
         double difference = MaxRelativeDifference(scorer, before, features);
 

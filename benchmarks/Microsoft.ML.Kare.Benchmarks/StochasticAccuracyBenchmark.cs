@@ -139,7 +139,7 @@ internal static class StochasticAccuracyBenchmark
     internal static double TestMse(KareFitResult result, IReadOnlyList<SimulationRow> test)
     {
         var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans,
-            result.FeatureScales, result.TargetMeans!, result.TargetScales!);
+            result.FeatureScales, result.TargetMeans!, result.TargetScales!, featureCompressionScales: result.FeatureCompressionScales);
         var output = new float[1];
         double sum = 0;
         foreach (SimulationRow row in test)

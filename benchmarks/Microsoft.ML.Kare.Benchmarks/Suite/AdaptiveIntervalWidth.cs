@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using MathNet.Numerics;
 using MathNet.Numerics.LinearAlgebra;
+using Microsoft.ML.Kare.Scoring;
 
 namespace Microsoft.ML.Kare.Benchmarks.Suite;
 
@@ -44,7 +45,7 @@ internal static class AdaptiveIntervalWidth
         return sum.Select(s => s / model.NetworkCount).ToArray();
     }
 
-    /// <summary>∇θ f of each row (standardised with the model's feature means and scales), one row per input row.</summary>
+    /// <summary>∇θ f of each row (skewed features compressed, then standardised, as the model does), one row per input row.</summary>
     private static Matrix<double> Jacobian(KareRegressionModelParameters model, double[] theta, IReadOnlyList<float[]> rows)
     {
         int d = model.Architecture.InputCount, width = model.Architecture.HiddenWidths[0];
@@ -54,7 +55,7 @@ internal static class AdaptiveIntervalWidth
         for (int r = 0; r < rows.Count; r++)
         {
             for (int i = 0; i < d; i++)
-                z[i] = (rows[r][i] - model.FeatureMeans[i]) / model.FeatureScales[i];
+                z[i] = (FeatureCompression.Apply(rows[r][i], model.FeatureCompressionScales[i]) - model.FeatureMeans[i]) / model.FeatureScales[i];
             for (int u = 0; u < width; u++)
             {
                 double h = theta[biasOffset + u];

@@ -91,6 +91,15 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public double ValidationFraction = KareTrainerDefaults.ValidationFraction;
 
     /// <summary>
+    /// Whether heavy-tailed feature columns are compressed before they are standardised (the default, true): a column with
+    /// more than two distinct values and skewness above 2 (counts, amounts, frequencies) enters the network as
+    /// sign(x)·ln(1 + |x|/s), s the median of its non-zero magnitudes, so that a few extreme rows do not squeeze every
+    /// other row into a narrow band of the standardised feature. The model stores the scales and applies the same map
+    /// when it scores (<c>FeatureCompressionScales</c>). false: every feature is only standardised.
+    /// </summary>
+    public bool CompressSkewedFeatures = KareTrainerDefaults.CompressSkewedFeatures;
+
+    /// <summary>
     /// Above this many training rows, without cross-validation, a random subset of this many rows trains the network's
     /// kernel (and at most this many are held out to choose the epoch and λ̃); the final kernel ridge regression still
     /// uses every row. Each exact step costs O(n·P²) (or O(n³) on the kernel path), so this bounds the cost of an epoch
@@ -176,6 +185,7 @@ internal static class KareTrainerDefaults
     public const double TrainingRidge = 0.1;
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.Automatic;
     public const double ValidationFraction = 0.2;
+    public const bool CompressSkewedFeatures = true;
     public const double PredictionIntervalCoverage = 0.9;
     public const int NumberOfFolds = 5;
     public const KareCrossValidationModel CrossValidationModel = KareCrossValidationModel.FoldEnsemble;

@@ -97,6 +97,7 @@ internal static class KareTraining
         RelativeRidgeGrid = options.RidgeGrid.ToArray(),
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
+        CompressSkewedFeatures = options.CompressSkewedFeatures,
         Folds = options.NumberOfFolds,
         MaximumKernelTrainingRows = options.MaximumKernelTrainingRows ?? FitPlan.AutomaticMaximumKernelTrainingRows,
         FoldEnsemble = options.CrossValidationModel == KareCrossValidationModel.FoldEnsemble,

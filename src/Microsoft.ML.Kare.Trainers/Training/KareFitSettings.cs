@@ -54,6 +54,9 @@ internal sealed record KareFitSettings
     /// </summary>
     public int MaximumKernelTrainingRows { get; init; }
 
+    /// <summary>Compress heavy-tailed feature columns before standardising them (<see cref="SkewedFeatures"/>).</summary>
+    public bool CompressSkewedFeatures { get; init; }
+
     /// <summary>Folds k when <see cref="RidgeSelection"/> is CrossValidation.</summary>
     public int Folds { get; init; } = 5;
 

@@ -33,7 +33,9 @@ internal static class KareFitter
         TorchRuntime.Initialize();
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(settings.Seed);
-        var rows = StandardizedRows.Create(data);
+        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures);
+        if (rows.FeatureCompressionScales is double[] compression)
+            monitor.Info(DescribeCompression(compression));
         FitPlan plan = FitPlan.Create(data.RowCount, data.FeatureCount, data.TargetCount, settings);
         foreach (FitMessage message in plan.Messages)
             (message.IsWarning ? (Action<string>)monitor.Warning : monitor.Info)(message.Text);
@@ -154,6 +156,7 @@ internal static class KareFitter
             OutputCount = rows.TargetCount,
             FeatureMeans = rows.FeatureMeans,
             FeatureScales = rows.FeatureScales,
+            FeatureCompressionScales = rows.FeatureCompressionScales,
             TargetMeans = rows.TargetMeans,
             TargetScales = rows.TargetScales,
             RelativeRidge = finals[0].RelativeRidge,
@@ -163,6 +166,15 @@ internal static class KareFitter
             LeaveOneOutPredictions = leaveOneOut is null ? null : rows.UnstandardizeTargets(leaveOneOut),
             PredictionInterval = interval,
         };
+    }
+
+    /// <summary>Which feature columns were compressed, for the log.</summary>
+    private static string DescribeCompression(double[] scales)
+    {
+        var columns = Enumerable.Range(0, scales.Length).Where(j => scales[j] > 0).ToList();
+        string shown = string.Join(", ", columns.Take(20).Select(j => j.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            + (columns.Count > 20 ? ", …" : string.Empty);
+        return $"KARE: {columns.Count} of {scales.Length} features are heavy-tailed (skewness above {SkewedFeatures.MinimumSkewness}) and enter as sign(x)·ln(1 + |x|/s) (feature indices {shown}; CompressSkewedFeatures).";
     }
 
     /// <summary>The element-wise mean of equal-length vectors (the first one itself when there is one).</summary>

@@ -1,20 +1,33 @@
+using Microsoft.ML.Kare.Scoring;
+
 namespace Microsoft.ML.Kare.Training;
 
 /// <summary>
 /// The training rows standardised column by column (features and targets to mean 0 and standard deviation 1 under the
-/// row weights), the statistics that undo it, and the row weights divided by their mean.
+/// row weights; skewed feature columns compressed first, <see cref="SkewedFeatures"/>), the statistics that undo it, and
+/// the row weights divided by their mean.
 /// </summary>
 internal sealed class StandardizedRows
 {
-    private StandardizedRows(KareTrainingData data, double[]? weights)
+    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures)
     {
         RowCount = data.RowCount;
         FeatureCount = data.FeatureCount;
         TargetCount = data.TargetCount;
         Weights = weights;
-        (FeatureMeans, FeatureScales) = Standardization.ColumnStatistics(data.Features, RowCount, FeatureCount, weights);
+        double[] features = data.Features;
+        if (compressSkewedFeatures)
+        {
+            double[] scales = SkewedFeatures.CompressionScales(features, RowCount, FeatureCount, weights);
+            if (FeatureCompression.Any(scales))
+            {
+                FeatureCompressionScales = scales;
+                features = Compress(features, RowCount, FeatureCount, scales);
+            }
+        }
+        (FeatureMeans, FeatureScales) = Standardization.ColumnStatistics(features, RowCount, FeatureCount, weights);
         (TargetMeans, TargetScales) = Standardization.ColumnStatistics(data.Targets, RowCount, TargetCount, weights);
-        Features = Standardization.Apply(data.Features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
+        Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
     }
 
@@ -31,12 +44,31 @@ internal sealed class StandardizedRows
     /// <summary>Row weights divided by their mean, or null when unweighted.</summary>
     public double[]? Weights { get; }
 
+    /// <summary>Per-feature compression scale (0: not compressed), or null when no feature is compressed.</summary>
+    public double[]? FeatureCompressionScales { get; }
+
     public double[] FeatureMeans { get; }
     public double[] FeatureScales { get; }
     public double[] TargetMeans { get; }
     public double[] TargetScales { get; }
 
-    public static StandardizedRows Create(KareTrainingData data) => new(data, Standardization.NormalizedWeights(data.Weights));
+    /// <summary>The rows of <paramref name="data"/> standardised; skewed feature columns compressed first when <paramref name="compressSkewedFeatures"/>.</summary>
+    public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false)
+        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures);
+
+    private static double[] Compress(double[] values, int rows, int columns, double[] scales)
+    {
+        var result = new double[values.Length];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                long k = (long)i * columns + j;
+                result[k] = FeatureCompression.Apply(values[k], scales[j]);
+            }
+        }
+        return result;
+    }
 
     /// <summary>mean + scale·value column by column, in place (row-major n×c target values); returns <paramref name="values"/>.</summary>
     public double[] UnstandardizeTargets(double[] values)

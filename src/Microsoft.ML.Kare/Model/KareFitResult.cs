@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Microsoft.ML.Kare.Scoring;
 
 namespace Microsoft.ML.Kare;
 
@@ -29,6 +30,12 @@ internal sealed class KareFitResult
 
     public required double[] FeatureMeans { get; init; }
     public required double[] FeatureScales { get; init; }
+
+    /// <summary>
+    /// Per-feature compression scale s applied before the standardisation (<see cref="FeatureCompression"/>; 0: not
+    /// compressed), length d; null when no feature is compressed.
+    /// </summary>
+    public double[]? FeatureCompressionScales { get; init; }
 
     /// <summary>Per-output target mean and scale (length c).</summary>
     public required double[] TargetMeans { get; init; }

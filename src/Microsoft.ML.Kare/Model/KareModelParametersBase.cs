@@ -59,7 +59,13 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
     /// <summary>β of network <paramref name="network"/> (0 … <see cref="NetworkCount"/> − 1), in the layout of <see cref="PrimalWeights"/>.</summary>
     public IReadOnlyList<double> GetPrimalWeights(int network) => new ReadOnlyCollection<double>(Primal.Members[network].PrimalWeights);
 
-    /// <summary>Per-feature means subtracted before the network sees a row.</summary>
+    /// <summary>
+    /// Per-feature compression scales s: a feature with s &gt; 0 is heavy-tailed and enters as sign(x)·ln(1 + |x|/s)
+    /// before it is standardised; 0 leaves the feature as it is (KareTrainerOptionsBase.CompressSkewedFeatures).
+    /// </summary>
+    public IReadOnlyList<double> FeatureCompressionScales => new ReadOnlyCollection<double>(Primal.FeatureCompressionScales);
+
+    /// <summary>Per-feature means subtracted (after the compression of skewed features) before the network sees a row.</summary>
     public IReadOnlyList<double> FeatureMeans => new ReadOnlyCollection<double>(Primal.FeatureMeans);
 
     /// <summary>Per-feature scales (positive) that centred features are divided by.</summary>

@@ -37,6 +37,13 @@ internal sealed class KarePrimalModel
     /// </summary>
     internal const uint MembersVersion = 0x00010005;
 
+    /// <summary>
+    /// The first model version that stores the features' compression scales (<see cref="FeatureCompression"/>); older
+    /// files compress no feature. Every KARE model parameters type writes it (0x00010006 is the regression model's
+    /// prediction intervals).
+    /// </summary>
+    internal const uint CompressionVersion = 0x00010007;
+
     /// <summary>An ensemble has at most this many networks (a guard against corrupted counts).</summary>
     private const int MaximumMemberCount = 1024;
 
@@ -50,7 +57,7 @@ internal sealed class KarePrimalModel
     private const int MaximumOutputCount = 1 << 20;
 
     private KarePrimalModel(KareNetworkArchitecture architecture, KareModelMember[] members,
-        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales,
+        double[] featureMeans, double[] featureScales, double[] featureCompressionScales, double[] targetMeans, double[] targetScales,
         double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method)
     {
         Method = method;
@@ -58,6 +65,7 @@ internal sealed class KarePrimalModel
         Members = members;
         FeatureMeans = featureMeans;
         FeatureScales = featureScales;
+        FeatureCompressionScales = featureCompressionScales;
         TargetMeans = targetMeans;
         TargetScales = targetScales;
         RelativeRidge = relativeRidge;
@@ -90,6 +98,9 @@ internal sealed class KarePrimalModel
 
     public double[] FeatureScales { get; }
 
+    /// <summary>Per-feature compression scale s, applied before the standardisation (0: not compressed), length d.</summary>
+    public double[] FeatureCompressionScales { get; }
+
     /// <summary>Per-output mean and scale (length c).</summary>
     public double[] TargetMeans { get; }
 
@@ -114,7 +125,8 @@ internal sealed class KarePrimalModel
     private IRowScorer? _scorer;
 
     private PrimalScorer CreateScorer(KareModelMember member)
-        => new(Architecture, member.Parameters, member.PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput);
+        => new(Architecture, member.Parameters, member.PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput,
+            FeatureCompressionScales);
 
     /// <summary>
     /// Adds the model's c outputs for the rows <paramref name="features"/> ([N, d] float) to an ONNX graph
@@ -123,7 +135,8 @@ internal sealed class KarePrimalModel
     /// </summary>
     public string SaveAsOnnx(OnnxGraph graph, string features, string? output = null)
         => PrimalNetworkGraph.Predictions(graph, features, Architecture, Members.Select(m => m.Parameters).ToArray(),
-            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput, output);
+            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, FeatureCompressionScales, TargetMeans, TargetScales,
+            IncludesNetworkOutput, output);
 
     /// <summary>The input type: a known-size vector of Single of the network's input width.</summary>
     public VectorDataViewType InputType => new VectorDataViewType(NumberDataViewType.Single, Architecture.InputCount);
@@ -144,14 +157,14 @@ internal sealed class KarePrimalModel
             trainingCurve[i] = result.TrainingCurve[i];
         KareModelMember[] members = result.Members?.ToArray() ?? new[] { new KareModelMember(result.Parameters, result.PrimalWeights) };
         var model = new KarePrimalModel(result.Architecture, members, result.FeatureMeans,
-            result.FeatureScales, result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method);
+            result.FeatureScales, result.FeatureCompressionScales ?? new double[result.Architecture.InputCount], result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method);
         string? problem = model.FindProblem();
         host.CheckParam(problem is null, nameof(result), problem);
         return model;
     }
 
     // *** Binary format *** (after the base class's int: sizeof(float))
-    // from version 0x00010003 on: long: byte count b of the fields below, from d through the method
+    // from version 0x00010003 on: long: byte count b of the fields below, from d through the last field
     // int: number of input features d
     // int: number of hidden layers L
     // int[L]: hidden layer widths, input side first
@@ -167,7 +180,8 @@ internal sealed class KarePrimalModel
     // (int, double, double, double)[m]: training curve (epoch, KARE ρ, validation error, validation relative ridge)
     // from version 0x00010002 on: int: method (KareMethod); older files hold KARE models
     // from version 0x00010005 on: int: number of networks m (1, or the k fold networks of an ensemble); older files hold one
-    // from version 0x00010003 on: byte[32]: SHA-256 of the b bytes from d through the method
+    // from version 0x00010007 on: double[d]: feature compression scales (0: not compressed); older files compress none
+    // from version 0x00010003 on: byte[32]: SHA-256 of the b bytes from d through the last field above
     // Stream NetworkParameters.bin: long: P; double[P]: θ; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P bytes before it
     // Stream PrimalWeights.bin: long: P·c; double[P·c]: β; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P·c bytes before it
     // Streams NetworkParameters{j}.bin and PrimalWeights{j}.bin for j = 1 … m − 1: network j's θ and β, as above
@@ -217,6 +231,7 @@ internal sealed class KarePrimalModel
         }
         writer.Write((int)Method);
         writer.Write(Members.Length);
+        ModelIntegrity.WriteDoubles(writer, FeatureCompressionScales);
     }
 
     /// <summary>The stream of network <paramref name="member"/>: the base name for the first, "Name{j}.bin" for the others.</summary>
@@ -289,6 +304,9 @@ internal sealed class KarePrimalModel
             memberCount = reader.ReadInt32();
             host.CheckDecode(memberCount >= 1 && memberCount <= MaximumMemberCount, $"The KARE model's number of networks ({memberCount}) is invalid.");
         }
+        double[] compressionScales = version >= CompressionVersion
+            ? ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName)
+            : new double[inputCount];
         if (hasDigests)
             ModelIntegrity.EndFields(host, reader, ModelName);
 
@@ -305,7 +323,7 @@ internal sealed class KarePrimalModel
             members[j] = new KareModelMember(parameters, primalWeights);
         }
 
-        var model = new KarePrimalModel(architecture, members, featureMeans, featureScales, targetMeans, targetScales,
+        var model = new KarePrimalModel(architecture, members, featureMeans, featureScales, compressionScales, targetMeans, targetScales,
             relativeRidge, ridge, selectedEpoch, trainingCurve, method);
         string? problem = model.FindProblem();
         host.CheckDecode(problem is null, problem);
@@ -398,6 +416,10 @@ internal sealed class KarePrimalModel
             return $"The KARE model needs {architecture.InputCount} feature means, got {FeatureMeans?.Length ?? 0}.";
         if (FeatureScales is null || FeatureScales.Length != architecture.InputCount)
             return $"The KARE model needs {architecture.InputCount} feature scales, got {FeatureScales?.Length ?? 0}.";
+        if (FeatureCompressionScales is null)
+            return "The KARE model has no feature compression scales.";
+        if (FeatureCompression.FindProblem(FeatureCompressionScales, architecture.InputCount) is string compression)
+            return $"The KARE model {compression}.";
         int badMean = ModelIntegrity.FirstNonFinite(FeatureMeans);
         if (badMean >= 0)
             return $"The KARE model's mean of feature {badMean} is not finite.";

@@ -19,7 +19,7 @@ namespace Microsoft.ML.Kare;
 /// kernel of a network whose kernel was trained with KARE, stored in primal form.
 /// </summary>
 /// <remarks>
-/// The prediction for a row x is <c>LabelMean + LabelScale · ∇θ f(z; θ)ᵀ β</c>, with z = (x − FeatureMeans) / FeatureScales,
+/// The prediction for a row x is <c>LabelMean + LabelScale · ∇θ f(z; θ)ᵀ β</c>, with z = (c(x) − FeatureMeans) / FeatureScales (c compresses the skewed features, FeatureCompressionScales),
 /// f the network described by <see cref="KareModelParametersBase{TOutput}.Architecture"/> with parameters θ = <see cref="KareModelParametersBase{TOutput}.NetworkParameters"/>, and
 /// β = <see cref="KareModelParametersBase{TOutput}.PrimalWeights"/>. It is one forward-mode Jacobian-vector product of the network, computed in plain
 /// managed code: scoring a trained or loaded model needs neither the training data nor libtorch. Pipelines that end in
@@ -46,8 +46,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
             //verWrittenCur: 0x00010002, // Stores the method (KareMethod)
             //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
             //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
-            verWrittenCur: IntervalVersion, // Prediction intervals (KarePredictionInterval)
-            verReadableCur: IntervalVersion,
+            //verWrittenCur: IntervalVersion, // Prediction intervals (KarePredictionInterval)
+            verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales
+            verReadableCur: KarePrimalModel.CompressionVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareRegressionModelParameters).Assembly.FullName);

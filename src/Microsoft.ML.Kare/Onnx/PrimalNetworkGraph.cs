@@ -1,11 +1,12 @@
 using System.Collections.Generic;
 using System;
+using Microsoft.ML.Kare.Scoring;
 
 namespace Microsoft.ML.Kare.Onnx;
 
 /// <summary>
 /// The ONNX graph of a KARE model's prediction in primal form (docs/maths.md, "Primal form"), the same arithmetic as
-/// Scoring/PrimalScorer.cs in float32: z = (x − μ)/σ; each network's forward pass and its forward-mode tangent in the
+/// Scoring/PrimalScorer.cs in float32: z = (c(x) − μ)/σ, c the skewed features' compression; each network's forward pass and its forward-mode tangent in the
 /// direction β_k of every output k (dh = dW·a + W·da + db, da = φ′(h) ⊙ dh); ŷ_k = mean_k + scale_k·mean over the
 /// networks of (∇θ f(z)ᵀβ_k [+ f(z)]).
 /// </summary>
@@ -28,19 +29,20 @@ internal static class PrimalNetworkGraph
     /// <param name="primalWeights">β of each network, P × c, output k at [k·P, (k+1)·P).</param>
     /// <param name="featureMeans">μ, length d.</param>
     /// <param name="featureScales">σ, length d.</param>
+    /// <param name="featureCompressionScales">Per-feature compression scale s (0: not compressed), length d.</param>
     /// <param name="targetMeans">Per-output mean, length c.</param>
     /// <param name="targetScales">Per-output scale, length c.</param>
     /// <param name="includesNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
     /// <param name="output">The variable to write, or null for a fresh one.</param>
     public static string Predictions(OnnxGraph graph, string features, KareNetworkArchitecture architecture,
         IReadOnlyList<double[]> parameters, IReadOnlyList<double[]> primalWeights, double[] featureMeans, double[] featureScales,
-        double[] targetMeans, double[] targetScales, bool includesNetworkOutput, string? output = null)
+        double[] featureCompressionScales, double[] targetMeans, double[] targetScales, bool includesNetworkOutput, string? output = null)
     {
         int networks = parameters.Count, outputs = targetMeans.Length, d = architecture.InputCount;
         var stack = new ParameterStack(architecture, parameters, primalWeights, outputs);
 
         string z = graph.Apply("Div",
-            graph.Apply("Sub", features, graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
+            graph.Apply("Sub", CompressedFeatures(graph, features, featureCompressionScales), graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
             graph.Constant("KareFeatureScales", ToFloats(featureScales), d));
 
         // a: [m, 1, N, width] (z, [N, d], broadcasts as [1, 1, N, d]); da: [m, c, N, width], zero at the input.
@@ -92,6 +94,26 @@ internal static class PrimalNetworkGraph
             return graph.Apply("Add", scaled, targetMeanValues);
         graph.ApplyInto("Add", output, scaled, targetMeanValues);
         return output;
+    }
+
+    /// <summary>
+    /// c(x) column by column (Model/FeatureCompression.cs): sign(x)·ln(1 + |x|/s) where s &gt; 0, x itself where s = 0,
+    /// formed as m·sign(x)·ln(1 + |x|·r) + (1 − m)·x with m the 0/1 mask of compressed columns and r = 1/s (1 where
+    /// s = 0): each term is exact or exactly zero, where x + m·(c − x) would round c − x at the size of x. The features
+    /// themselves when no column is compressed, so such a model's graph is unchanged.
+    /// </summary>
+    private static string CompressedFeatures(OnnxGraph graph, string features, double[] scales)
+    {
+        if (!FeatureCompression.Any(scales))
+            return features;
+        int d = scales.Length;
+        string mask = graph.Constant("KareCompressionMask", Array.ConvertAll(scales, s => s > 0 ? 1f : 0f), d);
+        string reciprocals = graph.Constant("KareCompressionReciprocalScales", Array.ConvertAll(scales, s => s > 0 ? (float)(1 / s) : 1f), d);
+        string logarithm = graph.Apply("Log", graph.Apply("Add", graph.Constant("KareOne", 1.0),
+            graph.Apply("Mul", graph.Apply("Abs", features), reciprocals)));
+        string compressed = graph.Apply("Mul", graph.Apply("Sign", features), logarithm);
+        string kept = graph.Constant("KareCompressionComplement", Array.ConvertAll(scales, s => s > 0 ? 0f : 1f), d);
+        return graph.Apply("Add", graph.Apply("Mul", mask, compressed), graph.Apply("Mul", kept, features));
     }
 
     private static float[] ToFloats(double[] values) => Array.ConvertAll(values, v => (float)v);

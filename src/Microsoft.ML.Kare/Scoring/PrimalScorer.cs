@@ -6,7 +6,8 @@ namespace Microsoft.ML.Kare.Scoring;
 
 /// <summary>
 /// Scores rows with a KARE model in primal form (docs/maths.md, "Primal form"), in plain managed code:
-/// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (x − μ)/σ,
+/// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (c(x) − μ)/σ with c the skewed features' compression
+/// (<see cref="FeatureCompression"/>; the identity for the other features),
 /// computed as one forward-mode Jacobian-vector product of the network at θ in direction β_k
 /// (carry (h, dh) through each layer: dh = dW·a + W·da + db, da = φ′(h) ⊙ dh).
 /// Models that predict with the (linearised) network itself add its output: ŷ_k = mean_k + scale_k·(f(z; θ) + ∇θ f(z; θ)ᵀ β_k).
@@ -25,6 +26,7 @@ internal sealed class PrimalScorer : IRowScorer
     private readonly KareNetworkArchitecture _architecture;
     private readonly double[] _featureMeans;
     private readonly double[] _featureScales;
+    private readonly double[]? _compressionScales;  // null when no feature is compressed
     private readonly double[] _targetMeans;
     private readonly double[] _targetScales;
     private readonly bool _includeNetworkOutput;
@@ -55,8 +57,10 @@ internal sealed class PrimalScorer : IRowScorer
     /// <param name="targetMeans">Per-output mean, length c.</param>
     /// <param name="targetScales">Per-output scale, length c.</param>
     /// <param name="includeNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
+    /// <param name="featureCompressionScales">Per-feature compression scale s (0: not compressed), length d; null for none.</param>
     public PrimalScorer(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
-        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales, bool includeNetworkOutput = false)
+        double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales, bool includeNetworkOutput = false,
+        double[]? featureCompressionScales = null)
     {
         long p = architecture.ParameterCount;
         int outputs = targetMeans.Length;
@@ -68,10 +72,13 @@ internal sealed class PrimalScorer : IRowScorer
             throw new ArgumentException($"Expected {p}×{outputs} primal weights, got {primalWeights.Length}.", nameof(primalWeights));
         if (featureMeans.Length != architecture.InputCount || featureScales.Length != architecture.InputCount)
             throw new ArgumentException($"Expected {architecture.InputCount} feature means and scales.", nameof(featureMeans));
+        if (FeatureCompression.FindProblem(featureCompressionScales, architecture.InputCount) is string problem)
+            throw new ArgumentException($"The scorer {problem}.", nameof(featureCompressionScales));
 
         _architecture = architecture;
         _featureMeans = featureMeans;
         _featureScales = featureScales;
+        _compressionScales = FeatureCompression.Any(featureCompressionScales) ? featureCompressionScales : null;
         _targetMeans = targetMeans;
         _targetScales = targetScales;
         _includeNetworkOutput = includeNetworkOutput;
@@ -147,7 +154,8 @@ internal sealed class PrimalScorer : IRowScorer
         bool missing = false;
         for (int j = 0; j < d; j++)
         {
-            z[j] = (features[j] - _featureMeans[j]) / _featureScales[j];
+            double x = _compressionScales is null ? features[j] : FeatureCompression.Apply(features[j], _compressionScales[j]);
+            z[j] = (x - _featureMeans[j]) / _featureScales[j];
             missing |= double.IsNaN(z[j]);
         }
         if (missing)

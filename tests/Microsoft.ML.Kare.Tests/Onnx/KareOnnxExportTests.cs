@@ -117,6 +117,37 @@ public sealed class KareOnnxExportTests
             AssertOnnxScoresAsMlNet(mlContext, model, column, tolerance);
     }
 
+    /// <summary>
+    /// A heavy-tailed feature (log-normal, compressed before standardisation) and one that is not: the graph's compression
+    /// matches the managed scorer's, also for rows outside the training range (negative, far in the tail).
+    /// </summary>
+    [TestMethod]
+    public void RegressionWithACompressedFeatureExports()
+    {
+        var mlContext = new MLContext(seed: 0);
+        RegressionRow[] train = RegressionRow.Generate(200, seed: 1).Select(SkewFirstFeature).ToArray();
+        var model = mlContext.Regression.Trainers.Kare(Options(KareActivation.Gelu, 16)).Fit(mlContext.Data.LoadFromEnumerable(train));
+        double[] compression = model.Model.FeatureCompressionScales.ToArray();
+        Assert.IsGreaterThan(0, compression[0], "the log-normal feature is compressed");
+        Assert.IsTrue(compression.Skip(1).All(s => s == 0), "the uniform features are not");
+
+        FeaturesInput[] heldOut = RegressionRow.Generate(300, seed: 9).Select(SkewFirstFeature)
+            .Select((r, i) => new FeaturesInput { Features = i % 10 == 0 ? new[] { -r.Features[0] * 100, r.Features[1], r.Features[2], r.Features[3] } : r.Features })
+            .ToArray();
+        IDataView input = mlContext.Data.LoadFromEnumerable(heldOut);
+        var onnxOutputs = OnnxTestSupport.Score(OnnxTestSupport.Export(mlContext, model, input), heldOut.Length,
+            ("Features", OnnxTestSupport.Flatten(heldOut.Select(r => r.Features)), FeatureCount));
+        AssertClose("Score", MlNetColumn(model.Transform(input), "Score"), onnxOutputs["Score.output"], ScoreTolerance * model.Model.LabelScale);
+    }
+
+    /// <summary>The row with its first feature mapped to 10·exp(5x₀): heavy-tailed, skewness about 4.</summary>
+    private static RegressionRow SkewFirstFeature(RegressionRow row)
+    {
+        float[] features = (float[])row.Features.Clone();
+        features[0] = (float)(10 * Math.Exp(5 * features[0]));
+        return new RegressionRow { Label = row.Label, Features = features };
+    }
+
     /// <summary>Binary classification behind Concatenate and NormalizeMeanVariance: Score, the Platt calibrator's Probability, PredictedLabel.</summary>
     [TestMethod]
     public void BinaryClassificationBehindAFeaturizerExports()

@@ -95,13 +95,13 @@ public sealed class HostileModelFileTests
     }
 
     [TestMethod]
-    [DataRow(0x00010007u, 0x00010007u, "too new")]
+    [DataRow(0x00010008u, 0x00010008u, "too new")]
     [DataRow(0x7FFFFFFFu, 0x7FFFFFFFu, "too new")]
     [DataRow(0x00010000u, 0x00010000u, "too old")]
     [DataRow(0x00010002u, 0x00010003u, "Corrupt file header")]
     public void WrongVersionNumbersAreReported(uint written, uint readable, string expected)
     {
-        // (A larger written version with a readable version of 0x00010006 or less loads: by ML.NET's versioning contract
+        // (A larger written version with a readable version of 0x00010007 or less loads: by ML.NET's versioning contract
         // it is a newer file that this reader can still read.)
         var (mlContext, _, bytes) = SavedModel();
         byte[] corrupted = ModelZip.RewriteKareModelEntry(bytes, Signature, data =>
@@ -230,6 +230,7 @@ public sealed class HostileModelFileTests
     [DataRow(0x00010002u)]
     [DataRow(0x00010003u)]
     [DataRow(0x00010005u)]
+    [DataRow(0x00010006u)]
     public void OlderLayoutsStillLoadAndScoreIdentically(uint version)
     {
         var (mlContext, model, bytes) = SavedModel();
@@ -246,7 +247,7 @@ public sealed class HostileModelFileTests
 
         // Saving again writes the current version, with digests.
         byte[] resaved = ReliabilityFixtures.SaveToBytes<KareTestModels.FeatureRow>(mlContext, loaded);
-        Assert.AreEqual(0x00010006u, ModelZip.VersionWritten(ModelZip.ReadEntries(resaved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data));
+        Assert.AreEqual(KarePrimalModel.CompressionVersion, ModelZip.VersionWritten(ModelZip.ReadEntries(resaved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data));
     }
 
     [TestMethod]

@@ -108,7 +108,7 @@ internal static class ModelZip
         return result;
     }
 
-    /// <summary>The KARE fields (from d through the network count) of a version-0x00010005 model block.</summary>
+    /// <summary>The KARE fields (from d through the network count, and the compression scales from 0x00010007 on) of a model block of version 0x00010003 or later.</summary>
     public static byte[] Fields(byte[] block) => block.AsSpan(12, (int)BitConverter.ToInt64(block, 4)).ToArray();
 
     /// <summary>A model block (version 0x00010003 or later) with its fields replaced and their digest recomputed.</summary>
@@ -127,17 +127,27 @@ internal static class ModelZip
     }
 
     /// <summary>
-    /// Rewrites a saved one-network model in an older KARE layout: 0x00010005 (no prediction interval), 0x00010003 (digests, no network count), 0x00010002
-    /// (method, no digests) or 0x00010001 (no method either). The current fields end with the method and the network count.
+    /// Rewrites a saved one-network model without compressed features in an older KARE layout: 0x00010006 (regression:
+    /// no compression scales), 0x00010005 (no prediction interval either), 0x00010003 (digests, no network count), 0x00010002
+    /// (method, no digests) or 0x00010001 (no method either). The current fields end with the method, the network count
+    /// and the d compression scales.
     /// </summary>
     public static byte[] Downgrade(byte[] zip, string signature, uint version)
     {
-        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005))
+        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005) && !(version == 0x00010006 && signature == "KAREREGR"))
             throw new ArgumentOutOfRangeException(nameof(version));
         zip = RewriteKareModelEntry(zip, signature, entry =>
         {
             byte[] result = RewriteModelBlock(entry, block =>
             {
+                // Before version 0x00010007 the fields end with the network count: the compression scales go.
+                byte[] current = Fields(block);
+                int compressionBytes = 8 * BitConverter.ToInt32(current, 0);
+                if (current.Skip(current.Length - compressionBytes).Any(b => b != 0))
+                    throw new ArgumentException("Only a model without compressed features has an older layout.", nameof(zip));
+                block = WithFields(block, current.AsSpan(0, current.Length - compressionBytes).ToArray());
+                if (version == 0x00010006)
+                    return block;
                 // Before version 0x00010006 nothing follows the regression model's fields digest (its interval block goes).
                 if (signature == "KAREREGR")
                     block = block.AsSpan(0, 12 + (int)BitConverter.ToInt64(block, 4) + DigestSize).ToArray();
@@ -155,7 +165,7 @@ internal static class ModelZip
             SetVersions(result, version, version);
             return result;
         });
-        if (version is 0x00010003 or 0x00010005)
+        if (version is 0x00010003 or 0x00010005 or 0x00010006)
             return zip;
         foreach (string stream in new[] { KarePrimalModel.NetworkParametersStreamName, KarePrimalModel.PrimalWeightsStreamName })
             zip = RewriteStream(zip, stream, data => data.AsSpan(0, data.Length - DigestSize).ToArray());

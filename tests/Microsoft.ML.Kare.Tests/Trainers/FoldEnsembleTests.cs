@@ -70,7 +70,8 @@ public sealed class FoldEnsembleTests
         byte[] fewer = ModelZip.RewriteKareModelEntry(saved, Signature, entry => ModelZip.RewriteModelBlock(entry, block =>
         {
             byte[] fields = ModelZip.Fields(block);
-            BitConverter.TryWriteBytes(fields.AsSpan(fields.Length - 4), 4); // claims a fourth network the file does not hold
+            // The network count precedes the d compression scales: claim a fourth network the file does not hold.
+            BitConverter.TryWriteBytes(fields.AsSpan(fields.Length - 4 - 8 * BitConverter.ToInt32(fields, 0)), 4);
             return ModelZip.WithFields(block, fields);
         }));
         ex = Assert.ThrowsExactly<InvalidOperationException>(() => ReliabilityFixtures.LoadFromBytes(mlContext, fewer));

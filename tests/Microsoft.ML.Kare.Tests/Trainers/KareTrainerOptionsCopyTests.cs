@@ -78,7 +78,7 @@ public sealed class KareTrainerOptionsCopyTests
             _ when type == typeof(string) => "column " + field.Name,
             _ when type == typeof(int) => 7 + field.Name.Length,
             _ when type == typeof(double) => 0.37,
-            _ when type == typeof(bool) => true,
+            _ when type == typeof(bool) => !(bool)field.GetValue(Activator.CreateInstance(field.DeclaringType!.IsAbstract ? typeof(KareRegressionTrainer.Options) : field.DeclaringType))!,
             _ when type == typeof(int[]) => new[] { 3, 5, 7 },
             _ when type == typeof(double[]) => new[] { 0.25, 4.0 },
             _ when type == typeof(CancellationToken) => token,

@@ -275,7 +275,7 @@ public sealed class KareFitterTests
     private static float[] Scores(KareFitResult result, float[][] rows)
     {
         var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights,
-            result.FeatureMeans, result.FeatureScales, result.TargetMeans, result.TargetScales);
+            result.FeatureMeans, result.FeatureScales, result.TargetMeans, result.TargetScales, featureCompressionScales: result.FeatureCompressionScales);
         var output = new float[1];
         return rows.Select(r =>
         {

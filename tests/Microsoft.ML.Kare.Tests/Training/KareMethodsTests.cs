@@ -136,7 +136,7 @@ public sealed class KareMethodsTests
     private static float[] ScoreTrainingRows(KareFitResult result, KareTrainingData data)
     {
         var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans, result.FeatureScales,
-            result.TargetMeans, result.TargetScales, includeNetworkOutput: true);
+            result.TargetMeans, result.TargetScales, includeNetworkOutput: true, result.FeatureCompressionScales);
         var scores = new float[Rows];
         for (int i = 0; i < Rows; i++)
         {

@@ -85,7 +85,7 @@ public sealed class StochasticKareAccuracyTests
         seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
 
         var scorer = new PrimalScorer(result.Architecture, result.Parameters, result.PrimalWeights, result.FeatureMeans,
-            result.FeatureScales, result.TargetMeans!, result.TargetScales!);
+            result.FeatureScales, result.TargetMeans!, result.TargetScales!, featureCompressionScales: result.FeatureCompressionScales);
         var output = new float[1];
         double sum = 0;
         foreach (SimulationRow row in rows.Skip(TrainRows))
