@@ -17,11 +17,12 @@ using static Microsoft.ML.Kare.Examples.ExampleConsole;
 // σ ∈ {0, 0.1}, n = 1000 split 800/200, a 1 × 64 GELU network, 10 seeds. Each method is an ML.NET trainer with default
 // options except where the paper's protocol says otherwise, and every choice (ridge, epoch) is made on training rows
 // only — the paper chose λ on the test set. Writes results/reproduction.md and results/reproduction.png.
-// Usage: dotnet run --project examples/KareReproduction -c Release [-- --quick] [--seeds 10] [--learning-rate 20]
-// (--learning-rate changes KARE's step, to measure a candidate default against this one.)
+// Usage: dotnet run --project examples/KareReproduction -c Release [-- --quick] [--seeds 10] [--learning-rate 20] [--width 64]
+// (--learning-rate changes KARE's step and --width its network's hidden width, to measure a candidate default against this one.)
 bool quick = args.Contains("--quick");
 int seeds = (int)Argument(args, "--seeds", quick ? 3 : 10);
 double learningRate = Argument(args, "--learning-rate", new KareRegressionTrainer.Options().LearningRate);
+int[] widths = args.Contains("--width") ? new[] { (int)Argument(args, "--width", 0) } : new KareRegressionTrainer.Options().HiddenLayerWidths;
 (double Gamma, double Sigma)[] grid = quick
     ? new[] { (1.0, 0.0), (1.5, 0.0) }
     : new[] { (1.0, 0.0), (1.25, 0.0), (1.5, 0.0), (1.0, 0.1), (1.25, 0.1), (1.5, 0.1) };
@@ -29,7 +30,7 @@ const int RowCount = 1000, TrainCount = 800;
 
 var methods = new Method[]
 {
-    new("KARE", ml => ml.Regression.Trainers.Kare(new KareRegressionTrainer.Options { LearningRate = learningRate })),
+    new("KARE", ml => ml.Regression.Trainers.Kare(new KareRegressionTrainer.Options { LearningRate = learningRate, HiddenLayerWidths = widths })),
     new("after-kernel", ml => ml.Regression.Trainers.Kare(new KareRegressionTrainer.Options
     {
         Method = KareMethod.AfterKernel,
@@ -128,7 +129,8 @@ AnsiConsole.MarkupLine(markdown.ToString().Split('\n', StringSplitOptions.Remove
 
 string directory = Path.Combine(ExamplePaths.ModelDirectory, "results");
 Directory.CreateDirectory(directory);
-string suffix = (quick ? "-quick" : string.Empty) + (args.Contains("--learning-rate") ? string.Create(CultureInfo.InvariantCulture, $"-lr{learningRate}") : string.Empty);
+string suffix = (quick ? "-quick" : string.Empty) + (args.Contains("--learning-rate") ? string.Create(CultureInfo.InvariantCulture, $"-lr{learningRate}") : string.Empty)
+    + (args.Contains("--width") ? string.Create(CultureInfo.InvariantCulture, $"-w{widths[0]}") : string.Empty);
 string markdownPath = Path.Combine(directory, $"reproduction{suffix}.md");
 File.WriteAllText(markdownPath, markdown.ToString());
 // Every fit's test MSE, so that two runs compare seed by seed (paired differences).
