@@ -18,10 +18,14 @@ using static Microsoft.ML.Kare.Examples.ExampleConsole;
 // options except where the paper's protocol says otherwise, and every choice (ridge, epoch) is made on training rows
 // only — the paper chose λ on the test set. Writes results/reproduction.md and results/reproduction.png.
 // Usage: dotnet run --project examples/KareReproduction -c Release [-- --quick] [--seeds 10] [--learning-rate 20] [--width 64]
-// (--learning-rate changes KARE's step and --width its network's hidden width, to measure a candidate default against this one.)
+//        [--float32 1|0] [--first-seed 0]
+// (--learning-rate changes KARE's step, --width its network's hidden width and --float32 the precision of its training
+// steps, to measure a candidate default against this one; --first-seed runs seeds first-seed, first-seed + 1, … for more pairs.)
 bool quick = args.Contains("--quick");
 int seeds = (int)Argument(args, "--seeds", quick ? 3 : 10);
+int firstSeed = (int)Argument(args, "--first-seed", 0);
 double learningRate = Argument(args, "--learning-rate", new KareRegressionTrainer.Options().LearningRate);
+bool singlePrecision = args.Contains("--float32") ? Argument(args, "--float32", 0) != 0 : new KareRegressionTrainer.Options().SinglePrecisionTraining;
 int[] widths = args.Contains("--width") ? new[] { (int)Argument(args, "--width", 0) } : new KareRegressionTrainer.Options().HiddenLayerWidths;
 (double Gamma, double Sigma)[] grid = quick
     ? new[] { (1.0, 0.0), (1.5, 0.0) }
@@ -30,7 +34,12 @@ const int RowCount = 1000, TrainCount = 800;
 
 var methods = new Method[]
 {
-    new("KARE", ml => ml.Regression.Trainers.Kare(new KareRegressionTrainer.Options { LearningRate = learningRate, HiddenLayerWidths = widths })),
+    new("KARE", ml => ml.Regression.Trainers.Kare(new KareRegressionTrainer.Options
+    {
+        LearningRate = learningRate,
+        HiddenLayerWidths = widths,
+        SinglePrecisionTraining = singlePrecision,
+    })),
     new("after-kernel", ml => ml.Regression.Trainers.Kare(new KareRegressionTrainer.Options
     {
         Method = KareMethod.AfterKernel,
@@ -76,7 +85,7 @@ AnsiConsole.Progress()
         for (int cell = 0; cell < grid.Length; cell++)
         {
             var (gamma, sigma) = grid[cell];
-            for (int seed = 0; seed < seeds; seed++)
+            for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
             {
                 List<SimulationRow> rows = PaperSimulation.Generate(RowCount, gamma, sigma, seed: 1000 + seed);
                 IDataView train = mlContext.Data.LoadFromEnumerable(rows.Take(TrainCount));
@@ -130,7 +139,9 @@ AnsiConsole.MarkupLine(markdown.ToString().Split('\n', StringSplitOptions.Remove
 string directory = Path.Combine(ExamplePaths.ModelDirectory, "results");
 Directory.CreateDirectory(directory);
 string suffix = (quick ? "-quick" : string.Empty) + (args.Contains("--learning-rate") ? string.Create(CultureInfo.InvariantCulture, $"-lr{learningRate}") : string.Empty)
-    + (args.Contains("--width") ? string.Create(CultureInfo.InvariantCulture, $"-w{widths[0]}") : string.Empty);
+    + (args.Contains("--width") ? string.Create(CultureInfo.InvariantCulture, $"-w{widths[0]}") : string.Empty)
+    + (args.Contains("--float32") ? (singlePrecision ? "-f32" : "-f64") : string.Empty)
+    + (firstSeed != 0 ? string.Create(CultureInfo.InvariantCulture, $"-s{firstSeed}") : string.Empty);
 string markdownPath = Path.Combine(directory, $"reproduction{suffix}.md");
 File.WriteAllText(markdownPath, markdown.ToString());
 // Every fit's test MSE, so that two runs compare seed by seed (paired differences).
@@ -138,7 +149,7 @@ var perSeed = new StringBuilder("gamma,sigma,seed,method,test_mse\n");
 for (int cell = 0; cell < grid.Length; cell++)
     for (int m = 0; m < columns.Length; m++)
         for (int seed = 0; seed < errors[cell][m].Count; seed++)
-            perSeed.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{grid[cell].Gamma},{grid[cell].Sigma},{seed},{columns[m]},{errors[cell][m][seed]:R}"));
+            perSeed.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{grid[cell].Gamma},{grid[cell].Sigma},{firstSeed + seed},{columns[m]},{errors[cell][m][seed]:R}"));
 File.WriteAllText(Path.Combine(directory, $"reproduction{suffix}-per-seed.csv"), perSeed.ToString());
 string figurePath = Path.Combine(directory, $"reproduction{suffix}.png");
 Figure(figurePath, grid, columns, errors);

@@ -18,7 +18,7 @@ internal static class CholeskyFactor
         if (TryFactor(matrix) is Tensor factor)
             return factor;
 
-        double meanDiagonal = matrix.diagonal().mean().item<double>();
+        double meanDiagonal = matrix.diagonal().mean().ToDouble();
         if (!double.IsFinite(meanDiagonal))
             throw new ArithmeticException($"The matrix for {purpose} has non-finite entries.");
         for (double jitter = 1e-12; jitter <= 1e-6; jitter *= 100)

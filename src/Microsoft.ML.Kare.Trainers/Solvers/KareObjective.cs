@@ -76,9 +76,9 @@ internal static class KareObjective
         Tensor ay = a.mm(targets);
         Tensor a2y = a.mm(ay);
         Tensor a2 = gradient.addmm_(a, a, 0f, 1f);
-        double numerator = (targets * a2y).sum().item<double>() / (n * c);
-        double denominator = a.trace().item<double>() / n;
-        double traceA2 = a2.trace().item<double>();
+        double numerator = (targets * a2y).sum().ToDouble() / (n * c);
+        double denominator = a.trace().ToDouble() / n;
+        double traceA2 = a2.trace().ToDouble();
         a.Dispose();
         double value = numerator / (denominator * denominator);
         if (!double.IsFinite(value))
@@ -86,7 +86,7 @@ internal static class KareObjective
 
         double d2 = denominator * denominator;
         double d3 = d2 * denominator;
-        double dRhoDRidge = -2.0 * (ay * a2y).sum().item<double>() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
+        double dRhoDRidge = -2.0 * (ay * a2y).sum().ToDouble() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
         double scaleOuter = 1.0 / ((double)n * n * c * d2);
         Tensor scaledAy = ay * -scaleOuter;
@@ -119,19 +119,19 @@ internal static class KareObjective
         Tensor a2y = ay.cholesky_solve(factor);
         Tensor az = probes.cholesky_solve(factor);
         double traceA;
-        using (Tensor identity = torch.eye(n, dtype: ScalarType.Float64))
+        using (Tensor identity = torch.eye(n, dtype: kernel.dtype))
         using (Tensor inverseFactor = torch.linalg.solve_triangular(factor, identity, upper: false))
-            traceA = inverseFactor.square().sum().item<double>(); // Tr A = ‖L⁻¹‖_F²
-        double numerator = (targets * a2y).sum().item<double>() / (n * c);
+            traceA = inverseFactor.square().sum().ToDouble(); // Tr A = ‖L⁻¹‖_F²
+        double numerator = (targets * a2y).sum().ToDouble() / (n * c);
         double denominator = traceA / n;
         double value = numerator / (denominator * denominator);
         if (!double.IsFinite(value))
             return double.NaN;
 
-        double traceA2 = az.square().sum().item<double>() / m;
+        double traceA2 = az.square().sum().ToDouble() / m;
         double d2 = denominator * denominator;
         double d3 = d2 * denominator;
-        double dRhoDRidge = -2.0 * (ay * a2y).sum().item<double>() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
+        double dRhoDRidge = -2.0 * (ay * a2y).sum().ToDouble() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
         double scaleOuter = 1.0 / ((double)n * n * c * d2);
         Tensor scaledAz = az * (scaleA2 / m);

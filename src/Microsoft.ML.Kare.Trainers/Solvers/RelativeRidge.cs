@@ -23,5 +23,5 @@ internal static class RelativeRidge
 
     /// <summary>λ = λ̃·Tr(K)/n² for the kernel K (n×n).</summary>
     public static double ToAbsolute(double relativeRidge, Tensor kernel)
-        => ToAbsolute(relativeRidge, kernel.trace().item<double>(), kernel.shape[0]);
+        => ToAbsolute(relativeRidge, kernel.trace().ToDouble(), kernel.shape[0]);
 }

@@ -98,6 +98,7 @@ internal static class KareTraining
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
         CompressSkewedFeatures = options.CompressSkewedFeatures,
+        SinglePrecisionTraining = options.SinglePrecisionTraining,
         Folds = options.NumberOfFolds,
         MaximumKernelTrainingRows = options.MaximumKernelTrainingRows ?? FitPlan.AutomaticMaximumKernelTrainingRows,
         FoldEnsemble = options.CrossValidationModel == KareCrossValidationModel.FoldEnsemble,

@@ -212,6 +212,8 @@ internal sealed record FitPlan
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, settings) : TrainingSpace.Kernel;
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
             messages.Add(new(false, $"KARE: exact steps in parameter space ({architecture.ParameterCount} parameters, {Math.Min(batchRows, fitRows)} rows per step)."));
+        if (method == KareMethod.Kare && stepSpace == TrainingSpace.Kernel && settings.SinglePrecisionTraining)
+            messages.Add(new(false, "KARE: the training steps' n×n algebra runs in float32 (SinglePrecisionTraining); held-out measurements and the final fit in float64."));
         if (heldOutSpace == TrainingSpace.Parameter)
             messages.Add(new(false, $"KARE: held-out error measured in parameter space (basis: all {fitRows} fit rows)."));
         var plan = new FitPlan

@@ -57,6 +57,9 @@ internal sealed record KareFitSettings
     /// <summary>Compress heavy-tailed feature columns before standardising them (<see cref="SkewedFeatures"/>).</summary>
     public bool CompressSkewedFeatures { get; init; }
 
+    /// <summary>The kernel-path KARE step's n×n algebra in float32 (<see cref="KareStepEngine.Precision"/>).</summary>
+    public bool SinglePrecisionTraining { get; init; }
+
     /// <summary>Folds k when <see cref="RidgeSelection"/> is CrossValidation.</summary>
     public int Folds { get; init; } = 5;
 

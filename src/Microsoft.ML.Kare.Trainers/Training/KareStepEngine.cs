@@ -32,6 +32,13 @@ internal sealed class KareStepEngine : IDisposable
     /// </summary>
     public int StochasticProbes { get; init; }
 
+    /// <summary>
+    /// The floating-point type of the step's n×n algebra (kernel, solve, dρ/dK and its contraction): Float64 (the
+    /// default) or Float32. The network, its parameters and autograd stay float64; only the n×width gradients handed to
+    /// autograd are converted back.
+    /// </summary>
+    public ScalarType Precision { get; init; } = ScalarType.Float64;
+
     /// <summary>Seeds the probes of <see cref="StochasticProbes"/>.</summary>
     public long ProbeSeed { get; init; } = 1;
 
@@ -65,7 +72,7 @@ internal sealed class KareStepEngine : IDisposable
         NetworkFeatures features = network.Features(batch.Features);
         int depth = features.Deltas.Length;
         EnsureCapacity(n, depth);
-        var (activations, deltas) = Detached(features);
+        var (activations, deltas) = Detached(features, Precision);
 
         Tensor kernel = View(_square!, n);
         Tensor scratch = View(_scratch!, n);
@@ -73,7 +80,7 @@ internal sealed class KareStepEngine : IDisposable
         Profile?.Add(KareStepPhase.Kernel, start);
 
         start = Stopwatch.GetTimestamp();
-        if (!double.IsFinite(kernel.sum().item<double>()))
+        if (!double.IsFinite(kernel.sum().ToDouble()))
             return double.NaN;
         // K is overwritten by the solve, G = dρ/dK (of the weighted kernel) lands in the same buffer.
         double value = ValueAndGradientInPlace(kernel, batch, relativeRidge);
@@ -82,7 +89,7 @@ internal sealed class KareStepEngine : IDisposable
             return value;
 
         start = Stopwatch.GetTimestamp();
-        var (upstreamTensors, upstreamGradients) = UpstreamGradients(kernel, scratch, grams, deltaGrams, activations, deltas, features, batch.Scales);
+        var (upstreamTensors, upstreamGradients) = UpstreamGradients(kernel, scratch, grams, deltaGrams, activations, deltas, features, Scales(batch));
         Profile?.Add(KareStepPhase.KernelBackward, start);
 
         start = Stopwatch.GetTimestamp();
@@ -91,18 +98,24 @@ internal sealed class KareStepEngine : IDisposable
         return value;
     }
 
-    /// <summary>The activations A_0 … A_L and backprop deltas Δ_1 … Δ_L of the network, detached from autograd.</summary>
-    private static (Tensor[] Activations, Tensor[] Deltas) Detached(NetworkFeatures features)
+    /// <summary>
+    /// The activations A_0 … A_L and backprop deltas Δ_1 … Δ_L of the network, detached from autograd, in
+    /// <paramref name="precision"/>.
+    /// </summary>
+    private static (Tensor[] Activations, Tensor[] Deltas) Detached(NetworkFeatures features, ScalarType precision)
     {
         int depth = features.Deltas.Length;
         Tensor[] activations = new Tensor[depth + 1];
         Tensor[] deltas = new Tensor[depth];
         for (int l = 0; l <= depth; l++)
-            activations[l] = features.Activations[l].detach();
+            activations[l] = features.Activations[l].detach().to_type(precision);
         for (int l = 0; l < depth; l++)
-            deltas[l] = features.Deltas[l].detach();
+            deltas[l] = features.Deltas[l].detach().to_type(precision);
         return (activations, deltas);
     }
+
+    /// <summary>The batch's row scales in the step's precision (null when unweighted).</summary>
+    private Tensor? Scales(RowSet batch) => batch.Scales?.to_type(Precision);
 
     /// <summary>
     /// The weighted kernel K into <paramref name="kernel"/>, and the per-layer factors it is built from:
@@ -114,7 +127,7 @@ internal sealed class KareStepEngine : IDisposable
         int depth = deltas.Length;
         var grams = new Tensor[depth];
         var deltaGrams = new Tensor[depth];
-        grams[0] = batch.InputGram;
+        grams[0] = batch.InputGramIn(Precision);
         using (torch.no_grad())
         {
             // K = A_L A_Lᵀ + 1 + Σ_l (Δ_l Δ_lᵀ) ⊙ (A_{l−1} A_{l−1}ᵀ + 1)
@@ -132,7 +145,7 @@ internal sealed class KareStepEngine : IDisposable
                 }
                 kernel.addcmul_(deltaGrams[l], grams[l], 1.0);
             }
-            if (batch.Scales is Tensor s)
+            if (Scales(batch) is Tensor s)
                 kernel.mul_(s.unsqueeze(1)).mul_(s.unsqueeze(0));
         }
         return (grams, deltaGrams);
@@ -144,10 +157,10 @@ internal sealed class KareStepEngine : IDisposable
         if (StochasticProbes > 0)
         {
             _probeGenerator ??= CreateGenerator(ProbeSeed);
-            Tensor probes = torch.randn(batch.Count, StochasticProbes, ScalarType.Float64, generator: _probeGenerator);
-            return KareObjective.ValueAndStochasticGradientInPlace(kernel, batch.WeightedTargets, relativeRidge, probes, kernel);
+            Tensor probes = torch.randn(batch.Count, StochasticProbes, ScalarType.Float64, generator: _probeGenerator).to_type(Precision);
+            return KareObjective.ValueAndStochasticGradientInPlace(kernel, batch.WeightedTargets.to_type(Precision), relativeRidge, probes, kernel);
         }
-        return KareObjective.ValueAndGradientInPlace(kernel, batch.WeightedTargets, relativeRidge, kernel);
+        return KareObjective.ValueAndGradientInPlace(kernel, batch.WeightedTargets.to_type(Precision), relativeRidge, kernel);
     }
 
     /// <summary>
@@ -185,6 +198,9 @@ internal sealed class KareStepEngine : IDisposable
                 upstreamTensors[depth - 1 + l] = features.Activations[l];
                 upstreamGradients[depth - 1 + l] = activationGradients[l]!;
             }
+            // Autograd runs through the float64 network: its upstream gradients come in its type.
+            for (int i = 0; i < upstreamGradients.Length; i++)
+                upstreamGradients[i] = upstreamGradients[i].to_type(upstreamTensors[i].dtype);
         }
         return (upstreamTensors, upstreamGradients);
     }
@@ -255,20 +271,20 @@ internal sealed class KareStepEngine : IDisposable
             return;
         FreeBuffers();
         _capacity = needed;
-        _square = Buffer(needed);
-        _scratch = Buffer(needed);
+        _square = Buffer(needed, Precision);
+        _scratch = Buffer(needed, Precision);
         _grams = new Tensor?[depth];
         _deltaGrams = new Tensor?[depth];
         for (int l = 1; l < depth; l++)
         {
-            _grams[l] = Buffer(needed);
-            _deltaGrams[l] = Buffer(needed);
+            _grams[l] = Buffer(needed, Precision);
+            _deltaGrams[l] = Buffer(needed, Precision);
         }
     }
 
-    private static Tensor Buffer(long size)
+    private static Tensor Buffer(long size, ScalarType precision)
     {
-        Tensor buffer = torch.empty(size, ScalarType.Float64);
+        Tensor buffer = torch.empty(size, precision);
         buffer.DetachFromDisposeScope();
         return buffer;
     }

@@ -22,12 +22,14 @@ internal sealed class KernelKareStep : ITrainingStep
     /// <param name="relativeRidge">z of the KARE objective, λ = z·Tr(K)/n².</param>
     /// <param name="stochasticProbes">0: the exact gradient; m &gt; 0: m Hutchinson probes for A².</param>
     /// <param name="probeSeed">Seeds the probes.</param>
-    public KernelKareStep(MlpNetwork network, ParameterOptimizer optimizer, double relativeRidge, int stochasticProbes, long probeSeed)
+    /// <param name="precision">The type of the step's n×n algebra (<see cref="KareStepEngine.Precision"/>).</param>
+    public KernelKareStep(MlpNetwork network, ParameterOptimizer optimizer, double relativeRidge, int stochasticProbes, long probeSeed,
+        ScalarType precision = ScalarType.Float64)
     {
         _network = network;
         _optimizer = optimizer;
         _relativeRidge = relativeRidge;
-        _engine = new KareStepEngine { StochasticProbes = stochasticProbes, ProbeSeed = probeSeed };
+        _engine = new KareStepEngine { StochasticProbes = stochasticProbes, ProbeSeed = probeSeed, Precision = precision };
     }
 
     public double Step(RowSet batch, bool batchIsFixed) => _engine.Step(_network, _optimizer, batch, _relativeRidge);

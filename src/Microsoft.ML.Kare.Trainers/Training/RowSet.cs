@@ -82,6 +82,25 @@ internal sealed class RowSet : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="InputGram"/> in <paramref name="precision"/>: the float64 matrix itself, or a converted copy kept beside
+    /// it (the float32 KARE step reuses it every epoch too).
+    /// </summary>
+    public Tensor InputGramIn(ScalarType precision)
+    {
+        if (precision == ScalarType.Float64)
+            return InputGram;
+        if (_convertedInputGram is null || _convertedInputGram.dtype != precision)
+        {
+            _convertedInputGram?.Dispose();
+            using var noGrad = torch.no_grad();
+            _convertedInputGram = InputGram.to_type(precision).DetachFromDisposeScope();
+        }
+        return _convertedInputGram;
+    }
+
+    private Tensor? _convertedInputGram;
+
     /// <summary>S K S for a kernel among these rows (returns the input itself when unweighted).</summary>
     public Tensor WeightKernel(Tensor kernel)
         => _scales is null ? kernel : kernel * _scales.unsqueeze(1) * _scales.unsqueeze(0);
@@ -144,6 +163,7 @@ internal sealed class RowSet : IDisposable
         Weights?.Dispose();
         _scales?.Dispose();
         _inputGram?.Dispose();
+        _convertedInputGram?.Dispose();
     }
 
     private static Tensor Gather(double[] source, int columns, int[] rows)

@@ -40,7 +40,8 @@ internal sealed class TrainingRun : IDisposable
             _ when linearization is not null => new LinearizedNetworkStep(network, optimizer, linearization),
             _ when plan.Method.TrainsByMeanSquaredError() => new NetworkMeanSquaredErrorStep(network, optimizer),
             _ when plan.StepSpace == TrainingSpace.Parameter => new ParameterSpaceKareStep(network, optimizer, settings.TrainingRelativeRidge),
-            _ => new KernelKareStep(network, optimizer, settings.TrainingRelativeRidge, plan.StochasticProbes, settings.Seed),
+            _ => new KernelKareStep(network, optimizer, settings.TrainingRelativeRidge, plan.StochasticProbes, settings.Seed,
+                settings.SinglePrecisionTraining ? TorchSharp.torch.ScalarType.Float32 : TorchSharp.torch.ScalarType.Float64),
         };
         return new TrainingRun(network, optimizer, linearization, step);
     }
