@@ -5,6 +5,7 @@ using System.Linq;
 using DiabetesRegression;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Examples;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Onnx;
@@ -384,7 +385,7 @@ public sealed class KareOnnxExportTests
             return Enumerable.Range(0, count).Select(_ =>
             {
                 float[] x = Enumerable.Range(0, FeatureCount).Select(_ => (float)(3 * random.NextDouble() - 1.5)).ToArray();
-                double noise = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                double noise = StandardNormal.Draw(random);
                 return new RegressionRow { Label = (float)(Math.Sin(2 * x[0]) + x[1] * x[2] + 0.5 * x[3] + 0.3 * noise), Features = x };
             }).ToArray();
         }
@@ -464,7 +465,7 @@ public sealed class KareOnnxExportTests
             {
                 int k = i % 3;
                 float[] x = Enumerable.Range(0, FeatureCount).Select(j =>
-                    (float)((j == k ? 2.0 : 0.0) + Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))).ToArray();
+                    (float)((j == k ? 2.0 : 0.0) + StandardNormal.Draw(random))).ToArray();
                 return new ClassRow { Class = "class" + k, Features = x };
             }).ToArray();
         }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.ML.Kare.Tests.Trainers;
 
 namespace Microsoft.ML.Kare.Tests.Reliability;
@@ -32,7 +33,7 @@ internal static class ReliabilityFixtures
         for (int i = 0; i < count; i++)
         {
             float[] x = Enumerable.Range(0, FeatureCount).Select(_ => (float)(4 * random.NextDouble() - 2)).ToArray();
-            float y = (float)(Math.Sin(x[0]) + x[1] * x[2] - 0.5 * x[3] + 0.1 * BinaryClassificationTests.Gaussian(random));
+            float y = (float)(Math.Sin(x[0]) + x[1] * x[2] - 0.5 * x[3] + 0.1 * StandardNormal.Draw(random));
             rows[i] = new RegressionRow { Label = y, Features = x };
         }
         return rows;

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using MathNet.Numerics;
 using Microsoft.ML.Kare.Scoring;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Scoring;
@@ -29,11 +30,11 @@ public sealed class PrimalScorerLayoutTests
         var random = new Random(inputs * 100 + widths.Sum() + outputs);
         var architecture = new KareNetworkArchitecture(inputs, widths, activation);
         int p = (int)architecture.ParameterCount;
-        double[] theta = Enumerable.Range(0, p).Select(_ => 0.6 * Normal(random)).ToArray();
-        double[] beta = Enumerable.Range(0, p * outputs).Select(_ => 0.05 * Normal(random)).ToArray();
+        double[] theta = Enumerable.Range(0, p).Select(_ => 0.6 * StandardNormal.Draw(random)).ToArray();
+        double[] beta = Enumerable.Range(0, p * outputs).Select(_ => 0.05 * StandardNormal.Draw(random)).ToArray();
         if (outputs > 1)
             Array.Clear(beta, p, p); // output 1 has β ≡ 0: its tangent is skipped
-        double[] means = Enumerable.Range(0, inputs).Select(_ => Normal(random)).ToArray();
+        double[] means = Enumerable.Range(0, inputs).Select(_ => StandardNormal.Draw(random)).ToArray();
         double[] scales = Enumerable.Range(0, inputs).Select(_ => 0.5 + random.NextDouble()).ToArray();
         double[] targetMeans = Enumerable.Range(0, outputs).Select(k => 0.3 * k - 1).ToArray();
         double[] targetScales = Enumerable.Range(0, outputs).Select(k => 2.0 + k).ToArray();
@@ -43,7 +44,7 @@ public sealed class PrimalScorerLayoutTests
         int compared = 0, identical = 0;
         for (int row = 0; row < 200; row++)
         {
-            float[] x = Enumerable.Range(0, inputs).Select(j => (float)(means[j] + 2 * scales[j] * Normal(random))).ToArray();
+            float[] x = Enumerable.Range(0, inputs).Select(j => (float)(means[j] + 2 * scales[j] * StandardNormal.Draw(random))).ToArray();
             scorer.Score(x, actual);
             for (int k = 0; k < outputs; k++)
             {
@@ -66,14 +67,14 @@ public sealed class PrimalScorerLayoutTests
         {
             var architecture = new KareNetworkArchitecture(inputs, widths, KareActivation.Gelu);
             int p = (int)architecture.ParameterCount;
-            return new PrimalScorer(architecture, Enumerable.Range(0, p).Select(_ => 0.5 * Normal(random)).ToArray(),
-                Enumerable.Range(0, p * outputs).Select(_ => 0.1 * Normal(random)).ToArray(), new double[inputs],
+            return new PrimalScorer(architecture, Enumerable.Range(0, p).Select(_ => 0.5 * StandardNormal.Draw(random)).ToArray(),
+                Enumerable.Range(0, p * outputs).Select(_ => 0.1 * StandardNormal.Draw(random)).ToArray(), new double[inputs],
                 Enumerable.Repeat(1.0, inputs).ToArray(), new double[outputs], Enumerable.Repeat(1.0, outputs).ToArray());
         }
         PrimalScorer wide = Create(21, new[] { 37, 19 }, 3);
         PrimalScorer narrow = Create(3, new[] { 5 }, 1);
-        float[][] wideRows = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 21).Select(_ => (float)Normal(random)).ToArray()).ToArray();
-        float[][] narrowRows = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 3).Select(_ => (float)Normal(random)).ToArray()).ToArray();
+        float[][] wideRows = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 21).Select(_ => (float)StandardNormal.Draw(random)).ToArray()).ToArray();
+        float[][] narrowRows = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 3).Select(_ => (float)StandardNormal.Draw(random)).ToArray()).ToArray();
         float[][] wideAlone = wideRows.Select(x => { var o = new float[3]; wide.Score(x, o); return o; }).ToArray();
         float[][] narrowAlone = narrowRows.Select(x => { var o = new float[1]; narrow.Score(x, o); return o; }).ToArray();
         for (int i = 0; i < 20; i++)
@@ -97,7 +98,7 @@ public sealed class PrimalScorerLayoutTests
         var random = new Random(3);
         var architecture = new KareNetworkArchitecture(4, new[] { 6, 5 }, KareActivation.Tanh);
         int p = (int)architecture.ParameterCount;
-        double[] theta = Enumerable.Range(0, p).Select(_ => Normal(random)).ToArray();
+        double[] theta = Enumerable.Range(0, p).Select(_ => StandardNormal.Draw(random)).ToArray();
         var scorer = new PrimalScorer(architecture, theta, new double[p], new double[4], Enumerable.Repeat(1.0, 4).ToArray(), new[] { 0.5 }, new[] { 2.0 }, includeNetworkOutput: true);
         var output = new float[1];
         float[] x = { 0.3f, -1.2f, 0.7f, 2.0f };
@@ -178,7 +179,4 @@ public sealed class PrimalScorerLayoutTests
         }
         return (float)(targetMean + targetScale * df);
     }
-
-    private static double Normal(Random random)
-        => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

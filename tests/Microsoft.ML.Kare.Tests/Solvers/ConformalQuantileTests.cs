@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Solvers;
@@ -56,8 +57,8 @@ public sealed class ConformalQuantileTests
         for (int t = 0; t < trials; t++)
         {
             for (int i = 0; i < m; i++)
-                residuals[i] = Math.Abs(Gaussian(random));
-            if (Math.Abs(Gaussian(random)) <= ConformalQuantile.HalfWidth(residuals, 0.9))
+                residuals[i] = Math.Abs(StandardNormal.Draw(random));
+            if (Math.Abs(StandardNormal.Draw(random)) <= ConformalQuantile.HalfWidth(residuals, 0.9))
                 covered++;
         }
         Assert.AreEqual(0.9, covered / (double)trials, 0.006);
@@ -73,6 +74,4 @@ public sealed class ConformalQuantileTests
         Assert.Throws<ArgumentException>(() => ConformalQuantile.HalfWidth(new[] { -1.0 }, 0.5));
     }
 
-    private static double Gaussian(Random random)
-        => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

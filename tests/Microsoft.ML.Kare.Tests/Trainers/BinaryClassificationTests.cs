@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
@@ -173,14 +174,12 @@ public sealed class BinaryClassificationTests
             for (int i = 0; i < count; i++)
             {
                 bool label = random.Next(2) == 1;
-                float[] x = Enumerable.Range(0, Size).Select(j => (float)(Gaussian(random) + (label ? 1 : -1) * (j == 0 ? separation : 0.0))).ToArray();
+                float[] x = Enumerable.Range(0, Size).Select(j => (float)(StandardNormal.Draw(random) + (label ? 1 : -1) * (j == 0 ? separation : 0.0))).ToArray();
                 yield return new BlobRow { Label = label, Features = x };
             }
         }
     }
 
-    internal static double Gaussian(Random random)
-        => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     public sealed class WeightedBlobRow
     {

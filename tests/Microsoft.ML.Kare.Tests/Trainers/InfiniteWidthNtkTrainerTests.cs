@@ -32,7 +32,7 @@ public sealed class InfiniteWidthNtkTrainerTests
         var random = new Random(weighted ? 2 : 1);
         const int n = 60, d = 3;
         Matrix<double> x = Dense.Gaussian(n, d, random);
-        double[] y = Enumerable.Range(0, n).Select(i => Math.Sin(2 * x[i, 0]) + 0.5 * x[i, 1] + 0.5 * Normal(random)).ToArray();
+        double[] y = Enumerable.Range(0, n).Select(i => Math.Sin(2 * x[i, 0]) + 0.5 * x[i, 1] + 0.5 * StandardNormal.Draw(random)).ToArray();
         double[]? weights = weighted ? Enumerable.Range(0, n).Select(_ => 0.3 + 1.4 * random.NextDouble()).ToArray() : null;
         if (weights is not null)
         {
@@ -406,7 +406,6 @@ public sealed class InfiniteWidthNtkTrainerTests
         return data;
     }
 
-    private static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     public sealed class ColumnRow
     {
@@ -422,7 +421,7 @@ public sealed class InfiniteWidthNtkTrainerTests
             for (int i = 0; i < count; i++)
             {
                 var x = Enumerable.Range(0, 4).Select(_ => (float)(4 * random.NextDouble() - 2)).ToArray();
-                double y = 10 + 3 * Math.Sin(x[0]) + x[1] * x[2] + 0.5 * x[3] + 0.1 * Normal(random);
+                double y = 10 + 3 * Math.Sin(x[0]) + x[1] * x[2] + 0.5 * x[3] + 0.1 * StandardNormal.Draw(random);
                 yield return new ColumnRow { X1 = x[0], X2 = 100 * x[1], X3 = x[2], X4 = x[3], Y = (float)y };
             }
         }

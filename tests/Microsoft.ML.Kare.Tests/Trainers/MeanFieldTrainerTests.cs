@@ -4,6 +4,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using Microsoft.ML.Data;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
@@ -173,7 +174,7 @@ public sealed class MeanFieldTrainerTests
         {
             var x = new float[FeatureCount];
             for (int k = 0; k < FeatureCount; k++)
-                x[k] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+                x[k] = (float)(StandardNormal.Draw(random));
             rows.Add(new XorRow { Features = x, Label = x[0] * x[1] });
         }
         return rows;

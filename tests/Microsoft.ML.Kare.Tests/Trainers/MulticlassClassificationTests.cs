@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
@@ -204,7 +205,7 @@ public sealed class MulticlassClassificationTests
         for (int i = 0; i < n; i++)
         {
             int y = i % 2;
-            double margin = 0.6 + 0.3 * BinaryClassificationTests.Gaussian(random);
+            double margin = 0.6 + 0.3 * StandardNormal.Draw(random);
             outputs[2 * i + y] = margin / 2;
             outputs[2 * i + 1 - y] = -margin / 2;
             targets[2 * i + y] = 1;
@@ -262,9 +263,9 @@ public sealed class MulticlassClassificationTests
                 double angle = 2 * Math.PI * c / Names.Length;
                 float[] x =
                 {
-                    (float)(2.5 * Math.Cos(angle) + 0.7 * BinaryClassificationTests.Gaussian(random)),
-                    (float)(2.5 * Math.Sin(angle) + 0.7 * BinaryClassificationTests.Gaussian(random)),
-                    (float)BinaryClassificationTests.Gaussian(random),
+                    (float)(2.5 * Math.Cos(angle) + 0.7 * StandardNormal.Draw(random)),
+                    (float)(2.5 * Math.Sin(angle) + 0.7 * StandardNormal.Draw(random)),
+                    (float)StandardNormal.Draw(random),
                 };
                 yield return new BlobRow { Species = Names[c], Features = x };
             }

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.ML.Data;
 using Microsoft.ML.Kare.Tests.Reliability;
+using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Kare.Tests.Trainers;
@@ -193,7 +194,7 @@ public sealed class PredictionIntervalTests
             for (int i = 0; i < count; i++)
             {
                 float[] x = Enumerable.Range(0, FeatureCount).Select(_ => (float)(3 * random.NextDouble() - 1.5)).ToArray();
-                double noise = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                double noise = StandardNormal.Draw(random);
                 rows[i] = new Row { Label = (float)(Math.Sin(2 * x[0]) + x[1] * x[2] + 0.5 * x[3] + NoiseScale * noise), Features = x };
             }
             return rows;

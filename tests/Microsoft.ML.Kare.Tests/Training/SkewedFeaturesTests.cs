@@ -21,7 +21,7 @@ public sealed class SkewedFeaturesTests
     public void SkewnessIsThePopulationSkewness()
     {
         var random = new Random(1);
-        double[] column = Enumerable.Range(0, 200).Select(_ => Math.Exp(BinaryClassificationTests.Gaussian(random))).ToArray();
+        double[] column = Enumerable.Range(0, 200).Select(_ => Math.Exp(StandardNormal.Draw(random))).ToArray();
         double expected = column.PopulationSkewness();
         Assert.AreEqual(expected, SkewedFeatures.Skewness(column.Select(v => (v, 1.0)).ToArray()), 1e-12 * Math.Abs(expected));
         Assert.AreEqual(0, SkewedFeatures.Skewness(Enumerable.Repeat((3.0, 1.0), 10).ToArray()), "a constant column");
@@ -31,7 +31,7 @@ public sealed class SkewedFeaturesTests
     public void IntegerWeightsEqualDuplicatedRows()
     {
         var random = new Random(2);
-        double[] column = Enumerable.Range(0, 60).Select(_ => Math.Exp(1.5 * BinaryClassificationTests.Gaussian(random))).ToArray();
+        double[] column = Enumerable.Range(0, 60).Select(_ => Math.Exp(1.5 * StandardNormal.Draw(random))).ToArray();
         int[] counts = column.Select(_ => random.Next(0, 4)).ToArray();
         double[] repeated = Reference.RepeatIndices(counts).Select(i => column[i]).ToArray();
 
@@ -54,13 +54,13 @@ public sealed class SkewedFeaturesTests
         var values = new double[Rows * columns];
         for (int i = 0; i < Rows; i++)
         {
-            values[i * columns + 0] = BinaryClassificationTests.Gaussian(random);
+            values[i * columns + 0] = StandardNormal.Draw(random);
             values[i * columns + 1] = random.NextDouble();
             values[i * columns + 2] = random.NextDouble() < 0.06 ? 1 : 0;
-            values[i * columns + 3] = 100 * Math.Exp(BinaryClassificationTests.Gaussian(random));
+            values[i * columns + 3] = 100 * Math.Exp(StandardNormal.Draw(random));
             values[i * columns + 4] = random.NextDouble() < 0.5 ? 0 : Math.Pow(-Math.Log(1 - random.NextDouble()), 3);
-            values[i * columns + 5] = -Math.Exp(BinaryClassificationTests.Gaussian(random));
-            values[i * columns + 6] = Math.Exp(BinaryClassificationTests.Gaussian(random)) - 1.5;
+            values[i * columns + 5] = -Math.Exp(StandardNormal.Draw(random));
+            values[i * columns + 6] = Math.Exp(StandardNormal.Draw(random)) - 1.5;
         }
         double[] scales = SkewedFeatures.CompressionScales(values, Rows, columns, null);
 
@@ -84,7 +84,7 @@ public sealed class SkewedFeaturesTests
     public void TheScaleFollowsTheColumnsUnitAndRowsOfWeightZeroDoNotCount()
     {
         var random = new Random(4);
-        double[] column = Enumerable.Range(0, Rows).Select(_ => Math.Exp(1.2 * BinaryClassificationTests.Gaussian(random))).ToArray();
+        double[] column = Enumerable.Range(0, Rows).Select(_ => Math.Exp(1.2 * StandardNormal.Draw(random))).ToArray();
         double scale = SkewedFeatures.CompressionScales(column, Rows, 1, null)[0];
         Assert.IsGreaterThan(0, scale);
         Assert.AreEqual(1000 * scale, SkewedFeatures.CompressionScales(column.Select(v => 1000 * v).ToArray(), Rows, 1, null)[0], 1e-12 * 1000 * scale);
@@ -100,7 +100,7 @@ public sealed class SkewedFeaturesTests
     {
         var random = new Random(5);
         const int columns = 2;
-        double[] features = Enumerable.Range(0, Rows).SelectMany(_ => new[] { BinaryClassificationTests.Gaussian(random), 50 * Math.Exp(1.5 * BinaryClassificationTests.Gaussian(random)) }).ToArray();
+        double[] features = Enumerable.Range(0, Rows).SelectMany(_ => new[] { StandardNormal.Draw(random), 50 * Math.Exp(1.5 * StandardNormal.Draw(random)) }).ToArray();
         double[] targets = Enumerable.Range(0, Rows).Select(i => features[i * columns]).ToArray();
         var data = new KareTrainingData(features, Rows, columns, targets, 1, null);
 
@@ -128,7 +128,7 @@ public sealed class SkewedFeaturesTests
         // The paper simulation's features: the rule must leave its fits exactly as they were.
         var random = new Random(6);
         const int columns = 10;
-        double[] features = Enumerable.Range(0, 800 * columns).Select(_ => BinaryClassificationTests.Gaussian(random)).ToArray();
+        double[] features = Enumerable.Range(0, 800 * columns).Select(_ => StandardNormal.Draw(random)).ToArray();
         Assert.IsTrue(SkewedFeatures.CompressionScales(features, 800, columns, null).All(s => s == 0));
     }
 }
