@@ -78,15 +78,15 @@ internal static class PathStepBenchmark
     }
 
     /// <summary>max |g_expected − g_actual| / max |g_expected| at the networks' common starting point.</summary>
-    private static double GradientDifference(MlpNetwork kernelNetwork, MlpNetwork parameterNetwork, Action accumulateExpected, Action accumulateActual)
+    private static double GradientDifference(MlpNetwork expectedNetwork, MlpNetwork actualNetwork, Action accumulateExpected, Action accumulateActual)
     {
         accumulateExpected();
         accumulateActual();
         double difference = 0, scale = 0;
         using var noGrad = torch.no_grad();
-        for (int i = 0; i < kernelNetwork.Parameters.Count; i++)
+        for (int i = 0; i < expectedNetwork.Parameters.Count; i++)
         {
-            if (kernelNetwork.Parameters[i].grad is not torch.Tensor expected || parameterNetwork.Parameters[i].grad is not torch.Tensor actual)
+            if (expectedNetwork.Parameters[i].grad is not torch.Tensor expected || actualNetwork.Parameters[i].grad is not torch.Tensor actual)
                 continue;
             scale = Math.Max(scale, expected.abs().max().item<double>());
             difference = Math.Max(difference, (expected - actual).abs().max().item<double>());

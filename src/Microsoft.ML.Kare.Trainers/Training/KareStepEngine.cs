@@ -127,7 +127,7 @@ internal sealed class KareStepEngine : IDisposable
         int depth = deltas.Length;
         var grams = new Tensor[depth];
         var deltaGrams = new Tensor[depth];
-        grams[0] = batch.InputGramIn(Precision);
+        grams[0] = batch.InputGram(Precision);
         using (torch.no_grad())
         {
             // K = A_L A_Lᵀ + 1 + Σ_l (Δ_l Δ_lᵀ) ⊙ (A_{l−1} A_{l−1}ᵀ + 1)

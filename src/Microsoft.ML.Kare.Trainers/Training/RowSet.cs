@@ -63,43 +63,23 @@ internal sealed class RowSet : IDisposable
     public Tensor? Scales => _scales;
 
     /// <summary>
-    /// X Xᵀ + 1 (m×m, no autograd history): layer 1's factor A_0 A_0ᵀ + 1 of the structured kernel, which does not
-    /// depend on θ. Computed on first use and kept (owned by this set) so that every KARE step on these rows reuses it.
+    /// X Xᵀ + 1 (m×m, no autograd history) in <paramref name="precision"/>: layer 1's factor A_0 A_0ᵀ + 1 of the
+    /// structured kernel, which does not depend on θ. Computed in float64 on first use (then converted) and kept, owned
+    /// by this set, so that every KARE step on these rows reuses it; asking for another precision replaces it.
     /// </summary>
-    public Tensor InputGram
+    public Tensor InputGram(ScalarType precision)
     {
-        get
+        if (_inputGram is null || _inputGram.dtype != precision)
         {
-            if (_inputGram is null)
-            {
-                using var noGrad = torch.no_grad();
-                using var scope = torch.NewDisposeScope();
-                Tensor gram = Features.mm(Features.t()).add_(1.0);
-                gram.DetachFromDisposeScope();
-                _inputGram = gram;
-            }
-            return _inputGram;
-        }
-    }
-
-    /// <summary>
-    /// <see cref="InputGram"/> in <paramref name="precision"/>: the float64 matrix itself, or a converted copy kept beside
-    /// it (the float32 KARE step reuses it every epoch too).
-    /// </summary>
-    public Tensor InputGramIn(ScalarType precision)
-    {
-        if (precision == ScalarType.Float64)
-            return InputGram;
-        if (_convertedInputGram is null || _convertedInputGram.dtype != precision)
-        {
-            _convertedInputGram?.Dispose();
+            _inputGram?.Dispose();
             using var noGrad = torch.no_grad();
-            _convertedInputGram = InputGram.to_type(precision).DetachFromDisposeScope();
+            using var scope = torch.NewDisposeScope();
+            Tensor gram = Features.mm(Features.t()).add_(1.0).to_type(precision);
+            gram.DetachFromDisposeScope();
+            _inputGram = gram;
         }
-        return _convertedInputGram;
+        return _inputGram;
     }
-
-    private Tensor? _convertedInputGram;
 
     /// <summary>S K S for a kernel among these rows (returns the input itself when unweighted).</summary>
     public Tensor WeightKernel(Tensor kernel)
@@ -163,7 +143,6 @@ internal sealed class RowSet : IDisposable
         Weights?.Dispose();
         _scales?.Dispose();
         _inputGram?.Dispose();
-        _convertedInputGram?.Dispose();
     }
 
     private static Tensor Gather(double[] source, int columns, int[] rows)

@@ -18,7 +18,7 @@ namespace Microsoft.ML.Kare.Tests.Training;
 [TestClass]
 public sealed class KareStepGradientTests
 {
-    private const double RelativeRidge = 0.1;
+    internal const double RelativeRidge = 0.1;
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -112,8 +112,11 @@ public sealed class KareStepGradientTests
         return copy;
     }
 
-    /// <summary>ρ(S K S, S Y) with K = J Jᵀ (autograd Jacobian) and the explicit-inverse formula; S = diag(√w).</summary>
-    private static double Rho(KareNetworkArchitecture architecture, double[] theta, Matrix<double> x, Matrix<double> y, double[]? weights)
+    /// <summary>
+    /// ρ(S K S, S Y) at <see cref="RelativeRidge"/> with K = J Jᵀ (autograd Jacobian) and the explicit-inverse formula;
+    /// S = diag(√w). The independent ρ other step tests compare with too.
+    /// </summary>
+    internal static double Rho(KareNetworkArchitecture architecture, double[] theta, Matrix<double> x, Matrix<double> y, double[]? weights)
     {
         using MlpNetwork network = MlpNetwork.FromParameters(architecture, theta);
         Matrix<double> jacobian = Reference.Jacobian(network, x);

@@ -17,7 +17,7 @@ namespace Microsoft.ML.Kare.Tests.Training;
 [TestClass]
 public sealed class SinglePrecisionKareStepTests
 {
-    private const double RelativeRidge = 0.1;
+    private const double RelativeRidge = KareStepGradientTests.RelativeRidge; // the ridge of its independent ρ
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -45,7 +45,7 @@ public sealed class SinglePrecisionKareStepTests
 
         if (probes == 0)
         {
-            double independent = Reference.RhoRelative(Kernel(architecture, theta, x, weights), Weighted(y, weights), RelativeRidge);
+            double independent = KareStepGradientTests.Rho(architecture, theta, x, y, weights);
             Dense.AssertWithin(Math.Abs(doubleValue - independent) / independent, 1e-10, "float64 ρ vs the independent ρ", TestContext);
         }
         Dense.AssertWithin(Math.Abs(singleValue - doubleValue) / doubleValue, 2e-5, "float32 ρ vs float64 ρ", TestContext);
@@ -66,19 +66,4 @@ public sealed class SinglePrecisionKareStepTests
         double[] after = network.GetParameters();
         return (value, theta.Zip(after, (before, a) => before - a).ToArray());
     }
-
-    /// <summary>S J Jᵀ S from the autograd Jacobian, S = diag(√w).</summary>
-    private static Matrix<double> Kernel(KareNetworkArchitecture architecture, double[] theta, Matrix<double> x, double[]? weights)
-    {
-        using MlpNetwork network = MlpNetwork.FromParameters(architecture, theta);
-        Matrix<double> jacobian = Reference.Jacobian(network, x);
-        Matrix<double> kernel = jacobian * jacobian.Transpose();
-        if (weights is null)
-            return kernel;
-        var s = Matrix<double>.Build.DiagonalOfDiagonalArray(weights.Select(Math.Sqrt).ToArray());
-        return s * kernel * s;
-    }
-
-    private static Matrix<double> Weighted(Matrix<double> y, double[]? weights)
-        => weights is null ? y : Matrix<double>.Build.DiagonalOfDiagonalArray(weights.Select(Math.Sqrt).ToArray()) * y;
 }
