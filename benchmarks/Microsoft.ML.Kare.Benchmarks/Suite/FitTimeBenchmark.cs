@@ -16,7 +16,7 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// </summary>
 /// <remarks>
 /// Usage: <c>--fit-time [--sizes 1000,5000,20000] [--dims 10,50] [--tasks regression,binary,multiclass]
-/// [--suite-sets ames,spam,dna,hpc] [--no-simulation] [--no-suite] [--diamonds] [--kare-only] [--option Name=Value]...
+/// [--suite-sets ames,spam,dna,hpc] [--no-simulation] [--no-suite] [--diamonds] [--kare-only] [--trace] [--option Name=Value]...
 /// [--out FILE]</c>. Simulation test sets have a quarter as many rows as the training sets.
 /// </remarks>
 internal static class FitTimeBenchmark
@@ -25,6 +25,7 @@ internal static class FitTimeBenchmark
     {
         var options = KareOptionAssignments.Parse(CommandLine.Values(args, "--option"));
         bool kareOnly = args.Contains("--kare-only");
+        SuiteFit.Trace = args.Contains("--trace");
         var rows = new List<string>();
         var dataSets = new List<SuiteDataSet>();
         if (!args.Contains("--no-simulation"))

@@ -47,7 +47,7 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
 
     /// <summary>
     /// Weighted mean squared error on held-out rows at each relative ridge: predictions J_v β(λ) =
-    /// [J_v V] diag(1/(s + nλ)) [VᵀJᵀY].
+    /// J_v V diag(1/(s + nλ)) VᵀJᵀY (<see cref="EigenbasisHeldOutError"/>).
     /// </summary>
     /// <param name="validationRows">J_v, the held-out rows' features (v×P, unweighted).</param>
     /// <param name="validationTargets">Y_v, v×c.</param>
@@ -55,20 +55,10 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
     /// <param name="relativeRidges">The grid of relative ridges λ̃.</param>
     public double[] ValidationError(Tensor validationRows, Tensor validationTargets, Tensor? validationWeights, IReadOnlyList<double> relativeRidges)
     {
-        using var scope = torch.NewDisposeScope();
-        Tensor projected = validationRows.mm(_eigenvectors);
-        double totalWeight = validationWeights is null ? validationRows.shape[0] : validationWeights.sum().item<double>();
-        var result = new double[relativeRidges.Count];
-        for (int i = 0; i < result.Length; i++)
-        {
-            Tensor inverse = (_eigenvalues + _rows * AbsoluteRidge(relativeRidges[i])).reciprocal();
-            Tensor predictions = projected.mm(_projectedMoments * inverse.unsqueeze(1));
-            Tensor squared = (predictions - validationTargets).square().sum(dim: 1);
-            if (validationWeights is not null)
-                squared = squared * validationWeights;
-            result[i] = squared.sum().item<double>() / (totalWeight * _outputs);
-        }
-        return result;
+        var shifts = new double[relativeRidges.Count];
+        for (int i = 0; i < shifts.Length; i++)
+            shifts[i] = _rows * AbsoluteRidge(relativeRidges[i]);
+        return EigenbasisHeldOutError.Compute(validationRows, _eigenvectors, _eigenvalues, _projectedMoments, shifts, validationTargets, validationWeights);
     }
 
     /// <summary>

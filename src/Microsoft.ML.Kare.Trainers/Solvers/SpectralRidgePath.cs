@@ -59,28 +59,22 @@ internal sealed class SpectralRidgePath : IDisposable
 
     /// <summary>
     /// Weighted mean squared error on held-out rows at each relative ridge. Predictions are
-    /// K(X_v, X)(K + nλI)⁻¹Y = [K(X_v, X)V] diag(1/(s + nλ)) [VᵀY].
+    /// K(X_v, X)(K + nλI)⁻¹Y = K(X_v, X) V diag(1/(s + nλ)) VᵀY (<see cref="EigenbasisHeldOutError"/>).
     /// </summary>
     /// <param name="crossKernel">K(X_v, X), v×n.</param>
     /// <param name="validationTargets">Y_v, v×c.</param>
     /// <param name="validationWeights">Row weights (length v) or null.</param>
     /// <param name="relativeRidges">The grid of relative ridges λ̃.</param>
     public double[] ValidationError(Tensor crossKernel, Tensor validationTargets, Tensor? validationWeights, IReadOnlyList<double> relativeRidges)
+        => EigenbasisHeldOutError.Compute(crossKernel, _eigenvectors, _eigenvalues, _projectedTargets, Shifts(relativeRidges), validationTargets, validationWeights);
+
+    /// <summary>nλ for each relative ridge.</summary>
+    private double[] Shifts(IReadOnlyList<double> relativeRidges)
     {
-        using var scope = torch.NewDisposeScope();
-        Tensor projected = crossKernel.mm(_eigenvectors);
-        double totalWeight = validationWeights is null ? crossKernel.shape[0] : validationWeights.sum().item<double>();
-        var result = new double[relativeRidges.Count];
-        for (int i = 0; i < result.Length; i++)
-        {
-            Tensor inverse = (_eigenvalues + _n * AbsoluteRidge(relativeRidges[i])).reciprocal();
-            Tensor predictions = projected.mm(_projectedTargets * inverse.unsqueeze(1));
-            Tensor squared = (predictions - validationTargets).square().sum(dim: 1);
-            if (validationWeights is not null)
-                squared = squared * validationWeights;
-            result[i] = squared.sum().item<double>() / (totalWeight * _outputs);
-        }
-        return result;
+        var shifts = new double[relativeRidges.Count];
+        for (int i = 0; i < shifts.Length; i++)
+            shifts[i] = _n * AbsoluteRidge(relativeRidges[i]);
+        return shifts;
     }
 
     public void Dispose()

@@ -62,7 +62,7 @@ internal sealed class NetworkReadoutHeldOut(RowSet validation) : IHeldOutMeasure
 /// Kernel ridge regression with the run's current kernel K = JJᵀ on all fit rows, solved in parameter space from one
 /// eigendecomposition of the fit rows' P×P Gram matrix (<see cref="ParameterSpaceRidgePath"/>), evaluated on the
 /// held-out rows at every λ̃ of the grid: O(n·P² + P³) per measurement and no cap on the basis, where the kernel path
-/// pays an n×n eigendecomposition of at most 2,000 basis rows.
+/// pays an n×n eigendecomposition of at most <see cref="FitPlan.MaximumValidationBasisRows"/> basis rows.
 /// </summary>
 internal sealed class ParameterSpaceHeldOut(RowSet fit, RowSet validation, IReadOnlyList<double> grid) : IHeldOutMeasure
 {

@@ -21,13 +21,16 @@ public sealed class ParameterSpaceRidgePathTests
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
-    [DataRow(1, false)]
-    [DataRow(3, true)]
-    public void HeldOutErrorsAndGcvEqualTheKernelPath(int outputs, bool weighted)
+    [DataRow(1, false, 17)]
+    [DataRow(3, true, 17)]
+    [DataRow(1, true, 45)] // v ≥ P and v > the grid: the parameter path forms β(λ) per ridge, the kernel path projects
+    public void HeldOutErrorsAndGcvEqualTheKernelPath(int outputs, bool weighted, int v)
     {
         using var scope = torch.NewDisposeScope();
-        var random = new Random(41 + outputs);
-        const int n = 50, p = 12, v = 17;
+        var random = new Random(41 + outputs + v);
+        const int n = 50, p = 12;
+        Assert.AreEqual(v == 45, EigenbasisHeldOutError.CoefficientsFirst(v, p, outputs, Grid.Length));
+        Assert.IsFalse(EigenbasisHeldOutError.CoefficientsFirst(v, n, outputs, Grid.Length));
         // A rank-deficient J (two equal columns) so that JᵀJ has a zero eigenvalue, as networks' Jacobians can.
         Matrix<double> j = Dense.Gaussian(n, p, random);
         j.SetColumn(p - 1, j.Column(0));
