@@ -239,9 +239,9 @@ public sealed class FitPlanTests
     public void AutomaticHeldOutSpaceIsTheOneMeasuredCheaper()
     {
         // Shapes timed by the benchmark's --held-out mode (2 cores): 20,000 × 10 rows train on 4,096 and hold out
-        // 4,096, P = 769: parameter space 307 ms against 410 ms on a 1,024-row kernel basis (the projection of 4,096
-        // held-out rows on the eigenvectors costs as much as the eigendecomposition). The suite's hpc (3,464 × 24,
-        // 3 classes, 2,771 fit rows, P = 1,795): kernel basis 255 ms against 1,049 ms in parameter space.
+        // 4,096, P = 769: parameter space 200 ms against 251 ms on a 1,024-row kernel basis. A shape like the suite's
+        // hpc (3,464 × 24, 2,771 fit rows, 693 held out, 3 outputs): kernel basis 255 ms against 1,049 ms in
+        // parameter space.
         KareFitSettings defaults = Settings(new[] { 64 }) with { RidgeSelection = KareRidgeSelection.HoldOut, HeldOutSpace = null, StepSpace = null, MaximumKernelTrainingRows = 4096 };
         FitPlan large = FitPlan.Create(20000, 10, 1, defaults);
         Assert.AreEqual(4096, large.FitRows);
