@@ -157,7 +157,7 @@ public sealed class FitPlanTests
     }
 
     [TestMethod]
-    public void AutomaticProbesAreUsedForMiniBatchesOnly()
+    public void AutomaticProbesAreUsedForMiniBatchesAndLargeFullBatches()
     {
         KareFitSettings settings = Settings();
         FitPlan miniBatches = FitPlan.Create(300, 3, 1, settings with { BatchSize = 100 });
@@ -169,6 +169,16 @@ public sealed class FitPlanTests
         Assert.AreEqual(1, fullBatch.BatchCount);
         Assert.AreEqual(0, fullBatch.StochasticProbes);
         Assert.AreEqual(0, FitPlan.Create(300, 3, 1, settings with { BatchSize = 300 }).StochasticProbes, "one batch of all rows");
+
+        // Full batches above ExactGradientMaximumRows rows (GCV: every row trains) take the stochastic gradient, and say so.
+        int limit = FitPlan.ExactGradientMaximumRows;
+        Assert.AreEqual(0, FitPlan.Create(limit, 3, 1, settings).StochasticProbes);
+        FitPlan large = FitPlan.Create(limit + 1, 3, 1, settings);
+        Assert.AreEqual(1, large.BatchCount);
+        Assert.AreEqual(FitPlan.AutomaticStochasticProbes, large.StochasticProbes);
+        Assert.IsTrue(large.Messages.Any(m => m.Text.Contains($"full batches of {limit + 1} rows", StringComparison.Ordinal)));
+        Assert.AreEqual(0, FitPlan.Create(limit + 1, 3, 1, settings with { StepSpace = TrainingSpace.Parameter }).StochasticProbes,
+            "parameter-space steps are exact");
 
         // Asked for: as asked, full batch or not.
         Assert.AreEqual(0, FitPlan.Create(300, 3, 1, settings with { BatchSize = 100, StochasticProbes = 0 }).StochasticProbes);
