@@ -11,7 +11,7 @@ namespace Microsoft.ML.Kare.Solvers;
 /// held-out rows' cross-kernel (or Jacobian rows). Two orders give the same predictions: project the held-out rows once,
 /// CV (2vm² for v held-out rows and m eigenvectors), then rescale per shift; or form the coefficients
 /// V diag(1/(s + shift)) VᵀY per shift (2m²c each) and multiply by C. The second is cheaper when many rows are held out
-/// (docs/maths.md, "Choosing the ridge").
+/// (docs/maths.md, "Choosing the epoch and the ridge").
 /// </summary>
 internal static class EigenbasisHeldOutError
 {
@@ -26,10 +26,10 @@ internal static class EigenbasisHeldOutError
     /// <summary>Floating-point operations beyond the eigendecomposition and C itself (for the fitter's path choice).</summary>
     public static double Flops(double validationRows, double eigenvectors, double outputs, int shifts)
     {
-        double perShiftPredictions = 2 * validationRows * eigenvectors * outputs * shifts;
+        double predictionFlops = 2 * validationRows * eigenvectors * outputs * shifts;
         return CoefficientsFirst((long)validationRows, (long)eigenvectors, (long)outputs, shifts)
-            ? 2 * eigenvectors * eigenvectors * outputs * shifts + perShiftPredictions
-            : 2 * validationRows * eigenvectors * eigenvectors + perShiftPredictions;
+            ? 2 * eigenvectors * eigenvectors * outputs * shifts + predictionFlops
+            : 2 * validationRows * eigenvectors * eigenvectors + predictionFlops;
     }
 
     /// <summary>Weighted mean squared error of the held-out predictions at each shift (same order as <paramref name="shifts"/>).</summary>
@@ -45,7 +45,7 @@ internal static class EigenbasisHeldOutError
     {
         using var scope = torch.NewDisposeScope();
         long outputs = projectedTargets.shape[1];
-        bool coefficientsFirst = CoefficientsFirst(cross.shape[0], eigenvectors.shape[0], outputs, shifts.Count);
+        bool coefficientsFirst = CoefficientsFirst(cross.shape[0], eigenvectors.shape[1], outputs, shifts.Count);
         Tensor? projected = coefficientsFirst ? null : cross.mm(eigenvectors);
         double totalWeight = validationWeights is null ? cross.shape[0] : validationWeights.sum().item<double>();
         var result = new double[shifts.Count];

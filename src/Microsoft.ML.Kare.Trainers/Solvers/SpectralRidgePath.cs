@@ -7,7 +7,7 @@ namespace Microsoft.ML.Kare.Solvers;
 
 /// <summary>
 /// Kernel ridge regression over a whole grid of ridges from one eigendecomposition K = V diag(s) Vᵀ (docs/maths.md,
-/// "Choosing the ridge"):
+/// "Choosing the epoch and the ridge"):
 /// (K + nλI)⁻¹ = V diag(1/(s + nλ)) Vᵀ, so each λ costs a diagonal rescaling. Used to pick λ by hold-out error or by
 /// generalised cross-validation (GCV, equal to the KARE ρ at that λ).
 /// </summary>

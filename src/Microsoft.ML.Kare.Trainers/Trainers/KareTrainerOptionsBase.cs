@@ -63,8 +63,9 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
 
     /// <summary>
     /// Number of random probe vectors of the stochastic KARE gradient, which replaces the matrix A² of the exact gradient by
-    /// an unbiased estimate (a cheaper solve per step). null (the default): the exact gradient for full-batch training
-    /// and 64 probes for mini-batches (more than 2,048 training rows, or <see cref="BatchSize"/> set); 0: always exact.
+    /// an unbiased estimate (a cheaper solve per step). null (the default): the exact gradient for full batches of up to
+    /// 1,024 rows, 64 probes for larger full batches and for mini-batches (more than 2,048 training rows, or
+    /// <see cref="BatchSize"/> set); 0: always exact. Steps in parameter space are always exact.
     /// </summary>
     public int? StochasticGradientProbes;
 

@@ -63,7 +63,7 @@ internal sealed record FitPlan
     /// <summary>
     /// At most this many fit rows form the KRR basis when measuring held-out error during training (each measurement
     /// pays an eigendecomposition of this size). 1,024 instead of 2,000 cut the public suite's four largest fits (the only
-    /// ones above it) by 5–40% with every rank unchanged (README, "Fit cost").
+    /// ones above it) by 3–31% with every rank unchanged (run `basis-1024-cost`; README, "Fit cost").
     /// </summary>
     public const int MaximumValidationBasisRows = 1024;
 
@@ -274,7 +274,7 @@ internal sealed record FitPlan
             messages.Add(new(false, CrossValidation
                 ? $"KARE: the {Folds} fold networks train side by side, one libtorch thread each (one per core)."
                 : $"KARE: one libtorch thread for {StepRows}-row steps (small problems train faster without waking other threads)."));
-        int probes = settings.StochasticProbes ?? (StochasticByDefault(BatchCount, StepRows, StepSpace) ? AutomaticStochasticProbes : 0);
+        int probes = Probes(settings.StochasticProbes, BatchCount, StepRows, StepSpace);
         if (Method == KareMethod.Kare && probes > 0)
             messages.Add(new(false, $"KARE: stochastic gradient with {probes} probes for A² (" +
                                     (BatchCount > 1 ? $"{BatchCount} mini-batches of about {FitRows / BatchCount} rows)." : $"full batches of {StepRows} rows).")));
@@ -288,11 +288,14 @@ internal sealed record FitPlan
     }
 
     /// <summary>
-    /// True when the automatic gradient is the stochastic one: for mini-batches, and for kernel-path full batches of more
-    /// than <see cref="ExactGradientMaximumRows"/> rows.
+    /// Probes of the KARE gradient for steps of <paramref name="stepRows"/> rows: as asked for; automatically
+    /// <see cref="AutomaticStochasticProbes"/> for kernel-path mini-batches and full batches of more than
+    /// <see cref="ExactGradientMaximumRows"/> rows, and 0 (exact) otherwise, parameter-space steps included (they are
+    /// always exact).
     /// </summary>
-    internal static bool StochasticByDefault(int batchCount, int stepRows, TrainingSpace stepSpace)
-        => batchCount > 1 || (stepSpace == TrainingSpace.Kernel && stepRows > ExactGradientMaximumRows);
+    internal static int Probes(int? asked, int batchCount, int stepRows, TrainingSpace stepSpace)
+        => stepSpace == TrainingSpace.Parameter ? 0
+            : asked ?? (batchCount > 1 || stepRows > ExactGradientMaximumRows ? AutomaticStochasticProbes : 0);
 
     /// <summary>The folds, held-out rows, calibration rows, training rows, rows per step and step space that a selection gives.</summary>
     private static (int Folds, int ValidationRows, int CalibrationRows, int FitRows, int BatchRows, TrainingSpace StepSpace) Sizes(int rows,
@@ -396,7 +399,7 @@ internal sealed record FitPlan
         int parameterBatch = automaticBatch ? fitRows : Math.Min(batchRows, fitRows);
         TrainingSpace space = settings.StepSpace ?? (architecture.ParameterCount < parameterBatch
             && PathCosts.ParameterEpoch(architecture, fitRows, parameterBatch)
-               < PathCosts.KernelEpoch(architecture, fitRows, Math.Min(batchRows, fitRows), stochastic: (settings.StochasticProbes ?? AutomaticStochasticProbes) > 0)
+               < PathCosts.KernelEpoch(architecture, fitRows, Math.Min(batchRows, fitRows), settings.StochasticProbes)
                 ? TrainingSpace.Parameter : TrainingSpace.Kernel);
         if (space == TrainingSpace.Parameter && automaticBatch)
             batchRows = Math.Max(fitRows, 1);
@@ -451,14 +454,11 @@ internal static class PathCosts
         return 4 * rows * p * p + 3.3 * p * p * p + 12 * rows * p;
     }
 
-    /// <summary>
-    /// A kernel-space epoch; its steps take the stochastic gradient when <paramref name="stochastic"/> (probes asked
-    /// for or automatic) and the automatic rule gives it to steps of that size (<see cref="FitPlan.StochasticByDefault"/>).
-    /// </summary>
-    public static double KernelEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows, bool stochastic)
+    /// <summary>A kernel-space epoch, its steps exact or stochastic as <see cref="FitPlan.Probes"/> decides for <paramref name="probes"/> asked for.</summary>
+    public static double KernelEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows, int? probes)
     {
         int batches = (int)Math.Ceiling(fitRows / (double)batchRows);
-        return batches * KernelStep(architecture, batchRows, stochastic && FitPlan.StochasticByDefault(batches, batchRows, TrainingSpace.Kernel));
+        return batches * KernelStep(architecture, batchRows, FitPlan.Probes(probes, batches, batchRows, TrainingSpace.Kernel) > 0);
     }
 
     public static double ParameterEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows)

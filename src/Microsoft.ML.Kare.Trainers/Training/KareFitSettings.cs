@@ -26,8 +26,9 @@ internal sealed record KareFitSettings
 
     /// <summary>
     /// 0: the exact KARE gradient. m &gt; 0: the stochastic gradient with m Hutchinson probes for A²
-    /// (<see cref="KareStepEngine.StochasticProbes"/>). null: exact for full batches,
-    /// <see cref="FitPlan.AutomaticStochasticProbes"/> probes for mini-batches.
+    /// (<see cref="KareStepEngine.StochasticProbes"/>). null: <see cref="FitPlan.Probes"/> decides (exact for kernel-path
+    /// full batches of up to <see cref="FitPlan.ExactGradientMaximumRows"/> rows and in parameter space,
+    /// <see cref="FitPlan.AutomaticStochasticProbes"/> probes otherwise).
     /// </summary>
     public int? StochasticProbes { get; init; }
 

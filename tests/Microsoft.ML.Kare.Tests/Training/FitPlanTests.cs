@@ -225,6 +225,8 @@ public sealed class FitPlanTests
         Assert.AreEqual(TrainingSpace.Parameter, batched.StepSpace);
         Assert.AreEqual(1000, batched.BatchRows);
         Assert.AreEqual(5, batched.BatchCount);
+        Assert.AreEqual(0, batched.StochasticProbes, "parameter-space steps are exact, mini-batches too");
+        Assert.IsFalse(batched.Messages.Any(m => m.Text.Contains("probes", StringComparison.Ordinal)));
 
         // Methods other than KARE have no KARE steps: the setting does not apply.
         FitPlan mse = FitPlan.Create(rows, 3, 1, Settings() with { StepSpace = TrainingSpace.Parameter, Method = KareMethod.AfterKernel });
@@ -252,13 +254,32 @@ public sealed class FitPlanTests
         // 4,096, P = 769: parameter space 200 ms against 251 ms on a 1,024-row kernel basis. A shape like the suite's
         // hpc (3,464 × 24, 2,771 fit rows, 693 held out, 3 outputs): kernel basis 255 ms against 1,049 ms in
         // parameter space.
-        KareFitSettings defaults = Settings(new[] { 64 }) with { RidgeSelection = KareRidgeSelection.HoldOut, HeldOutSpace = null, StepSpace = null, MaximumKernelTrainingRows = 4096 };
+        KareFitSettings defaults = Settings(new[] { 64 }) with
+        {
+            RidgeSelection = KareRidgeSelection.HoldOut, HeldOutSpace = null, StepSpace = null, MaximumKernelTrainingRows = 4096,
+            RelativeRidgeGrid = KareTrainerDefaults.CreateRidgeGrid(),
+        };
         FitPlan large = FitPlan.Create(20000, 10, 1, defaults);
         Assert.AreEqual(4096, large.FitRows);
         Assert.AreEqual(TrainingSpace.Parameter, large.HeldOutSpace);
         FitPlan hpc = FitPlan.Create(3464, 24, 3, defaults);
         Assert.AreEqual(TrainingSpace.Kernel, hpc.HeldOutSpace);
         Assert.AreEqual(FitPlan.MaximumValidationBasisRows, hpc.ValidationBasisRows);
+    }
+
+    [TestMethod]
+    public void TheKernelEpochCostFollowsTheGradientTheStepsWillTake()
+    {
+        var architecture = new KareNetworkArchitecture(10, new[] { 64 }, KareActivation.Gelu);
+        int limit = FitPlan.ExactGradientMaximumRows;
+        // Automatic: an exact full batch up to the limit, the stochastic gradient above it and for mini-batches.
+        Assert.AreEqual(PathCosts.KernelStep(architecture, limit, stochastic: false), PathCosts.KernelEpoch(architecture, limit, limit, probes: null));
+        Assert.AreEqual(PathCosts.KernelStep(architecture, limit + 1, stochastic: true), PathCosts.KernelEpoch(architecture, limit + 1, limit + 1, probes: null));
+        Assert.AreEqual(2 * PathCosts.KernelStep(architecture, 500, stochastic: true), PathCosts.KernelEpoch(architecture, 1000, 500, probes: null));
+        // Asked for: probes make even a small full batch stochastic, 0 keeps a large one exact.
+        Assert.AreEqual(PathCosts.KernelStep(architecture, 500, stochastic: true), PathCosts.KernelEpoch(architecture, 500, 500, probes: 16));
+        Assert.AreEqual(PathCosts.KernelStep(architecture, 2000, stochastic: false), PathCosts.KernelEpoch(architecture, 2000, 2000, probes: 0));
+        Assert.IsLessThan(PathCosts.KernelStep(architecture, 2000, stochastic: false), PathCosts.KernelStep(architecture, 2000, stochastic: true));
     }
 
     [TestMethod]
