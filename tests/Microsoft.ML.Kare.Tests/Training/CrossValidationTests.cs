@@ -115,7 +115,7 @@ public sealed class CrossValidationTests
         Seed = 4,
     };
 
-    private static KareTrainingData Data(int rows)
+    internal static KareTrainingData Data(int rows)
     {
         const int Inputs = 2;
         var random = new Random(rows);
