@@ -67,20 +67,14 @@ internal static class HeldOutBenchmark
                     times[m].Add(stopwatch.Elapsed.TotalMilliseconds);
             }
         }
-        double parameter = Median(times[0]);
+        double parameter = BenchmarkTiming.Median(times[0]);
         for (int m = 0; m < measures.Count; m++)
         {
-            double milliseconds = Median(times[m]);
+            double milliseconds = BenchmarkTiming.Median(times[m]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {measures[m].Space} | {measures[m].Basis} | {milliseconds:F1} | {parameter / milliseconds:F2} | {measures[0].Cost / measures[m].Cost:F2} |"));
             measures[m].Owned?.Dispose();
         }
         return 0;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 }

@@ -58,16 +58,16 @@ internal static class PathStepBenchmark
             {
                 if (r == 1)
                     profile.Reset();
-                double k = Time(() => kernelStep.Step(kernelNetwork, kernelOptimizer, rows, 0.1));
-                double p = Time(() => parameterStep.Step(rows, batchIsFixed: true));
-                double f = Time(() => singleStep.Step(singleNetwork, singleOptimizer, rows, 0.1));
+                double k = BenchmarkTiming.Milliseconds(() => kernelStep.Step(kernelNetwork, kernelOptimizer, rows, 0.1));
+                double p = BenchmarkTiming.Milliseconds(() => parameterStep.Step(rows, batchIsFixed: true));
+                double f = BenchmarkTiming.Milliseconds(() => singleStep.Step(singleNetwork, singleOptimizer, rows, 0.1));
                 if (r == 0)
                     continue;
                 kernelTimes.Add(k);
                 parameterTimes.Add(p);
                 singleTimes.Add(f);
             }
-            double kernel = Median(kernelTimes), parameter = Median(parameterTimes), single = Median(singleTimes);
+            double kernel = BenchmarkTiming.Median(kernelTimes), parameter = BenchmarkTiming.Median(parameterTimes), single = BenchmarkTiming.Median(singleTimes);
             double predicted = PathCosts.KernelStep(architecture, n) / PathCosts.ParameterStep(architecture, n);
             string split = string.Join(" / ", new[] { KareStepPhase.Kernel, KareStepPhase.Solve, KareStepPhase.KernelBackward, KareStepPhase.NetworkBackward, KareStepPhase.Update }
                 .Select(phase => profile.MillisecondsPerStep(phase).ToString("F1", CultureInfo.InvariantCulture)));
@@ -94,18 +94,5 @@ internal static class PathStepBenchmark
             actual.zero_();
         }
         return difference / scale;
-    }
-
-    private static double Time(Action body)
-    {
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        body();
-        return stopwatch.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 }

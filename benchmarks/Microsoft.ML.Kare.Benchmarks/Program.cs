@@ -131,13 +131,13 @@ internal static class Program
         for (int r = 0; r < options.Warmup + options.Repeats; r++)
         {
             bool timed = r >= options.Warmup;
-            double mm = Time(() => { using var scope = torch.NewDisposeScope(); a.mm(b); });
-            double baselineMs = options.Baseline ? Time(() => KareStepEngine.ReferenceStep(reference, referenceOptimizer, rows, RelativeRidge)) : double.NaN;
+            double mm = BenchmarkTiming.Milliseconds(() => { using var scope = torch.NewDisposeScope(); a.mm(b); });
+            double baselineMs = options.Baseline ? BenchmarkTiming.Milliseconds(() => KareStepEngine.ReferenceStep(reference, referenceOptimizer, rows, RelativeRidge)) : double.NaN;
             profile.Reset();
             engine.Profile = profile;
-            double stepMs = Time(() => engine.Step(optimised, optimisedOptimizer, rows, RelativeRidge));
+            double stepMs = BenchmarkTiming.Milliseconds(() => engine.Step(optimised, optimisedOptimizer, rows, RelativeRidge));
             engine.Profile = null;
-            double stochasticMs = Time(() => stochasticEngine.Step(stochasticNetwork, stochasticOptimizer, rows, RelativeRidge));
+            double stochasticMs = BenchmarkTiming.Milliseconds(() => stochasticEngine.Step(stochasticNetwork, stochasticOptimizer, rows, RelativeRidge));
             if (!timed)
                 continue;
             matmul.Add(mm);
@@ -155,14 +155,14 @@ internal static class Program
             ? Memory(() => KareStepEngine.ReferenceStep(reference, referenceOptimizer, rows, RelativeRidge))
             : (double.NaN, double.NaN);
 
-        double m = Median(matmul);
-        double baseMs = Median(baseline);
-        double stepMedian = Median(step);
+        double m = BenchmarkTiming.Median(matmul);
+        double baseMs = BenchmarkTiming.Median(baseline);
+        double stepMedian = BenchmarkTiming.Median(step);
         string row = $"| {setting.Name} | {n} | {d} | {setting.Depth} × {setting.Width} | {F(m)} | {F(baseMs)} ({F2(baseMs / m)}) | " +
                      $"{F(stepMedian)} ({F2(stepMedian / m)}) | ≤ {setting.TargetMs} | {F2(baseMs / stepMedian)}× | " +
                      $"{F(baselinePeak)} / {F(optimisedPeak)} | {F(baselineManaged)} / {F(optimisedManaged)} | {gradientDifference:E1} | " +
-                     $"{F(Median(stochastic))} ({F2(Median(stochastic) / m)}) |";
-        string split = $"| {setting.Name} | " + string.Join(" | ", phases.Select(p => $"{F(Median(phaseTimes[p]))} ({F2(Median(phaseTimes[p]) / m)})")) + " |";
+                     $"{F(BenchmarkTiming.Median(stochastic))} ({F2(BenchmarkTiming.Median(stochastic) / m)}) |";
+        string split = $"| {setting.Name} | " + string.Join(" | ", phases.Select(p => $"{F(BenchmarkTiming.Median(phaseTimes[p]))} ({F2(BenchmarkTiming.Median(phaseTimes[p]) / m)})")) + " |";
         Console.WriteLine(row);
         Console.WriteLine(split);
         return (row, split);
@@ -225,13 +225,13 @@ internal static class Program
         {
             for (int i = 0; i < ops.Length; i++)
             {
-                double ms = Time(ops[i].Body);
+                double ms = BenchmarkTiming.Milliseconds(ops[i].Body);
                 if (r >= options.Warmup)
                     times[i].Add(ms);
             }
         }
-        double m = Median(times[0]);
-        return $"| {n} | " + string.Join(" | ", times.Select(t => $"{F(Median(t))} ({F2(Median(t) / m)})")) + " |";
+        double m = BenchmarkTiming.Median(times[0]);
+        return $"| {n} | " + string.Join(" | ", times.Select(t => $"{F(BenchmarkTiming.Median(t))} ({F2(BenchmarkTiming.Median(t) / m)})")) + " |";
     }
 
     private static (double PeakMegabytes, double ManagedKilobytesPerStep) Memory(Action step)
@@ -245,22 +245,6 @@ internal static class Program
             step();
         double managed = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024.0 / steps;
         return (ResourceUse.PeakResidentMegabytes(), managed);
-    }
-
-    private static double Time(Action body)
-    {
-        long start = Stopwatch.GetTimestamp();
-        body();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        if (values.Count == 0)
-            return double.NaN;
-        var sorted = values.OrderBy(v => v).ToArray();
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
     }
 
     private static double[] Gaussian(int count, Random random)

@@ -157,13 +157,13 @@ internal static class ScoringBenchmark
         fastTreeEngine.Dispose();
         boundsEngine.Dispose();
 
-        double kT = Median(kareTransform), fT = Median(fastTreeTransform), kP = Median(karePredict), fP = Median(fastTreePredict);
-        double sNow = Median(scorerNow), sBefore = Median(scorerBefore);
+        double kT = BenchmarkTiming.Median(kareTransform), fT = BenchmarkTiming.Median(fastTreeTransform), kP = BenchmarkTiming.Median(karePredict), fP = BenchmarkTiming.Median(fastTreePredict);
+        double sNow = BenchmarkTiming.Median(scorerNow), sBefore = BenchmarkTiming.Median(scorerBefore);
         string line = $"| {name} | {parameters.Architecture.ParameterCount} | {kT:N0} | {fT:N0} | {fT / kT:F2} | {kP:F2} | {fP:F2} | {kP / fP:F2} | " +
                       $"{sNow:F2} | {sBefore:F2} | {sBefore / sNow:F2}× | {difference:E1} |";
         Console.WriteLine(line);
-        Console.WriteLine($"   With the 90% prediction intervals read too (Score, LowerBound, UpperBound): Transform {Median(boundsTransform):N0} rows/s " +
-                          $"({kT / Median(boundsTransform):F2}× the time of Score alone), Predict {Median(boundsPredict):F2} µs ({Median(boundsPredict) / kP:F2}×).");
+        Console.WriteLine($"   With the 90% prediction intervals read too (Score, LowerBound, UpperBound): Transform {BenchmarkTiming.Median(boundsTransform):N0} rows/s " +
+                          $"({kT / BenchmarkTiming.Median(boundsTransform):F2}× the time of Score alone), Predict {BenchmarkTiming.Median(boundsPredict):F2} µs ({BenchmarkTiming.Median(boundsPredict) / kP:F2}×).");
         Console.WriteLine($"   (Transform rows/s KARE {Spread(kareTransform)}, FastTree {Spread(fastTreeTransform)}; Predict µs KARE {Spread(karePredict)}, FastTree {Spread(fastTreePredict)}; checksum {checksum:G3})");
         return line;
     }
@@ -267,13 +267,6 @@ internal static class ScoringBenchmark
         long start = Stopwatch.GetTimestamp();
         body();
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
     }
 
     private static string Spread(List<double> values)
