@@ -15,7 +15,7 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// metric, the path KARE chose, the epochs it ran and the peak resident memory of each fit.
 /// </summary>
 /// <remarks>
-/// Usage: <c>--fit-time [--sizes 1000,5000,20000] [--dims 10,50] [--tasks regression,binary,multiclass]
+/// Usage: <c>--fit-time [--sizes 1000,5000,20000] [--dims 10,50] [--tasks regression,binary,multiclass] [--seeds 7]
 /// [--suite-sets ames,spam,dna,hpc] [--no-simulation] [--no-suite] [--diamonds] [--kare-only] [--trace] [--option Name=Value]...
 /// [--out FILE]</c>. Simulation test sets have a quarter as many rows as the training sets.
 /// </remarks>
@@ -30,10 +30,11 @@ internal static class FitTimeBenchmark
         var dataSets = new List<SuiteDataSet>();
         if (!args.Contains("--no-simulation"))
         {
-            foreach (int n in Ints(CommandLine.Value(args, "--sizes") ?? "1000,5000,20000"))
-                foreach (int d in Ints(CommandLine.Value(args, "--dims") ?? "10,50"))
-                    foreach (SuiteTask task in Tasks(CommandLine.Value(args, "--tasks")))
-                        dataSets.Add(Simulation(n, d, task));
+            foreach (int seed in Ints(CommandLine.Value(args, "--seeds") ?? DefaultSimulationSeed.ToString(CultureInfo.InvariantCulture)))
+                foreach (int n in Ints(CommandLine.Value(args, "--sizes") ?? "1000,5000,20000"))
+                    foreach (int d in Ints(CommandLine.Value(args, "--dims") ?? "10,50"))
+                        foreach (SuiteTask task in Tasks(CommandLine.Value(args, "--tasks")))
+                            dataSets.Add(Simulation(n, d, task, seed));
         }
         if (!args.Contains("--no-suite"))
         {
@@ -66,11 +67,14 @@ internal static class FitTimeBenchmark
         return 0;
     }
 
+    /// <summary>The generator seed of the simulation data sets unless <c>--seeds</c> lists others.</summary>
+    private const int DefaultSimulationSeed = 7;
+
     /// <summary>The paper's simulation (γ = 1, σ = 0.1) with n training and n/4 test rows, labelled for the task.</summary>
-    private static SuiteDataSet Simulation(int trainingRows, int features, SuiteTask task)
+    private static SuiteDataSet Simulation(int trainingRows, int features, SuiteTask task, int seed)
     {
         int total = trainingRows + trainingRows / 4;
-        var (x, y) = PaperSimulation.GenerateArrays(total, features, gamma: 1, sigma: 0.1, seed: 7);
+        var (x, y) = PaperSimulation.GenerateArrays(total, features, gamma: 1, sigma: 0.1, seed: seed);
         float[] sorted = y.OrderBy(v => v).ToArray();
         float median = sorted[total / 2], lower = sorted[total / 3], upper = sorted[2 * total / 3];
         float[] labels = task switch
@@ -80,7 +84,8 @@ internal static class FitTimeBenchmark
             _ => y.Select(v => v <= lower ? 0f : v <= upper ? 1f : 2f).ToArray(),
         };
         bool[] mask = Enumerable.Range(0, total).Select(i => i < trainingRows).ToArray();
-        return SuiteDataSet.FromArrays($"simulation n={trainingRows} d={features}", task, labels, x, new[] { mask });
+        string name = seed == DefaultSimulationSeed ? $"simulation n={trainingRows} d={features}" : $"simulation n={trainingRows} d={features} seed {seed}";
+        return SuiteDataSet.FromArrays(name, task, labels, x, new[] { mask });
     }
 
     /// <summary>Diamonds: carat, depth, table, x, y, z and one-hot cut, color, clarity; log price; 80/20 split (seed 0).</summary>
