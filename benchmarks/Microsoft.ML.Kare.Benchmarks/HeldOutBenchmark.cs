@@ -61,10 +61,9 @@ internal static class HeldOutBenchmark
         {
             for (int m = 0; m < measures.Count; m++)
             {
-                var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-                measures[m].Measure.Measure(run);
+                double milliseconds = BenchmarkTiming.Milliseconds(() => measures[m].Measure.Measure(run));
                 if (r > 0)
-                    times[m].Add(stopwatch.Elapsed.TotalMilliseconds);
+                    times[m].Add(milliseconds);
             }
         }
         double parameter = BenchmarkTiming.Median(times[0]);

@@ -54,12 +54,8 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
     /// <param name="validationWeights">Row weights (length v) or null.</param>
     /// <param name="relativeRidges">The grid of relative ridges λ̃.</param>
     public double[] ValidationError(Tensor validationRows, Tensor validationTargets, Tensor? validationWeights, IReadOnlyList<double> relativeRidges)
-    {
-        var shifts = new double[relativeRidges.Count];
-        for (int i = 0; i < shifts.Length; i++)
-            shifts[i] = _rows * AbsoluteRidge(relativeRidges[i]);
-        return EigenbasisHeldOutError.Compute(validationRows, _eigenvectors, _eigenvalues, _projectedMoments, shifts, validationTargets, validationWeights);
-    }
+        => EigenbasisHeldOutError.Compute(validationRows, _eigenvectors, _eigenvalues, _projectedMoments, RelativeRidge.Shifts(relativeRidges, _trace, _rows),
+                                          validationTargets, validationWeights);
 
     /// <summary>
     /// GCV (= KARE ρ) at each relative ridge, with K's eigenvalues s (and n − P zeros): the energy of Y along the

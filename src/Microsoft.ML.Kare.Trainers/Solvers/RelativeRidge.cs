@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,6 +20,18 @@ internal static class RelativeRidge
         if (!(ridge > 0) || double.IsInfinity(ridge))
             throw new ArithmeticException($"The kernel's trace is {kernelTrace}; the ridge λ = λ̃·Tr(K)/n² must be positive and finite.");
         return ridge;
+    }
+
+    /// <summary>
+    /// The diagonal nλ that kernel ridge regression adds to K (n×n; or to JᵀJ in parameter space), for each relative
+    /// ridge of <paramref name="relativeRidges"/>: the shifts of a ridge path's eigenvalues.
+    /// </summary>
+    public static double[] Shifts(IReadOnlyList<double> relativeRidges, double kernelTrace, long rows)
+    {
+        var shifts = new double[relativeRidges.Count];
+        for (int i = 0; i < shifts.Length; i++)
+            shifts[i] = rows * ToAbsolute(relativeRidges[i], kernelTrace, rows);
+        return shifts;
     }
 
     /// <summary>λ = λ̃·Tr(K)/n² for the kernel K (n×n).</summary>

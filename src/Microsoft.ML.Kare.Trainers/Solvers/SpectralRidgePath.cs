@@ -66,16 +66,8 @@ internal sealed class SpectralRidgePath : IDisposable
     /// <param name="validationWeights">Row weights (length v) or null.</param>
     /// <param name="relativeRidges">The grid of relative ridges λ̃.</param>
     public double[] ValidationError(Tensor crossKernel, Tensor validationTargets, Tensor? validationWeights, IReadOnlyList<double> relativeRidges)
-        => EigenbasisHeldOutError.Compute(crossKernel, _eigenvectors, _eigenvalues, _projectedTargets, Shifts(relativeRidges), validationTargets, validationWeights);
-
-    /// <summary>nλ for each relative ridge.</summary>
-    private double[] Shifts(IReadOnlyList<double> relativeRidges)
-    {
-        var shifts = new double[relativeRidges.Count];
-        for (int i = 0; i < shifts.Length; i++)
-            shifts[i] = _n * AbsoluteRidge(relativeRidges[i]);
-        return shifts;
-    }
+        => EigenbasisHeldOutError.Compute(crossKernel, _eigenvectors, _eigenvalues, _projectedTargets, RelativeRidge.Shifts(relativeRidges, _trace, _n),
+                                          validationTargets, validationWeights);
 
     public void Dispose()
     {
