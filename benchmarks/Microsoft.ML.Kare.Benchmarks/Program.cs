@@ -90,8 +90,8 @@ internal static class Program
             Console.WriteLine();
             Console.WriteLine("Dense float64 operations at each n, median ms (× matmul):");
             Console.WriteLine();
-            Console.WriteLine($"| n | matmul A·B | addmm_ into buffer (A·A) | cholesky_ex | cholesky_inverse(L) | solve_triangular(L, I) | L⁻ᵀL⁻¹ by mm | linalg.inv (LU) | cholesky_solve (c = 1) | cholesky_solve (m = {StochasticProbes}) | solve_triangular (m = {StochasticProbes}) | rank-{StochasticProbes} update |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine($"| n | matmul A·B | addmm_ into buffer (A·A) | cholesky_ex | cholesky_inverse(L) | solve_triangular(L, I) | ‖L⁻¹‖²_F by column blocks | L⁻ᵀL⁻¹ by mm | linalg.inv (LU) | cholesky_solve (c = 1) | cholesky_solve (m = {StochasticProbes}) | solve_triangular (m = {StochasticProbes}) | rank-{StochasticProbes} update |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (string row in solveRows)
                 Console.WriteLine(row);
         }
@@ -213,6 +213,7 @@ internal static class Program
             ("cholesky_ex", () => { var (f, info) = torch.linalg.cholesky_ex(s); f.Dispose(); info.Dispose(); }),
             ("cholesky_inverse", () => { using var t = l.cholesky_inverse(); }),
             ("solve_triangular", () => { using var t = torch.linalg.solve_triangular(l, identity, upper: false); }),
+            ("inverse trace by blocks", () => Microsoft.ML.Kare.Solvers.CholeskyFactor.InverseTrace(l)),
             ("WᵀW", () => buffer.addmm_(w.t(), w, 0f, 1f)),
             ("inv", () => { using var t = torch.linalg.inv(s); }),
             ("cholesky_solve", () => { using var t = rhs.cholesky_solve(l); }),

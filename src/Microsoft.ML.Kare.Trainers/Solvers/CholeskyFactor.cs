@@ -34,6 +34,33 @@ internal static class CholeskyFactor
         throw new ArithmeticException($"The matrix for {purpose} is not positive definite, even with jitter; the kernel is numerically singular. Increase the ridge.");
     }
 
+    /// <summary>Columns of L⁻¹ solved for at a time by <see cref="InverseTrace"/>.</summary>
+    public const int InverseTraceBlockColumns = 256;
+
+    /// <summary>
+    /// Tr((LLᵀ)⁻¹) = ‖L⁻¹‖²_F for a lower Cholesky factor L (n×n), by column blocks of L⁻¹: the block of columns
+    /// j₀ … j₁ − 1 is zero above row j₀ and below it equals L[j₀:, j₀:]⁻¹ times the first j₁ − j₀ columns of the
+    /// identity. With blocks of <paramref name="blockColumns"/> the triangular solves cost about
+    /// n³/3·(1 + 3b/(2n)) flops instead of the n³ of one solve against the whole identity (2.5× fewer at n = 2,000,
+    /// b = 256); the blocks are freed as they are summed, so at most an n×b block is held beside L.
+    /// </summary>
+    public static double InverseTrace(Tensor factor, int blockColumns = InverseTraceBlockColumns)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockColumns, 1);
+        long n = factor.shape[0];
+        double sum = 0;
+        for (long start = 0; start < n; start += blockColumns)
+        {
+            using var scope = torch.NewDisposeScope();
+            long rows = n - start;
+            long width = Math.Min(blockColumns, rows);
+            Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
+            Tensor columns = torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
+            sum += columns.square().sum().ToDouble();
+        }
+        return sum;
+    }
+
     /// <summary>The lower Cholesky factor, or null when the matrix is not numerically positive definite.</summary>
     public static Tensor? TryFactor(Tensor matrix)
     {

@@ -102,7 +102,8 @@ internal static class KareObjective
     /// are replaced by (1/m) Σ_k (A z_k)(A z_k)ᵀ and (1/m) Σ_k ‖A z_k‖² for the m columns z_k of
     /// <paramref name="probes"/> (n×m, standard normal), so the estimate is linear in the probe average and its mean is
     /// the exact gradient. The solve needs only the Cholesky factor L (A y, A² y and A Z by triangular solves) and
-    /// L⁻¹ for the exact D = ‖L⁻¹‖_F²/n; no n×n inverse or product. In-place conventions as
+    /// ‖L⁻¹‖_F² for the exact D = Tr A/n (<see cref="CholeskyFactor.InverseTrace"/>, by blocks of L⁻¹); no n×n inverse or
+    /// product. In-place conventions as
     /// <see cref="ValueAndGradientInPlace"/>.
     /// </summary>
     public static double ValueAndStochasticGradientInPlace(Tensor kernel, Tensor targets, double relativeRidge, Tensor probes, Tensor gradient)
@@ -118,10 +119,7 @@ internal static class KareObjective
         Tensor ay = targets.cholesky_solve(factor);
         Tensor a2y = ay.cholesky_solve(factor);
         Tensor az = probes.cholesky_solve(factor);
-        double traceA;
-        using (Tensor identity = torch.eye(n, dtype: kernel.dtype))
-        using (Tensor inverseFactor = torch.linalg.solve_triangular(factor, identity, upper: false))
-            traceA = inverseFactor.square().sum().ToDouble(); // Tr A = ‖L⁻¹‖_F²
+        double traceA = CholeskyFactor.InverseTrace(factor); // Tr A = ‖L⁻¹‖_F²
         double numerator = (targets * a2y).sum().ToDouble() / (n * c);
         double denominator = traceA / n;
         double value = numerator / (denominator * denominator);

@@ -25,8 +25,8 @@ internal sealed record KareFitSettings
     public double TrainingRelativeRidge { get; init; } = 0.1;
 
     /// <summary>
-    /// 0: the exact KARE gradient. m &gt; 0: the stochastic gradient with m Hutchinson probes for A²
-    /// (<see cref="KareStepEngine.StochasticProbes"/>). null: <see cref="FitPlan.Probes"/> decides (exact for kernel-path
+    /// 0: the exact KARE gradient. m &gt; 0: on the kernel path, the stochastic gradient with m Hutchinson probes for A²
+    /// (<see cref="KareStepEngine.StochasticProbes"/>); steps in parameter space are always exact. null: <see cref="FitPlan.Probes"/> decides (exact for kernel-path
     /// full batches of up to <see cref="FitPlan.ExactGradientMaximumRows"/> rows and in parameter space,
     /// <see cref="FitPlan.AutomaticStochasticProbes"/> probes otherwise).
     /// </summary>

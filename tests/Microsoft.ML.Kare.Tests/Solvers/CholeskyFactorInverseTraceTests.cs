@@ -1,0 +1,48 @@
+using System;
+using MathNet.Numerics.LinearAlgebra;
+using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.Tests.TestUtilities;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Kare.Tests.Solvers;
+
+/// <summary>
+/// <see cref="CholeskyFactor.InverseTrace"/> (Tr((LLᵀ)⁻¹) from column blocks of L⁻¹) against the trace of MathNet's
+/// explicit inverse of the same matrix, for blocks that divide n, that do not, of one column and wider than n.
+/// </summary>
+[TestClass]
+public sealed class CholeskyFactorInverseTraceTests
+{
+    [TestMethod]
+    [DataRow(1)]
+    [DataRow(7)]
+    [DataRow(16)]
+    [DataRow(45)]
+    [DataRow(256)]
+    public void InverseTraceMatchesTheTraceOfTheExplicitInverse(int blockColumns)
+    {
+        using var scope = torch.NewDisposeScope();
+        var random = new Random(blockColumns);
+        const int n = 48;
+        // An ill-conditioned kernel-like matrix: a rank-6 Gram matrix plus a small ridge, so that Tr(S⁻¹) is dominated
+        // by the ridge directions and rounding in a wrong block would show.
+        Matrix<double> g = Dense.Gaussian(n, 6, random);
+        Matrix<double> matrix = g * g.Transpose() + 1e-3 * Matrix<double>.Build.DenseIdentity(n);
+        double expected = matrix.Inverse().Trace();
+
+        Tensor factor = CholeskyFactor.Compute(Dense.ToTensor(matrix), "the test matrix");
+        double actual = CholeskyFactor.InverseTrace(factor, blockColumns);
+
+        Assert.AreEqual(expected, actual, 1e-10 * expected, $"blocks of {blockColumns} columns");
+    }
+
+    [TestMethod]
+    public void BlockColumnsMustBePositive()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor factor = torch.eye(3, dtype: ScalarType.Float64);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => CholeskyFactor.InverseTrace(factor, 0));
+    }
+}
