@@ -173,7 +173,7 @@ internal sealed record FitPlan
     public int StepRows => Math.Min(BatchRows, FitRows);
 
     /// <summary>Mini-batches per epoch (1: full batch).</summary>
-    public int BatchCount => Math.Max(1, (int)Math.Ceiling(FitRows / (double)BatchRows));
+    public int BatchCount => Math.Max(1, RowSet.BatchCount(FitRows, BatchRows));
 
     /// <summary>Probes of the stochastic KARE gradient (0: exact).</summary>
     public required int StochasticProbes { get; init; }
@@ -456,30 +456,22 @@ internal static class PathCosts
     }
 
     /// <summary>
-    /// A kernel-space epoch: ⌈n/b⌉ steps on the rows each batch really holds (<see cref="SplitRows"/>), exact or
-    /// stochastic as <see cref="FitPlan.Probes"/> decides for <paramref name="probes"/> asked for.
+    /// A kernel-space epoch: ⌈n/b⌉ steps on the rows each batch really holds (<see cref="RowSet.LargestBatchRows"/>),
+    /// exact or stochastic as <see cref="FitPlan.Probes"/> decides for <paramref name="probes"/> asked for.
     /// </summary>
     public static double KernelEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows, int? probes)
     {
-        int batches = BatchCount(fitRows, batchRows);
-        int stepRows = SplitRows(fitRows, batches);
+        int batches = RowSet.BatchCount(fitRows, batchRows);
+        int stepRows = RowSet.LargestBatchRows(fitRows, batches);
         return batches * KernelStep(architecture, stepRows, FitPlan.Probes(probes, batches, stepRows, TrainingSpace.Kernel) > 0);
     }
 
-    /// <summary>A parameter-space epoch: ⌈n/b⌉ steps on the rows each batch really holds (<see cref="SplitRows"/>).</summary>
+    /// <summary>A parameter-space epoch: ⌈n/b⌉ steps on the rows each batch really holds (<see cref="RowSet.LargestBatchRows"/>).</summary>
     public static double ParameterEpoch(KareNetworkArchitecture architecture, int fitRows, int batchRows)
     {
-        int batches = BatchCount(fitRows, batchRows);
-        return batches * ParameterStep(architecture, SplitRows(fitRows, batches));
+        int batches = RowSet.BatchCount(fitRows, batchRows);
+        return batches * ParameterStep(architecture, RowSet.LargestBatchRows(fitRows, batches));
     }
-
-    private static int BatchCount(int fitRows, int batchRows) => (fitRows + batchRows - 1) / batchRows;
-
-    /// <summary>
-    /// The rows of the largest of <paramref name="batches"/> mini-batches: the fit rows are split evenly
-    /// (<see cref="RowSet.Batches"/>), so 2,049 rows in batches of 2,048 are two steps of about 1,025 rows, not of 2,048.
-    /// </summary>
-    private static int SplitRows(int fitRows, int batches) => (fitRows + batches - 1) / batches;
 
     /// <summary>
     /// A kernel-space measurement of <paramref name="outputs"/> targets at <paramref name="ridges"/> ridges: the basis

@@ -113,6 +113,15 @@ internal sealed class RowSet : IDisposable
     /// <summary>The first <paramref name="count"/> rows.</summary>
     public RowSet Take(int count) => new(_features, _targets, _weights, _featureCount, _targetCount, _rows.AsSpan(0, count).ToArray());
 
+    /// <summary>Batches of at most <paramref name="batchRows"/> rows that <paramref name="rows"/> rows need: ⌈rows/batchRows⌉.</summary>
+    public static int BatchCount(int rows, int batchRows) => (rows + batchRows - 1) / batchRows;
+
+    /// <summary>
+    /// Rows of the largest of the <paramref name="count"/> near-equal batches <see cref="Batches"/> splits
+    /// <paramref name="rows"/> rows into: ⌈rows/count⌉ (2,049 rows in two batches: 1,025, not the 2,048 asked for).
+    /// </summary>
+    public static int LargestBatchRows(int rows, int count) => (rows + count - 1) / count;
+
     /// <summary>Splits a random permutation of the rows into <paramref name="count"/> near-equal batches (the set itself when 1).</summary>
     public IEnumerable<RowSet> Batches(int count, Random random)
     {
