@@ -225,7 +225,8 @@ internal sealed record FitPlan
         bool holdOut = selection != KareRidgeSelection.GeneralizedCrossValidation;
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, targets, settings) : TrainingSpace.Kernel;
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
-            messages.Add(new(false, $"KARE: exact steps in parameter space ({architecture.ParameterCount} parameters, {Math.Min(batchRows, fitRows)} rows per step)."));
+            messages.Add(new(false, $"KARE: exact steps in parameter space ({architecture.ParameterCount} parameters, {Math.Min(batchRows, fitRows)} rows per step)" +
+                                    (settings.StochasticProbes > 0 ? $"; the {settings.StochasticProbes} probes asked for (StochasticProbes) serve only kernel-path steps." : ".")));
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Kernel && settings.SinglePrecisionTraining)
             messages.Add(new(false, "KARE: the training steps' n×n algebra runs in float32 (SinglePrecisionTraining); held-out measurements and the final fit in float64."));
         if (heldOutSpace == TrainingSpace.Parameter)

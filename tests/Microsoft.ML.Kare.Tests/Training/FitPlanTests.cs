@@ -228,6 +228,12 @@ public sealed class FitPlanTests
         Assert.AreEqual(0, batched.StochasticProbes, "parameter-space steps are exact, mini-batches too");
         Assert.IsFalse(batched.Messages.Any(m => m.Text.Contains("probes", StringComparison.Ordinal)));
 
+        // Probes asked for cannot apply to exact parameter-space steps: the log says they are not used.
+        FitPlan probed = FitPlan.Create(rows, 3, 1, Settings() with { StepSpace = TrainingSpace.Parameter, StochasticProbes = 16 });
+        Assert.AreEqual(0, probed.StochasticProbes);
+        Assert.IsTrue(probed.Messages.Any(m => m.Text.Contains("the 16 probes asked for (StochasticProbes) serve only kernel-path steps", StringComparison.Ordinal)),
+            string.Join("\n", probed.Messages.Select(m => m.Text)));
+
         // Methods other than KARE have no KARE steps: the setting does not apply.
         FitPlan mse = FitPlan.Create(rows, 3, 1, Settings() with { StepSpace = TrainingSpace.Parameter, Method = KareMethod.AfterKernel });
         Assert.AreEqual(TrainingSpace.Kernel, mse.StepSpace);
