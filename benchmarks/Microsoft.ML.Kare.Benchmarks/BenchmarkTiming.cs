@@ -19,10 +19,15 @@ internal static class BenchmarkTiming
     }
 
     /// <summary>Milliseconds <paramref name="body"/> takes to run once.</summary>
-    public static double Milliseconds(Action body)
+    public static double Milliseconds(Action body) => Elapsed(body).TotalMilliseconds;
+
+    /// <summary>Seconds <paramref name="body"/> takes to run once.</summary>
+    public static double Seconds(Action body) => Elapsed(body).TotalSeconds;
+
+    private static TimeSpan Elapsed(Action body)
     {
-        var stopwatch = Stopwatch.StartNew();
+        long start = Stopwatch.GetTimestamp();
         body();
-        return stopwatch.Elapsed.TotalMilliseconds;
+        return Stopwatch.GetElapsedTime(start);
     }
 }

@@ -134,14 +134,14 @@ internal static class ScoringBenchmark
         for (int r = 0; r <= repeats; r++)
         {
             bool timed = r > 0;
-            double kt = TimeSeconds(() => checksum += Consume(kare.Transform(scoreView), "Score"));
-            double ft = TimeSeconds(() => checksum += Consume(fastTree.Transform(scoreView), "Score"));
-            double kp = TimeSeconds(() => checksum += PredictLoop(kareEngine, inputs, predictions));
-            double fp = TimeSeconds(() => checksum += PredictLoop(fastTreeEngine, inputs, predictions));
-            double sn = TimeSeconds(() => checksum += ScoreLoop((f, o) => scorer.Score(f, o), features));
-            double sb = TimeSeconds(() => checksum += ScoreLoop((f, o) => before.Score(f, o), features));
-            double bt = TimeSeconds(() => checksum += ConsumeBounds(kare.Transform(scoreView)));
-            double bp = TimeSeconds(() => { for (int i = 0; i < predictions; i++) checksum += boundsEngine.Predict(inputs[i % inputs.Length]).UpperBound; });
+            double kt = BenchmarkTiming.Seconds(() => checksum += Consume(kare.Transform(scoreView), "Score"));
+            double ft = BenchmarkTiming.Seconds(() => checksum += Consume(fastTree.Transform(scoreView), "Score"));
+            double kp = BenchmarkTiming.Seconds(() => checksum += PredictLoop(kareEngine, inputs, predictions));
+            double fp = BenchmarkTiming.Seconds(() => checksum += PredictLoop(fastTreeEngine, inputs, predictions));
+            double sn = BenchmarkTiming.Seconds(() => checksum += ScoreLoop((f, o) => scorer.Score(f, o), features));
+            double sb = BenchmarkTiming.Seconds(() => checksum += ScoreLoop((f, o) => before.Score(f, o), features));
+            double bt = BenchmarkTiming.Seconds(() => checksum += ConsumeBounds(kare.Transform(scoreView)));
+            double bp = BenchmarkTiming.Seconds(() => { for (int i = 0; i < predictions; i++) checksum += boundsEngine.Predict(inputs[i % inputs.Length]).UpperBound; });
             if (!timed)
                 continue;
             boundsTransform.Add(score.Count / bt);
@@ -260,13 +260,6 @@ internal static class ScoringBenchmark
             worst = Math.Max(worst, Math.Abs(a[0] - b[0]) / Math.Max(Math.Abs(b[0]), 1e-3));
         }
         return worst;
-    }
-
-    private static double TimeSeconds(Action body)
-    {
-        long start = Stopwatch.GetTimestamp();
-        body();
-        return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     private static string Spread(List<double> values)
