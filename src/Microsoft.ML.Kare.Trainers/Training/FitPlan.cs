@@ -225,8 +225,7 @@ internal sealed record FitPlan
         bool holdOut = selection != KareRidgeSelection.GeneralizedCrossValidation;
         TrainingSpace heldOutSpace = holdOut && method.UsesKernelReadout() ? ChooseHeldOutSpace(architecture, fitRows, validationRows, targets, settings) : TrainingSpace.Kernel;
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Parameter)
-            messages.Add(new(false, $"KARE: exact steps in parameter space ({architecture.ParameterCount} parameters, {Math.Min(batchRows, fitRows)} rows per step)" +
-                                    (settings.StochasticProbes > 0 ? $"; the {settings.StochasticProbes} probes asked for (StochasticProbes) serve only kernel-path steps." : ".")));
+            messages.Add(new(false, $"KARE: exact steps in parameter space ({architecture.ParameterCount} parameters, {Math.Min(batchRows, fitRows)} rows per step)."));
         if (method == KareMethod.Kare && stepSpace == TrainingSpace.Kernel && settings.SinglePrecisionTraining)
             messages.Add(new(false, "KARE: the training steps' n×n algebra runs in float32 (SinglePrecisionTraining); held-out measurements and the final fit in float64."));
         if (heldOutSpace == TrainingSpace.Parameter)
@@ -279,6 +278,8 @@ internal sealed record FitPlan
         if (Method == KareMethod.Kare && probes > 0)
             messages.Add(new(false, $"KARE: stochastic gradient with {probes} probes for A² (" +
                                     (BatchCount > 1 ? $"{BatchCount} mini-batches of about {FitRows / BatchCount} rows)." : $"full batches of {StepRows} rows).")));
+        else if (Method == KareMethod.Kare && settings.StochasticProbes > 0)
+            messages.Add(new(false, $"KARE: the {settings.StochasticProbes} probes asked for (StochasticProbes) serve only kernel-path steps; these steps are exact, in parameter space."));
         return this with
         {
             Threads = threads,
