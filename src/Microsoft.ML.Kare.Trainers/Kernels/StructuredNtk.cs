@@ -1,5 +1,6 @@
 using System;
 using Microsoft.ML.Kare.Networks;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,11 +18,11 @@ internal static class StructuredNtk
     public static Tensor Compute(NetworkFeatures a, NetworkFeatures b)
     {
         int depth = a.Deltas.Length;
-        Tensor kernel = a.Activations[depth].mm(b.Activations[depth].t()).add_(1.0);
+        Tensor kernel = a.Activations[depth].mm(b.Activations[depth].t()).AddInPlace(1.0);
         for (int l = 0; l < depth; l++)
         {
-            Tensor gram = a.Activations[l].mm(b.Activations[l].t()).add_(1.0);
-            kernel = kernel + a.Deltas[l].mm(b.Deltas[l].t()) * gram;
+            Tensor gram = a.Activations[l].mm(b.Activations[l].t()).AddInPlace(1.0);
+            kernel = kernel.Plus(a.Deltas[l].mm(b.Deltas[l].t()) * gram);
         }
         return kernel;
     }

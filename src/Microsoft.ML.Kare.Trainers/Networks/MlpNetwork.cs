@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -135,7 +136,7 @@ internal sealed class MlpNetwork : IDisposable
         for (int l = depth - 2; l >= 0; l--)
             deltas[l] = deltas[l + 1].mm(_weights[l + 1]) * slopes[l];
 
-        Tensor outputs = torch.mv(activations[depth], _outputWeights) + _outputBias;
+        Tensor outputs = torch.mv(activations[depth], _outputWeights).Plus(_outputBias);
         return new NetworkFeatures(activations, deltas, outputs);
     }
 

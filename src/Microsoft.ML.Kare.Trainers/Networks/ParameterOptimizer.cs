@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,7 +61,7 @@ internal abstract class ParameterOptimizer : IDisposable
         }
 
         protected override void Update(int index, Tensor parameter, Tensor gradient)
-            => parameter.sub_(gradient * LearningRate);
+            => parameter.sub_(gradient.Times(LearningRate));
     }
 
     /// <summary>Adam with bias correction: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η·m̂/(√v̂ + ε).</summary>
@@ -87,12 +88,12 @@ internal abstract class ParameterOptimizer : IDisposable
 
         protected override void Update(int index, Tensor parameter, Tensor gradient)
         {
-            Tensor m = _firstMoments[index].mul_(Beta1).add_(gradient * (1 - Beta1));
-            Tensor v = _secondMoments[index].mul_(Beta2).add_(gradient.square() * (1 - Beta2));
+            Tensor m = _firstMoments[index].MultiplyInPlace(Beta1).AddInPlace(gradient.Times(1 - Beta1));
+            Tensor v = _secondMoments[index].MultiplyInPlace(Beta2).AddInPlace(gradient.Squared().Times(1 - Beta2));
             double firstCorrection = 1 - Math.Pow(Beta1, _step);
             double secondCorrection = 1 - Math.Pow(Beta2, _step);
-            Tensor denominator = (v / secondCorrection).sqrt_().add_(Epsilon);
-            parameter.sub_(m / denominator * (LearningRate / firstCorrection));
+            Tensor denominator = v.DividedBy(secondCorrection).sqrt_().AddInPlace(Epsilon);
+            parameter.sub_((m / denominator).Times(LearningRate / firstCorrection));
         }
 
         protected override void AfterStep() => _step++;

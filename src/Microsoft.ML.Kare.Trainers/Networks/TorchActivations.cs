@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,16 +19,16 @@ internal static class TorchActivations
             case KareActivation.Gelu:
             {
                 // Exact GELU x·Φ(x); φ′ = Φ(x) + x·pdf(x). Written out so φ′ is differentiable (φ″ enters ∂K/∂θ).
-                Tensor cdf = (h * InverseSqrt2).erf().add(1.0).mul(0.5);
-                Tensor pdf = h.square().mul(-0.5).exp().mul(InverseSqrt2Pi);
-                return (h * cdf, cdf + h * pdf);
+                Tensor cdf = h.Times(InverseSqrt2).erf().Plus(1.0).Times(0.5);
+                Tensor pdf = h.Squared().Times(-0.5).exp().Times(InverseSqrt2Pi);
+                return (h * cdf, cdf.Plus(h * pdf));
             }
             case KareActivation.Relu:
-                return (nn.functional.relu(h), h.gt(0.0).to_type(h.dtype));
+                return (nn.functional.relu(h), h.GreaterThan(0.0).to_type(h.dtype));
             case KareActivation.Tanh:
             {
                 Tensor t = h.tanh();
-                return (t, 1.0 - t.square());
+                return (t, t.Squared().SubtractedFrom(1.0));
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");

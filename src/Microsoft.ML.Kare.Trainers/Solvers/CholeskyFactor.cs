@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ internal static class CholeskyFactor
         for (double jitter = 1e-12; jitter <= 1e-6; jitter *= 100)
         {
             using Tensor shifted = matrix.clone();
-            shifted.diagonal().add_(jitter * Math.Max(meanDiagonal, double.Epsilon));
+            shifted.diagonal().AddInPlace(jitter * Math.Max(meanDiagonal, double.Epsilon));
             if (TryFactor(shifted) is Tensor retry)
             {
                 NumericalWarnings.Report($"The matrix for {purpose} was not numerically positive definite; it was factored with {jitter:G1} of its mean diagonal added.");
@@ -56,7 +57,7 @@ internal static class CholeskyFactor
             long width = Math.Min(blockColumns, rows);
             Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
             Tensor columns = torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
-            sum += columns.square().sum().ToDouble();
+            sum += columns.Squared().sum().ToDouble();
         }
         return sum;
     }

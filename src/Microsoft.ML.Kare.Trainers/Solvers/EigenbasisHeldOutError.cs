@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -51,9 +52,9 @@ internal static class EigenbasisHeldOutError
         var result = new double[shifts.Count];
         for (int i = 0; i < result.Length; i++)
         {
-            Tensor filtered = projectedTargets * (eigenvalues + shifts[i]).reciprocal().unsqueeze(1);
+            Tensor filtered = projectedTargets * eigenvalues.Plus(shifts[i]).reciprocal().unsqueeze(1);
             Tensor predictions = projected is null ? cross.mm(eigenvectors.mm(filtered)) : projected.mm(filtered);
-            Tensor squared = (predictions - validationTargets).square().sum(dim: 1);
+            Tensor squared = (predictions - validationTargets).Squared().sum(dim: 1);
             if (validationWeights is not null)
                 squared = squared * validationWeights;
             result[i] = squared.sum().item<double>() / (totalWeight * outputs);

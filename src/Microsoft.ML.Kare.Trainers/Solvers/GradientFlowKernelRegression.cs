@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ internal static class GradientFlowKernelRegression
         using var scope = torch.NewDisposeScope();
         var (values, vectors) = torch.linalg.eigh(kernel);
         // Rounding leaves tiny negative eigenvalues of a semi-definite kernel: they are zeros.
-        Tensor eigenvalues = values.clamp_min(0.0);
+        Tensor eigenvalues = values.ClampMin(0.0);
         Tensor filter = Filter(eigenvalues, learningRate * time / n);
         Tensor alpha = vectors.mm(vectors.t().mm(targets) * filter.unsqueeze(1));
         return alpha.MoveToOuterDisposeScope();
@@ -57,8 +58,8 @@ internal static class GradientFlowKernelRegression
     public static Tensor Filter(Tensor eigenvalues, double rate)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor scaled = eigenvalues * rate;
-        Tensor filter = torch.where(scaled > 0, torch.expm1(-scaled).neg() / eigenvalues, torch.full_like(eigenvalues, rate));
+        Tensor scaled = eigenvalues.Times(rate);
+        Tensor filter = torch.where(scaled.GreaterThan(0), torch.expm1(-scaled).neg() / eigenvalues, eigenvalues.FullLike(rate));
         return filter.MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,7 +68,7 @@ internal static class InfiniteWidthKernelRegression
         {
             alpha = GradientFlowKernelRegression.DualWeights(k, y, learningRate, trainingTime);
         }
-        double trainingError = (k.mm(alpha) - y).square().mean().item<double>();
+        double trainingError = (k.mm(alpha) - y).Squared().mean().item<double>();
         if (scales is not null)
             alpha = alpha * scales;
         double[] dual = alpha.contiguous().data<double>().ToArray();

@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -41,17 +42,17 @@ internal static class KareObjective
             double d2 = denominator * denominator;
             double d3 = d2 * denominator;
             double dRhoDRidge = -2.0 * (ay * a2y).sum().item<double>() / (n * c * d2)
-                                + 2.0 * numerator * a.square().sum().item<double>() / (n * d3); // Tr(A²) = ‖A‖_F²
+                                + 2.0 * numerator * a.Squared().sum().item<double>() / (n * d3); // Tr(A²) = ‖A‖_F²
 
             // dρ/dK = α₁·A² − β₁·[(AY)(A²Y)ᵀ + (A²Y)(AY)ᵀ] + γ₁·I, built in place in one buffer.
             double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
             double scaleOuter = 1.0 / ((double)n * n * c * d2);
             // (addmm_'s scalar factors are float32, so the float64 scale goes into a vector instead.)
-            Tensor scaledAy = ay * -scaleOuter;
-            gradient = a2.mul_(scaleA2);
+            Tensor scaledAy = ay.Times(-scaleOuter);
+            gradient = a2.MultiplyInPlace(scaleA2);
             gradient.addmm_(scaledAy, a2y.t());
             gradient.addmm_(a2y, scaledAy.t());
-            gradient.diagonal().add_(dRhoDRidge * relativeRidge / ((double)n * n));
+            gradient.diagonal().AddInPlace(dRhoDRidge * relativeRidge / ((double)n * n));
             gradient.MoveToOuterDisposeScope();
         }
         return (value, gradient, ridge);
@@ -70,8 +71,8 @@ internal static class KareObjective
         long c = targets.shape[1];
         double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
         using var scope = torch.NewDisposeScope();
-        Tensor shifted = kernel.div_(n);
-        shifted.diagonal().add_(ridge);
+        Tensor shifted = kernel.DivideInPlace(n);
+        shifted.diagonal().AddInPlace(ridge);
         Tensor a = InverseOfSymmetricPositiveDefinite(shifted);
         Tensor ay = a.mm(targets);
         Tensor a2y = a.mm(ay);
@@ -89,11 +90,11 @@ internal static class KareObjective
         double dRhoDRidge = -2.0 * (ay * a2y).sum().ToDouble() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
         double scaleOuter = 1.0 / ((double)n * n * c * d2);
-        Tensor scaledAy = ay * -scaleOuter;
-        a2.mul_(scaleA2);
+        Tensor scaledAy = ay.Times(-scaleOuter);
+        a2.MultiplyInPlace(scaleA2);
         a2.addmm_(scaledAy, a2y.t(), 1f, 1f);
         a2.addmm_(a2y, scaledAy.t(), 1f, 1f);
-        a2.diagonal().add_(dRhoDRidge * relativeRidge / ((double)n * n));
+        a2.diagonal().AddInPlace(dRhoDRidge * relativeRidge / ((double)n * n));
         return value;
     }
 
@@ -113,8 +114,8 @@ internal static class KareObjective
         long m = probes.shape[1];
         double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
         using var scope = torch.NewDisposeScope();
-        Tensor shifted = kernel.div_(n);
-        shifted.diagonal().add_(ridge);
+        Tensor shifted = kernel.DivideInPlace(n);
+        shifted.diagonal().AddInPlace(ridge);
         Tensor factor = CholeskyFactor.Compute(shifted, "the KARE objective");
         Tensor ay = targets.cholesky_solve(factor);
         Tensor a2y = ay.cholesky_solve(factor);
@@ -126,18 +127,18 @@ internal static class KareObjective
         if (!double.IsFinite(value))
             return double.NaN;
 
-        double traceA2 = az.square().sum().ToDouble() / m;
+        double traceA2 = az.Squared().sum().ToDouble() / m;
         double d2 = denominator * denominator;
         double d3 = d2 * denominator;
         double dRhoDRidge = -2.0 * (ay * a2y).sum().ToDouble() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
         double scaleOuter = 1.0 / ((double)n * n * c * d2);
-        Tensor scaledAz = az * (scaleA2 / m);
-        Tensor scaledAy = ay * -scaleOuter;
+        Tensor scaledAz = az.Times(scaleA2 / m);
+        Tensor scaledAy = ay.Times(-scaleOuter);
         gradient.addmm_(scaledAz, az.t(), 0f, 1f);
         gradient.addmm_(scaledAy, a2y.t(), 1f, 1f);
         gradient.addmm_(a2y, scaledAy.t(), 1f, 1f);
-        gradient.diagonal().add_(dRhoDRidge * relativeRidge / ((double)n * n));
+        gradient.diagonal().AddInPlace(dRhoDRidge * relativeRidge / ((double)n * n));
         return value;
     }
 
@@ -149,7 +150,7 @@ internal static class KareObjective
         using var scope = torch.NewDisposeScope();
         Tensor a = InverseOfShifted(kernel, RelativeRidge.ToAbsolute(relativeRidge, kernel));
         Tensor ay = a.mm(targets);
-        double numerator = ay.square().sum().item<double>() / (n * c);
+        double numerator = ay.Squared().sum().item<double>() / (n * c);
         double denominator = a.trace().item<double>() / n;
         return numerator / (denominator * denominator);
     }
@@ -169,8 +170,8 @@ internal static class KareObjective
     private static Tensor InverseOfShifted(Tensor kernel, double ridge)
     {
         long n = kernel.shape[0];
-        Tensor shifted = kernel / n;
-        shifted.diagonal().add_(ridge);
+        Tensor shifted = kernel.DividedBy(n);
+        shifted.diagonal().AddInPlace(ridge);
         return InverseOfSymmetricPositiveDefinite(shifted);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,7 +41,7 @@ internal static class KernelRidge
         if (weights is not null)
         {
             Tensor scales = weights.sqrt().unsqueeze(1);
-            residual = torch.where(scales > 0, residual / scales, torch.full_like(residual, double.NaN));
+            residual = torch.where(scales.GreaterThan(0), residual / scales, residual.FullLike(double.NaN));
         }
         return (alpha.MoveToOuterDisposeScope(), (targets - residual).MoveToOuterDisposeScope());
     }
@@ -49,7 +50,7 @@ internal static class KernelRidge
     {
         long n = kernel.shape[0];
         using Tensor shifted = kernel.clone();
-        shifted.diagonal().add_(n * ridge);
+        shifted.diagonal().AddInPlace(n * ridge);
         return SymmetricFactorization.Factor(shifted, purpose);
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -56,13 +57,13 @@ internal sealed class ParameterSpaceKareObjective : IDisposable
         double ridge = RelativeRidge.ToAbsolute(relativeRidge, gram.trace().item<double>(), rows);
         using var scope = torch.NewDisposeScope();
         Tensor shifted = gram.clone();
-        shifted.diagonal().add_(n * ridge);
+        shifted.diagonal().AddInPlace(n * ridge);
         Tensor m = CholeskyFactor.Compute(shifted, "the KARE objective in parameter space").cholesky_inverse();
         Tensor mg = m.mm(moments);
         Tensor m2g = m.mm(mg);
         double nl = n * ridge;
         double gMg = (moments * mg).sum().item<double>();
-        double mgNorm = mg.square().sum().item<double>();
+        double mgNorm = mg.Squared().sum().item<double>();
         double gM3g = (mg * m2g).sum().item<double>();
         Tensor m2 = m.mm(m);
         double traceA = (n - p + nl * m.trace().item<double>()) / ridge;
@@ -77,8 +78,8 @@ internal sealed class ParameterSpaceKareObjective : IDisposable
         double d3 = d2 * denominator;
         double dRhoDRidge = -2.0 * yA3y / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / (n * n * d3);
-        Tensor jacobianFactor = m2.mul_(scaleA2 * n * n);
-        jacobianFactor.diagonal().add_(dRhoDRidge * relativeRidge / (n * n));
+        Tensor jacobianFactor = m2.MultiplyInPlace(scaleA2 * n * n);
+        jacobianFactor.diagonal().AddInPlace(dRhoDRidge * relativeRidge / (n * n));
         return new ParameterSpaceKareObjective(double.IsFinite(value) ? value : double.NaN, ridge,
             mg.DetachFromDisposeScope(), m2g.DetachFromDisposeScope(), jacobianFactor.DetachFromDisposeScope(), 1.0 / (n * n * c * d2), rows);
     }
@@ -91,13 +92,13 @@ internal sealed class ParameterSpaceKareObjective : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         double n = _rows;
-        Tensor ay = (targets - jacobianRows.mm(_mg)).div_(_ridge);
-        Tensor a2y = (ay - jacobianRows.mm(_m2g).mul_(n)).div_(_ridge);
+        Tensor ay = (targets - jacobianRows.mm(_mg)).DivideInPlace(_ridge);
+        Tensor a2y = (ay - jacobianRows.mm(_m2g).MultiplyInPlace(n)).DivideInPlace(_ridge);
         Tensor gradient = jacobianRows.mm(_jacobianFactor);
         // (addmm_'s scalar factors are float32, so the float64 scales go into the left factors instead.)
-        gradient.addmm_(ay.mul_(-_outerScale * n * n), _m2g.t());
-        gradient.addmm_(a2y.mul_(-_outerScale * n), _mg.t());
-        gradient.mul_(2.0);
+        gradient.addmm_(ay.MultiplyInPlace(-_outerScale * n * n), _m2g.t());
+        gradient.addmm_(a2y.MultiplyInPlace(-_outerScale * n), _mg.t());
+        gradient.MultiplyInPlace(2.0);
         return gradient.MoveToOuterDisposeScope();
     }
 

@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,7 +50,7 @@ internal sealed class ParameterSpaceRidge : IDisposable
         _weights?.Dispose();
         using (Tensor shifted = _gram.clone())
         {
-            shifted.diagonal().add_(_rows * ridge);
+            shifted.diagonal().AddInPlace(_rows * ridge);
             _factor = SymmetricFactorization.Factor(shifted, "ridge regression in parameter space");
         }
         using var scope = torch.NewDisposeScope();

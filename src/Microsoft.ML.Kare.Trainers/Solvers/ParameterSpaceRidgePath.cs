@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,7 +38,7 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
         RelativeRidge.ToAbsolute(1.0, _trace, rows); // checks the trace
         using var scope = torch.NewDisposeScope();
         var (values, vectors) = torch.linalg.eigh(gram);
-        _eigenvalues = values.clamp_min(0.0).DetachFromDisposeScope();
+        _eigenvalues = values.ClampMin(0.0).DetachFromDisposeScope();
         _eigenvectors = vectors.DetachFromDisposeScope();
         _projectedMoments = vectors.t().mm(moments).DetachFromDisposeScope();
     }
@@ -65,8 +66,8 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         // Eigenvalues at rounding level carry no measurable energy (VᵀJᵀY is rounding there too): count them as zeros.
-        Tensor positive = _eigenvalues > NullEigenvalueTolerance * _eigenvalues.max().item<double>();
-        Tensor energy = torch.where(positive, _projectedMoments.square().sum(dim: 1) / _eigenvalues.clamp_min(double.Epsilon), torch.zeros_like(_eigenvalues));
+        Tensor positive = _eigenvalues.GreaterThan(NullEigenvalueTolerance * _eigenvalues.max().item<double>());
+        Tensor energy = torch.where(positive, _projectedMoments.Squared().sum(dim: 1) / _eigenvalues.ClampMin(double.Epsilon), torch.zeros_like(_eigenvalues));
         Tensor eigenvalues = torch.where(positive, _eigenvalues, torch.zeros_like(_eigenvalues));
         double nullEnergy = Math.Max(0, _targetEnergy - energy.sum().item<double>());
         double n = _rows;
@@ -78,8 +79,8 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
         {
             // Over all n eigenvalues of K: the P of JᵀJ, whose zeros weigh 1/λ like K's other n − P zeros.
             double ridge = AbsoluteRidge(relativeRidges[i]);
-            Tensor inverse = (eigenvalues / n + ridge).reciprocal();
-            double numerator = ((energy * inverse.square()).sum().item<double>() + nullEnergy / (ridge * ridge)) / (n * _outputs);
+            Tensor inverse = eigenvalues.DividedBy(n).Plus(ridge).reciprocal();
+            double numerator = ((energy * inverse.Squared()).sum().item<double>() + nullEnergy / (ridge * ridge)) / (n * _outputs);
             double denominator = (inverse.sum().item<double>() + (_rows - p) / ridge) / n;
             result[i] = numerator / (denominator * denominator);
         }

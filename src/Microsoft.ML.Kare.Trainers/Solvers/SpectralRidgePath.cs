@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,7 +29,7 @@ internal sealed class SpectralRidgePath : IDisposable
         _trace = kernel.trace().item<double>();
         RelativeRidge.ToAbsolute(1.0, _trace, _n); // checks the trace
         var (values, vectors) = torch.linalg.eigh(kernel);
-        _eigenvalues = values.clamp_min(0.0);
+        _eigenvalues = values.ClampMin(0.0);
         values.Dispose();
         _eigenvectors = vectors;
         _projectedTargets = vectors.t().mm(targets);
@@ -45,12 +46,12 @@ internal sealed class SpectralRidgePath : IDisposable
     public double[] GeneralizedCrossValidation(IReadOnlyList<double> relativeRidges)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor energy = _projectedTargets.square().sum(dim: 1);
+        Tensor energy = _projectedTargets.Squared().sum(dim: 1);
         var result = new double[relativeRidges.Count];
         for (int i = 0; i < result.Length; i++)
         {
-            Tensor inverse = (_eigenvalues / _n + AbsoluteRidge(relativeRidges[i])).reciprocal();
-            double numerator = (energy * inverse.square()).sum().item<double>() / (_n * _outputs);
+            Tensor inverse = _eigenvalues.DividedBy(_n).Plus(AbsoluteRidge(relativeRidges[i])).reciprocal();
+            double numerator = (energy * inverse.Squared()).sum().item<double>() / (_n * _outputs);
             double denominator = inverse.sum().item<double>() / _n;
             result[i] = numerator / (denominator * denominator);
         }

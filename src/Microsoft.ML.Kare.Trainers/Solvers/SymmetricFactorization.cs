@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ internal sealed class SymmetricFactorization : IDisposable
             throw new ArithmeticException($"The matrix for {purpose} has non-finite entries.");
         var (values, vectors) = torch.linalg.eigh(matrix);
         double floor = RelativeEigenvalueFloor * Math.Max(values.max().item<double>(), double.Epsilon);
-        Tensor inverse = values.clamp_min(floor).reciprocal();
+        Tensor inverse = values.ClampMin(floor).reciprocal();
         NumericalWarnings.Report($"The matrix for {purpose} was not numerically positive definite; it was solved through its eigendecomposition instead of a Cholesky factor.");
         return new SymmetricFactorization(null, vectors.DetachFromDisposeScope(), inverse.DetachFromDisposeScope());
     }
@@ -64,7 +65,7 @@ internal sealed class SymmetricFactorization : IDisposable
             using var scope = torch.NewDisposeScope();
             return torch.cholesky_inverse(_cholesky).diagonal().contiguous().MoveToOuterDisposeScope();
         }
-        return (_vectors!.square() * _inverseValues!.unsqueeze(0)).sum(dim: 1);
+        return (_vectors!.Squared() * _inverseValues!.unsqueeze(0)).sum(dim: 1);
     }
 
     /// <summary>bᵢᵀG⁻¹bᵢ for each row bᵢ of <paramref name="rows"/> (b×n): the leverages when G is a Gram matrix plus a ridge.</summary>

@@ -4,6 +4,7 @@ using System;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -115,12 +116,12 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
             rows.MoveToOuterDisposeScope();
             weightedTargets.MoveToOuterDisposeScope();
             Tensor leverage = solver.Leverages(rows).unsqueeze(1);
-            Tensor residual = (weightedTargets - rows.mm(weights)) / (1.0 - leverage);
+            Tensor residual = (weightedTargets - rows.mm(weights)) / leverage.SubtractedFrom(1.0);
             Tensor targets = all.Targets.narrow(0, start, length);
             if (all.Scales is not null)
             {
                 Tensor scales = all.Scales.narrow(0, start, length).unsqueeze(1);
-                residual = torch.where(scales > 0, residual / scales, torch.full_like(residual, double.NaN));
+                residual = torch.where(scales.GreaterThan(0), residual / scales, residual.FullLike(double.NaN));
             }
             double[] block = (targets - residual).contiguous().data<double>().ToArray();
             Array.Copy(block, 0, predictions, start * outputs, block.Length);

@@ -3,6 +3,7 @@ using System;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,7 +86,7 @@ internal sealed class ParameterSpaceHeldOut(RowSet fit, RowSet validation, IRead
         Tensor validationRows = StructuredNtk.JacobianRows(run.Network.Features(validation.Features));
         if (!double.IsFinite(gram.sum().item<double>()) || !double.IsFinite(validationRows.sum().item<double>()))
             return HeldOutErrors.NotFinite;
-        using var path = new ParameterSpaceRidgePath(gram, moments, fit.WeightedTargets.square().sum().item<double>(), fit.Count);
+        using var path = new ParameterSpaceRidgePath(gram, moments, fit.WeightedTargets.Squared().sum().item<double>(), fit.Count);
         return new HeldOutErrors(path.ValidationError(validationRows, validation.Targets, validation.Weights, grid), grid);
     }
 }

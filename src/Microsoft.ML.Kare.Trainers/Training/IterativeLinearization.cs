@@ -1,6 +1,7 @@
 using System;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Networks;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -68,7 +69,7 @@ internal sealed class IterativeLinearization : IDisposable
         using var scope = torch.NewDisposeScope();
         var (jacobian, anchorOutputs) = AnchorJacobian(batch);
         Tensor theta = torch.cat(FlatParameters(network), 0);
-        return MseStep.Descend(anchorOutputs + jacobian.mv(theta - _anchorFlat!), optimizer, batch);
+        return MseStep.Descend(anchorOutputs.Plus(jacobian.mv(theta - _anchorFlat!)), optimizer, batch);
     }
 
     /// <summary>
@@ -89,7 +90,7 @@ internal sealed class IterativeLinearization : IDisposable
             using var blockScope = torch.NewDisposeScope();
             long length = Math.Min(BlockRows, rows - start);
             NetworkFeatures block = anchor.Features(features.narrow(0, start, length));
-            Tensor values = block.Outputs + StructuredNtk.JacobianRows(block).mv(step);
+            Tensor values = block.Outputs.Plus(StructuredNtk.JacobianRows(block).mv(step));
             values.contiguous().data<double>().ToArray().CopyTo(predictions, start);
         }
         return predictions;

@@ -3,6 +3,7 @@ using System;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -131,19 +132,19 @@ internal sealed class KareStepEngine : IDisposable
         using (torch.no_grad())
         {
             // K = A_L A_Lᵀ + 1 + Σ_l (Δ_l Δ_lᵀ) ⊙ (A_{l−1} A_{l−1}ᵀ + 1)
-            kernel.fill_(1.0).addmm_(activations[depth], activations[depth].t(), 1f, 1f);
+            kernel.FillInPlace(1.0).addmm_(activations[depth], activations[depth].t(), 1f, 1f);
             for (int l = 0; l < depth; l++)
             {
                 if (l > 0)
                 {
-                    grams[l] = View(_grams[l]!, n).fill_(1.0).addmm_(activations[l], activations[l].t(), 1f, 1f);
+                    grams[l] = View(_grams[l]!, n).FillInPlace(1.0).addmm_(activations[l], activations[l].t(), 1f, 1f);
                     deltaGrams[l] = View(_deltaGrams[l]!, n).addmm_(deltas[l], deltas[l].t(), 0f, 1f);
                 }
                 else
                 {
                     deltaGrams[0] = scratch.addmm_(deltas[0], deltas[0].t(), 0f, 1f);
                 }
-                kernel.addcmul_(deltaGrams[l], grams[l], 1.0);
+                kernel.AddProductInPlace(deltaGrams[l], grams[l], 1.0);
             }
             if (Scales(batch) is Tensor s)
                 kernel.mul_(s.unsqueeze(1)).mul_(s.unsqueeze(0));
@@ -178,19 +179,19 @@ internal sealed class KareStepEngine : IDisposable
         {
             if (scales is Tensor s)
                 gradient.mul_(s.unsqueeze(1)).mul_(s.unsqueeze(0)); // dρ/dK = S (dρ/dK_w) S
-            Tensor outputGradient = gradient.mm(activations[depth]).mul_(2.0);
+            Tensor outputGradient = gradient.mm(activations[depth]).MultiplyInPlace(2.0);
             Tensor?[] activationGradients = new Tensor?[depth + 1];
             activationGradients[depth] = outputGradient;
             for (int l = 0; l < depth; l++)
             {
                 // G ⊙ (A_{l−1}A_{l−1}ᵀ + 1): in the layer's own buffer (recomputed next step), or in scratch for the cached X Xᵀ + 1.
                 Tensor weightedGram = l == 0 ? scratch.copy_(grams[0]).mul_(gradient) : grams[l].mul_(gradient);
-                upstreamGradients[l] = weightedGram.mm(deltas[l]).mul_(2.0);
+                upstreamGradients[l] = weightedGram.mm(deltas[l]).MultiplyInPlace(2.0);
                 upstreamTensors[l] = features.Deltas[l];
                 if (l > 0)
                 {
-                    Tensor contribution = deltaGrams[l].mul_(gradient).mm(activations[l]).mul_(2.0);
-                    activationGradients[l] = activationGradients[l] is Tensor existing ? existing.add_(contribution) : contribution;
+                    Tensor contribution = deltaGrams[l].mul_(gradient).mm(activations[l]).MultiplyInPlace(2.0);
+                    activationGradients[l] = activationGradients[l] is Tensor existing ? existing.AddInPlace(contribution) : contribution;
                 }
             }
             for (int l = 1; l <= depth; l++)

@@ -142,11 +142,11 @@ internal static class MeanFieldTwoTimescale
             if (labelNoise is not null)
             {
                 Normal.Samples(random, labelNoise, 0, settings.LabelNoise);
-                stepTargets = targets + torch.tensor(labelNoise, ScalarType.Float64);
+                stepTargets = targets.Plus(torch.tensor(labelNoise, ScalarType.Float64));
             }
             var (hidden, slope) = TorchActivations.Apply(settings.Activation, inputs.mm(firstLayer.t()));
             Tensor secondLayer = SecondLayer(hidden, stepTargets, settings.SecondLayerRidge);
-            Tensor residual = hidden.mv(secondLayer).div_(m).sub_(stepTargets);
+            Tensor residual = hidden.mv(secondLayer).DivideInPlace(m).sub_(stepTargets);
 
             if (step % interval == 0)
             {
@@ -179,7 +179,7 @@ internal static class MeanFieldTwoTimescale
         using var scope = torch.NewDisposeScope();
         Tensor hidden = TorchActivations.Apply(settings.Activation, inputs.mm(firstLayer.t())).Value;
         Tensor secondLayer = SecondLayer(hidden, targets, settings.SecondLayerRidge);
-        Tensor residual = hidden.mv(secondLayer).div_(m).sub_(targets);
+        Tensor residual = hidden.mv(secondLayer).DivideInPlace(m).sub_(targets);
         var point = Summary(settings.StepCount, residual, secondLayer, firstLayer, settings);
         CheckFinite(point, settings);
         curve.Add(point);
@@ -229,14 +229,14 @@ internal static class MeanFieldTwoTimescale
         Tensor a;
         if (n <= m)
         {
-            Tensor kernel = hidden.mm(hidden.t()).div_(m);
+            Tensor kernel = hidden.mm(hidden.t()).DivideInPlace(m);
             Tensor dual = KernelRidge.DualWeights(kernel, targets.unsqueeze(1), ridge);
             a = hidden.t().mm(dual).squeeze(1);
         }
         else
         {
             using var solver = new ParameterSpaceRidge(m, 1);
-            solver.Accumulate(hidden, targets.unsqueeze(1) * m);
+            solver.Accumulate(hidden, targets.unsqueeze(1).Times(m));
             a = solver.SolveAbsolute(m * ridge).squeeze(1);
         }
         return a.MoveToOuterDisposeScope();
@@ -249,9 +249,9 @@ internal static class MeanFieldTwoTimescale
     {
         long n = residual.shape[0];
         long m = secondLayer.shape[0];
-        double loss = residual.square().sum().item<double>() / (2.0 * n);
-        double secondPenalty = secondLayer.square().sum().item<double>() * secondLayerRidge / (2.0 * m);
-        double firstPenalty = firstLayer.square().sum().item<double>() * firstLayerWeightDecay / (2.0 * m);
+        double loss = residual.Squared().sum().item<double>() / (2.0 * n);
+        double secondPenalty = secondLayer.Squared().sum().item<double>() * secondLayerRidge / (2.0 * m);
+        double firstPenalty = firstLayer.Squared().sum().item<double>() * firstLayerWeightDecay / (2.0 * m);
         return loss + secondPenalty + firstPenalty;
     }
 
@@ -270,7 +270,7 @@ internal static class MeanFieldTwoTimescale
         long n = inputs.shape[0];
         using var scope = torch.NewDisposeScope();
         Tensor weighted = slope * residual.unsqueeze(1);
-        return weighted.t().mm(inputs).mul_(secondLayer.unsqueeze(1)).div_(n).MoveToOuterDisposeScope();
+        return weighted.t().mm(inputs).mul_(secondLayer.unsqueeze(1)).DivideInPlace(n).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -278,9 +278,9 @@ internal static class MeanFieldTwoTimescale
     /// </summary>
     internal static void LangevinUpdate(Tensor firstLayer, Tensor gradient, Tensor standardNoise, double stepSize, double weightDecay, double noiseScale)
     {
-        firstLayer.mul_(1.0 - stepSize * weightDecay).add_(gradient, alpha: -stepSize);
+        firstLayer.MultiplyInPlace(1.0 - stepSize * weightDecay).AddScaledInPlace(gradient, -stepSize);
         if (noiseScale > 0)
-            firstLayer.add_(standardNoise, alpha: noiseScale);
+            firstLayer.AddScaledInPlace(standardNoise, noiseScale);
     }
 
     /// <summary>G(W) = min_a J(a, W) for the hidden activations Ψ (n×m) of W, solving the second layer on the targets.</summary>
@@ -288,19 +288,19 @@ internal static class MeanFieldTwoTimescale
     {
         using var scope = torch.NewDisposeScope();
         Tensor a = SecondLayer(hidden, targets, secondLayerRidge);
-        Tensor residual = hidden.mv(a).div_(hidden.shape[1]).sub_(targets);
+        Tensor residual = hidden.mv(a).DivideInPlace(hidden.shape[1]).sub_(targets);
         return Objective(residual, a, firstLayer, secondLayerRidge, firstLayerWeightDecay);
     }
 
     private static MeanFieldStepSummary Summary(int step, Tensor residual, Tensor secondLayer, Tensor firstLayer, MeanFieldSettings settings)
         => new(step, Objective(residual, secondLayer, firstLayer, settings.SecondLayerRidge, settings.FirstLayerWeightDecay),
-            residual.square().mean().item<double>());
+            residual.Squared().mean().item<double>());
 
     private static MeanFieldStepSummary CleanSummary(int step, Tensor hidden, Tensor targets, Tensor firstLayer, MeanFieldSettings settings)
     {
         using var scope = torch.NewDisposeScope();
         Tensor a = SecondLayer(hidden, targets, settings.SecondLayerRidge);
-        Tensor residual = hidden.mv(a).div_(hidden.shape[1]).sub_(targets);
+        Tensor residual = hidden.mv(a).DivideInPlace(hidden.shape[1]).sub_(targets);
         return Summary(step, residual, a, firstLayer, settings);
     }
 

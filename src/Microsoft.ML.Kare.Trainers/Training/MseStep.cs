@@ -1,4 +1,5 @@
 using Microsoft.ML.Kare.Networks;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ internal static class MseStep
     /// </summary>
     internal static double Descend(Tensor outputs, ParameterOptimizer optimizer, RowSet batch)
     {
-        Tensor squared = (outputs - batch.Targets.select(1, 0)).square();
+        Tensor squared = (outputs - batch.Targets.select(1, 0)).Squared();
         Tensor loss = batch.Weights is null ? squared.mean() : (squared * batch.Weights).sum() / batch.Weights.sum();
         double value = loss.item<double>();
         if (!double.IsFinite(value))

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.ML.Kare.Kernels;
 using Microsoft.ML.Kare.Networks;
 using Microsoft.ML.Kare.Solvers;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -118,7 +119,7 @@ internal sealed class ParameterSpaceKareStep : ITrainingStep
             return null;
         Profile?.Add(KareStepPhase.Kernel, startTimestamp);
         long solveStart = Stopwatch.GetTimestamp();
-        double energy = rows.WeightedTargets.square().sum().item<double>();
+        double energy = rows.WeightedTargets.Squared().sum().item<double>();
         var objective = ParameterSpaceKareObjective.Create(gram, moments, energy, rows.Count, _relativeRidge);
         Profile?.Add(KareStepPhase.Solve, solveStart);
         return objective;

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -74,7 +75,7 @@ internal sealed class RowSet : IDisposable
             _inputGram?.Dispose();
             using var noGrad = torch.no_grad();
             using var scope = torch.NewDisposeScope();
-            Tensor gram = Features.mm(Features.t()).add_(1.0).to_type(precision);
+            Tensor gram = Features.mm(Features.t()).AddInPlace(1.0).to_type(precision);
             gram.DetachFromDisposeScope();
             _inputGram = gram;
         }
