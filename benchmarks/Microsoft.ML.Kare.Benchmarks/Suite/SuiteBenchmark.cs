@@ -15,16 +15,25 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// </summary>
 /// <remarks>
 /// Usage: <c>--suite [FOLDER] [--name RUN] [--option Name=Value]... [--datasets a,b] [--tasks regression,binary,multiclass]
-/// [--splits 1,2] [--max-rows N] [--refit-peers] [--compare RUN,RUN] [--report-only] [--results FOLDER] [--out FILE]</c>.
+/// [--splits 1,2] [--max-rows N] [--training-rows N] [--refit-peers] [--compare RUN,RUN] [--report-only] [--results FOLDER]
+/// [--out FILE]</c>.
 /// FOLDER defaults to the suite copied into this project (data/suite). RUN names an option set (default "defaults");
 /// results are stored under it, so an interrupted run resumes. <c>--compare</c> reports several stored runs side by
 /// side; <c>--refit-peers</c> refits ML.NET's reference trainers (runs "mlnet-MODEL") instead of taking their results from
-/// the file. Runs are sequential: every fit has the machine to itself.
+/// the file, and fits the cross-validated RBF kernel ridge of <see cref="RbfKernelRidgeReference"/> (run
+/// "reference-RbfKernelRidgeCv"). <c>--training-rows N</c> fits every split on a stratified random subsample of at most N of its training rows
+/// (<see cref="SuiteDataSet.WithTrainingRows"/>), tested on the same test rows: small-n selection measured on real data. Its
+/// results live in their own folder (<c>training-rows-N</c>) and the file's reference results, fitted on all rows, are left
+/// out; refit ML.NET's peers on the same rows with <c>--refit-peers</c>. Runs are sequential: every fit has the machine to
+/// itself.
 /// </remarks>
 internal static class SuiteBenchmark
 {
     /// <summary>Refitted ML.NET reference models are stored as runs named with this prefix and the model.</summary>
     private const string PeerRunPrefix = "mlnet-";
+
+    /// <summary>Reference models computed in this project (<see cref="RbfKernelRidgeReference"/>) are stored with this prefix.</summary>
+    private const string ReferenceRunPrefix = "reference-";
 
     public static int Run(string[] args)
     {
@@ -33,7 +42,9 @@ internal static class SuiteBenchmark
             : Path.Combine(AppContext.BaseDirectory, "data", "suite");
         string run = CommandLine.Value(args, "--name") ?? "defaults";
         var options = KareOptionAssignments.Parse(CommandLine.Values(args, "--option"));
-        var store = new SuiteResultStore(CommandLine.Value(args, "--results") ?? DefaultResultsFolder());
+        int? trainingRows = CommandLine.Value(args, "--training-rows") is string rowsText ? int.Parse(rowsText, CultureInfo.InvariantCulture) : null;
+        string resultsFolder = CommandLine.Value(args, "--results") ?? DefaultResultsFolder();
+        var store = new SuiteResultStore(trainingRows is int n ? Path.Combine(resultsFolder, string.Create(CultureInfo.InvariantCulture, $"training-rows-{n}")) : resultsFolder);
         bool reportOnly = args.Contains("--report-only");
         bool refitPeers = args.Contains("--refit-peers");
 
@@ -46,6 +57,7 @@ internal static class SuiteBenchmark
             .Where(c => wantedTasks is null || wantedTasks.Contains(c.Task.ToString().ToLowerInvariant()))
             .Select(c => SuiteDataSet.Load(folder, c.Name, c.Task))
             .Where(d => d.TrainingRowCount(1) <= maxRows)
+            .Select(d => trainingRows is int n ? d.WithTrainingRows(n) : d)
             .OrderBy(d => d.TrainingRowCount(1))
             .ToList();
         int splitCount = dataSets.Count > 0 ? dataSets.Max(d => d.SplitCount) : 0;
@@ -61,7 +73,10 @@ internal static class SuiteBenchmark
                 {
                     work.Add((data, split, run, "Kare"));
                     if (refitPeers)
+                    {
                         work.AddRange(SuiteFit.MlNetPeers(data.Task).Select(p => (data, split, PeerRunPrefix + Sanitize(p), p)));
+                        work.Add((data, split, ReferenceRunPrefix + SuiteFit.RbfKernelRidgeModel, SuiteFit.RbfKernelRidgeModel));
+                    }
                 }
             }
             Console.WriteLine($"Run '{run}': {options.Canonical}; {work.Count} fits.");
@@ -70,11 +85,11 @@ internal static class SuiteBenchmark
 
         var report = new SuiteReport(dataSets.Select(d => (d.Name, d.Task, d.TrainingRowCount(1))).ToList());
         string peerFile = Path.Combine(folder, "peers.txt");
-        if (File.Exists(peerFile))
+        if (trainingRows is null && File.Exists(peerFile))
             report.AddPeerFile(peerFile);
         if (refitPeers)
         {
-            foreach (string peerRun in store.Runs().Where(r => r.StartsWith(PeerRunPrefix, StringComparison.Ordinal)))
+            foreach (string peerRun in store.Runs().Where(r => r.StartsWith(PeerRunPrefix, StringComparison.Ordinal) || r.StartsWith(ReferenceRunPrefix, StringComparison.Ordinal)))
                 report.AddPeerRun(store.All(peerRun).Where(r => splits.Contains(r.Split)), splits.Length);
         }
         var names = dataSets.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
@@ -99,7 +114,12 @@ internal static class SuiteBenchmark
             if (store.Find(run, data.Name, split, optionText) is not null)
                 continue;
             Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"[{done}/{work.Count}] {data.Name} split {split} ({data.TrainingRowCount(split)} rows) {model} ... "));
-            SuiteFitResult result = model == "Kare" ? SuiteFit.Kare(data, split, run, options) : SuiteFit.MlNet(data, split, model);
+            SuiteFitResult result = model switch
+            {
+                "Kare" => SuiteFit.Kare(data, split, run, options),
+                SuiteFit.RbfKernelRidgeModel => SuiteFit.RbfKernelRidge(data, split),
+                _ => SuiteFit.MlNet(data, split, model),
+            };
             store.Save(run, result);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(data.Task == SuiteTask.Regression ? "R²" : "accuracy")} {result.Metric:F4}, {result.FitSeconds:F1} s; elapsed {stopwatch.Elapsed.TotalMinutes:F1} min"));

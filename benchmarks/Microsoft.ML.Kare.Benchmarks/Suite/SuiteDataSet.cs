@@ -21,7 +21,7 @@ internal enum SuiteTask
 /// </summary>
 internal sealed class SuiteDataSet
 {
-    private SuiteDataSet(string name, SuiteTask task, float[] labels, float[][] features, string[] featureNames, bool[][] splits)
+    private SuiteDataSet(string name, SuiteTask task, float[] labels, float[][] features, string[] featureNames, bool[][] splits, bool[][]? testMasks = null)
     {
         Name = name;
         Task = task;
@@ -29,6 +29,7 @@ internal sealed class SuiteDataSet
         Features = features;
         FeatureNames = featureNames;
         TrainingMasks = splits;
+        TestMasks = testMasks ?? splits.Select(m => m.Select(t => !t).ToArray()).ToArray();
     }
 
     public string Name { get; }
@@ -46,6 +47,12 @@ internal sealed class SuiteDataSet
     /// <summary>Per split, per row: true for a training row.</summary>
     public bool[][] TrainingMasks { get; }
 
+    /// <summary>
+    /// Per split, per row: true for a test row. The complement of <see cref="TrainingMasks"/> unless the training rows were
+    /// subsampled (<see cref="WithTrainingRows"/>): the rows left out then belong to neither.
+    /// </summary>
+    public bool[][] TestMasks { get; }
+
     public int RowCount => Labels.Length;
 
     public int FeatureCount => FeatureNames.Length;
@@ -54,6 +61,63 @@ internal sealed class SuiteDataSet
 
     /// <summary>Training rows of split <paramref name="split"/> (1-based).</summary>
     public int TrainingRowCount(int split) => TrainingMasks[split - 1].Count(t => t);
+
+    /// <summary>Test rows of split <paramref name="split"/> (1-based).</summary>
+    public int TestRowCount(int split) => TestMasks[split - 1].Count(t => t);
+
+    /// <summary>
+    /// The same data set and test rows with at most <paramref name="rows"/> training rows per split: a random subsample of
+    /// each split's training rows (fixed by the data set's name and the split), stratified by class for classification so
+    /// that every class keeps its share and at least one row; unchanged where a split has no more rows than that. It
+    /// measures the trainers at small n on real data, the regime where selection is hardest.
+    /// </summary>
+    public SuiteDataSet WithTrainingRows(int rows)
+    {
+        if (rows < 1)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, "The training rows per split must be at least 1.");
+        var masks = new bool[SplitCount][];
+        for (int s = 0; s < SplitCount; s++)
+        {
+            int[] training = Enumerable.Range(0, RowCount).Where(i => TrainingMasks[s][i]).ToArray();
+            masks[s] = new bool[RowCount];
+            foreach (int i in training.Length <= rows ? training : Subsample(training, rows, StableSeed(Name, s + 1)))
+                masks[s][i] = true;
+        }
+        return new SuiteDataSet(Name, Task, Labels, Features, FeatureNames, masks, TestMasks);
+    }
+
+    private int[] Subsample(int[] training, int rows, int seed)
+    {
+        var random = new Random(seed);
+        int[] shuffled = training.ToArray();
+        random.Shuffle(shuffled);
+        if (Task == SuiteTask.Regression)
+            return shuffled[..rows];
+        // Stratified: each class's share of the rows, rounded by largest remainder, at least one row per class.
+        var classes = shuffled.GroupBy(i => Labels[i]).OrderBy(g => g.Key).Select(g => g.ToArray()).ToArray();
+        double[] quota = classes.Select(c => rows * (double)c.Length / training.Length).ToArray();
+        int[] take = quota.Select((q, k) => Math.Min(classes[k].Length, Math.Max(1, (int)Math.Floor(q)))).ToArray();
+        foreach (int k in Enumerable.Range(0, classes.Length).OrderByDescending(k => quota[k] - Math.Floor(quota[k])))
+        {
+            if (take.Sum() >= rows)
+                break;
+            if (take[k] < classes[k].Length)
+                take[k]++;
+        }
+        return classes.SelectMany((c, k) => c.Take(take[k])).ToArray();
+    }
+
+    /// <summary>A seed that depends only on the text and the number (string.GetHashCode differs from process to process).</summary>
+    private static int StableSeed(string text, int number)
+    {
+        unchecked
+        {
+            int hash = (int)2166136261;
+            foreach (char c in text)
+                hash = (hash ^ c) * 16777619;
+            return (hash ^ number) * 16777619 & int.MaxValue;
+        }
+    }
 
     /// <summary>A data set built in memory (for example a simulation), with its splits' training masks.</summary>
     public static SuiteDataSet FromArrays(string name, SuiteTask task, float[] labels, float[][] features, bool[][] trainingMasks)

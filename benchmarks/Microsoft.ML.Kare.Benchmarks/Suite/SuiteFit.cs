@@ -167,6 +167,51 @@ internal static class SuiteFit
         return Measure(mlContext, data, split, model, "defaults", transformer, test, seconds) with { PeakMegabytes = peak };
     }
 
+    /// <summary>The model name of <see cref="RbfKernelRidgeReference"/> in results and reports.</summary>
+    public const string RbfKernelRidgeModel = "RbfKernelRidgeCv";
+
+    /// <summary>Fits <see cref="RbfKernelRidgeReference"/> (computed outside ML.NET) and scores it on the split's test rows.</summary>
+    public static SuiteFitResult RbfKernelRidge(SuiteDataSet data, int split)
+    {
+        bool[] mask = data.TrainingMasks[split - 1], testMask = data.TestMasks[split - 1];
+        int[] training = Enumerable.Range(0, data.RowCount).Where(i => mask[i]).ToArray();
+        int[] testing = Enumerable.Range(0, data.RowCount).Where(i => testMask[i]).ToArray();
+        int classes = data.Task switch
+        {
+            SuiteTask.Regression => 0,
+            SuiteTask.Binary => 2,
+            _ => (int)data.Labels.Max() + 1,
+        };
+        var clock = Stopwatch.StartNew();
+        double[] predicted = RbfKernelRidgeReference.Predict(
+            training.Select(i => data.Features[i]).ToArray(), training.Select(i => data.Labels[i]).ToArray(),
+            testing.Select(i => data.Features[i]).ToArray(), classes);
+        double seconds = clock.Elapsed.TotalSeconds;
+        double[] actual = testing.Select(i => (double)data.Labels[i]).ToArray();
+        double metric;
+        if (classes == 0)
+        {
+            double mean = actual.Average();
+            metric = 1 - actual.Zip(predicted, (y, f) => (y - f) * (y - f)).Sum() / actual.Sum(y => (y - mean) * (y - mean));
+        }
+        else
+        {
+            metric = actual.Zip(predicted, (y, f) => y == f ? 1.0 : 0.0).Average();
+        }
+        return new SuiteFitResult
+        {
+            DataSet = data.Name,
+            Split = split,
+            Model = RbfKernelRidgeModel,
+            Options = "defaults",
+            Metric = metric,
+            LogLoss = double.NaN,
+            FitSeconds = seconds,
+            TrainingRows = training.Length,
+            TestRows = testing.Length,
+        };
+    }
+
     private static TOptions Configure<TOptions>(TOptions options, KareOptionAssignments assignments)
         where TOptions : KareTrainerOptionsBase
     {
@@ -209,7 +254,7 @@ internal static class SuiteFit
             LogLoss = logLoss,
             FitSeconds = seconds,
             TrainingRows = data.TrainingRowCount(split),
-            TestRows = data.RowCount - data.TrainingRowCount(split),
+            TestRows = data.TestRowCount(split),
         };
     }
 
@@ -261,7 +306,7 @@ internal static class SuiteFit
         double[]? calibrationScale = AdaptiveIntervalWidth.PosteriorStandardDeviations(model.Model, properRows, Features(calibration.Contains));
         if (calibrationScale is null)
             return new SplitConformalResult(constantCoverage, 2 * halfWidth, double.NaN, double.NaN);
-        double[] testScale = AdaptiveIntervalWidth.PosteriorStandardDeviations(model.Model, properRows, Features(i => !mask[i]))!;
+        double[] testScale = AdaptiveIntervalWidth.PosteriorStandardDeviations(model.Model, properRows, Features(i => data.TestMasks[split - 1][i]))!;
         double scaledHalfWidth = ConformalQuantile(residuals.Select((r, i) => r / calibrationScale[i]).ToArray(), coverage);
         double adaptiveCoverage = testResiduals.Where((r, i) => r <= scaledHalfWidth * testScale[i]).Count() / (double)testResiduals.Length;
         return new SplitConformalResult(constantCoverage, 2 * halfWidth, adaptiveCoverage, 2 * scaledHalfWidth * testScale.Average());
@@ -313,9 +358,9 @@ internal static class SuiteFit
     /// <summary>The training and test rows of a split as data views with a float label (bool for binary, key for multiclass).</summary>
     private static (IDataView Train, IDataView Test) Views(MLContext mlContext, SuiteDataSet data, int split)
     {
-        bool[] mask = data.TrainingMasks[split - 1];
+        bool[] mask = data.TrainingMasks[split - 1], testMask = data.TestMasks[split - 1];
         IDataView trainingRows = Rows(mlContext, data, i => mask[i]);
-        IDataView testRows = Rows(mlContext, data, i => !mask[i]);
+        IDataView testRows = Rows(mlContext, data, i => testMask[i]);
         if (data.Task != SuiteTask.Multiclass)
             return (trainingRows, testRows);
         ITransformer keys = mlContext.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
