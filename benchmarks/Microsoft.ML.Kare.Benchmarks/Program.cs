@@ -57,6 +57,8 @@ internal static class Program
             return HeldOutBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--scalar-race")
             return ScalarRaceBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--collection-stress")
+            return CollectionStressBenchmark.Run(args[1..]);
         var options = Options.Parse(args);
         TorchRuntime.Initialize(); // the process settings training runs with (OpenMP waiting, MKL reproducibility)
         torch.set_num_threads(options.Threads);

@@ -8,17 +8,17 @@ namespace Microsoft.ML.Kare.LibTorch;
 /// <see cref="Scalar"/> that stays alive until libtorch has read it.
 /// </summary>
 /// <remarks>
-/// TorchSharp 0.107's <see cref="Scalar"/> wraps a native pointer that its finalizer frees. The scalars it creates
-/// implicitly (<c>tensor * 2.0</c>, <c>tensor.square()</c>, and the alpha of 1 in every <c>tensor + tensor</c> and
-/// <c>add_</c>) are unreachable as soon as their pointer is passed to native code, so a garbage collection started by
-/// another thread can free one while libtorch still reads it. Measured (the benchmark project's <c>--scalar-race</c>):
-/// four threads doing <c>x + s</c> while a fifth collects garbage failed 64 and 233 times in 305,100 and 232,600
-/// operations, with libtorch's "Expected false to be true" or "Unknown scalar type" (a freed Scalar read), and a
-/// 10-fold cross-validated fit, its fold networks side by side, failed the same way; with held scalars, 0 failures in
-/// 291,900 and 292,700. Every method here creates its scalar with <c>ToScalar</c> and disposes of it after
-/// the call, or uses a static one that is never collected, and calls the libtorch operation TorchSharp's operator
-/// calls, so results are bit for bit the same. A test (<c>HeldScalarsTests</c>) reads the built IL and fails on any
-/// call in the library that creates an implicit scalar.
+/// TorchSharp 0.107's <see cref="Scalar"/> wraps a native pointer that its finalizer frees. The scalars it makes for an
+/// operation (<c>tensor * 2.0</c>, <c>tensor.square()</c>, <c>tensor.ToDouble()</c>, and the alpha of 1 in every
+/// <c>tensor + tensor</c> and <c>add_</c>) are unreachable as soon as their pointer is passed to native code, so a
+/// garbage collection started by another thread can free one while libtorch still reads it. Measured with the benchmark
+/// project: four threads doing <c>x + s</c> while a fifth collects garbage failed 64 and 233 times in 305,100 and
+/// 232,600 operations with libtorch's "Expected false to be true" or "Unknown scalar type" (<c>--scalar-race</c>), and
+/// 24 of 40 default fits failed under continuous collection (<c>--collection-stress</c>); with held scalars, 0 and 0.
+/// Every method here makes its scalar with <c>ToScalar</c> and disposes of it after the call, or uses a static one that
+/// is never collected, and calls the libtorch operation TorchSharp's operator calls, so results are bit for bit the
+/// same. A test (<c>HeldScalarsTests</c>) reads the built IL and fails on any other call in the library that makes a
+/// scalar.
 /// </remarks>
 internal static class HeldScalars
 {
@@ -34,6 +34,13 @@ internal static class HeldScalars
     {
         One = 1.ToScalar();
         Two = 2.ToScalar();
+    }
+
+    /// <summary>The value of a one-element tensor (TorchSharp's <c>ToDouble()</c>, which reads it through a scalar).</summary>
+    public static double ScalarValue(this Tensor a)
+    {
+        using Scalar scalar = a.ToScalar();
+        return scalar.ToDouble();
     }
 
     /// <summary>a + b.</summary>

@@ -19,7 +19,7 @@ internal static class CholeskyFactor
         if (TryFactor(matrix) is Tensor factor)
             return factor;
 
-        double meanDiagonal = matrix.diagonal().mean().ToDouble();
+        double meanDiagonal = matrix.diagonal().mean().ScalarValue();
         if (!double.IsFinite(meanDiagonal))
             throw new ArithmeticException($"The matrix for {purpose} has non-finite entries.");
         for (double jitter = 1e-12; jitter <= 1e-6; jitter *= 100)
@@ -57,7 +57,7 @@ internal static class CholeskyFactor
             long width = Math.Min(blockColumns, rows);
             Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
             Tensor columns = torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
-            sum += columns.Squared().sum().ToDouble();
+            sum += columns.Squared().sum().ScalarValue();
         }
         return sum;
     }

@@ -77,9 +77,9 @@ internal static class KareObjective
         Tensor ay = a.mm(targets);
         Tensor a2y = a.mm(ay);
         Tensor a2 = gradient.addmm_(a, a, 0f, 1f);
-        double numerator = (targets * a2y).sum().ToDouble() / (n * c);
-        double denominator = a.trace().ToDouble() / n;
-        double traceA2 = a2.trace().ToDouble();
+        double numerator = (targets * a2y).sum().ScalarValue() / (n * c);
+        double denominator = a.trace().ScalarValue() / n;
+        double traceA2 = a2.trace().ScalarValue();
         a.Dispose();
         double value = numerator / (denominator * denominator);
         if (!double.IsFinite(value))
@@ -87,7 +87,7 @@ internal static class KareObjective
 
         double d2 = denominator * denominator;
         double d3 = d2 * denominator;
-        double dRhoDRidge = -2.0 * (ay * a2y).sum().ToDouble() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
+        double dRhoDRidge = -2.0 * (ay * a2y).sum().ScalarValue() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
         double scaleOuter = 1.0 / ((double)n * n * c * d2);
         Tensor scaledAy = ay.Times(-scaleOuter);
@@ -121,16 +121,16 @@ internal static class KareObjective
         Tensor a2y = ay.cholesky_solve(factor);
         Tensor az = probes.cholesky_solve(factor);
         double traceA = CholeskyFactor.InverseTrace(factor); // Tr A = ‖L⁻¹‖_F²
-        double numerator = (targets * a2y).sum().ToDouble() / (n * c);
+        double numerator = (targets * a2y).sum().ScalarValue() / (n * c);
         double denominator = traceA / n;
         double value = numerator / (denominator * denominator);
         if (!double.IsFinite(value))
             return double.NaN;
 
-        double traceA2 = az.Squared().sum().ToDouble() / m;
+        double traceA2 = az.Squared().sum().ScalarValue() / m;
         double d2 = denominator * denominator;
         double d3 = d2 * denominator;
-        double dRhoDRidge = -2.0 * (ay * a2y).sum().ToDouble() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
+        double dRhoDRidge = -2.0 * (ay * a2y).sum().ScalarValue() / (n * c * d2) + 2.0 * numerator * traceA2 / (n * d3);
         double scaleA2 = 2.0 * numerator / ((double)n * n * d3);
         double scaleOuter = 1.0 / ((double)n * n * c * d2);
         Tensor scaledAz = az.Times(scaleA2 / m);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,5 +37,5 @@ internal static class RelativeRidge
 
     /// <summary>λ = λ̃·Tr(K)/n² for the kernel K (n×n).</summary>
     public static double ToAbsolute(double relativeRidge, Tensor kernel)
-        => ToAbsolute(relativeRidge, kernel.trace().ToDouble(), kernel.shape[0]);
+        => ToAbsolute(relativeRidge, kernel.trace().ScalarValue(), kernel.shape[0]);
 }

@@ -81,7 +81,7 @@ internal sealed class KareStepEngine : IDisposable
         Profile?.Add(KareStepPhase.Kernel, start);
 
         start = Stopwatch.GetTimestamp();
-        if (!double.IsFinite(kernel.sum().ToDouble()))
+        if (!double.IsFinite(kernel.sum().ScalarValue()))
             return double.NaN;
         // K is overwritten by the solve, G = dρ/dK (of the weighted kernel) lands in the same buffer.
         double value = ValueAndGradientInPlace(kernel, batch, relativeRidge);

@@ -1,0 +1,75 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.Kare.Benchmarks;
+
+/// <summary>
+/// Default KARE fits with many fold networks side by side while another thread collects garbage without pause: every
+/// fit must finish and give the same model as without the collector (a freed native object read by libtorch shows up as
+/// an exception or a different score). Prints fits, failures and differing models. Usage:
+/// <c>--collection-stress [--fits 20] [--rows 200] [--folds 10]</c>.
+/// </summary>
+internal static class CollectionStressBenchmark
+{
+    private sealed class Row
+    {
+        public float Label { get; set; }
+
+        [VectorType(10)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    public static int Run(string[] args)
+    {
+        int fits = int.Parse(CommandLine.Value(args, "--fits") ?? "20", CultureInfo.InvariantCulture);
+        int rows = int.Parse(CommandLine.Value(args, "--rows") ?? "200", CultureInfo.InvariantCulture);
+        int folds = int.Parse(CommandLine.Value(args, "--folds") ?? "10", CultureInfo.InvariantCulture);
+        var mlContext = new MLContext(seed: 0);
+        var random = new Random(7);
+        var data = Enumerable.Range(0, rows).Select(_ =>
+        {
+            float[] x = Enumerable.Range(0, 10).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            return new Row { Features = x, Label = (float)(Math.Cos(x.Sum()) + 0.1 * random.NextDouble()) };
+        }).ToList();
+        IDataView view = mlContext.Data.LoadFromEnumerable(data);
+        var options = new KareRegressionTrainer.Options { NumberOfFolds = folds, NumberOfEpochs = 30, Seed = 1 };
+        float[] Scores() => mlContext.Regression.Trainers.Kare(options).Fit(view).Transform(view).GetColumn<float>("Score").ToArray();
+        float[] reference = Scores();
+
+        bool stop = false;
+        var collector = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+        int failures = 0, different = 0;
+        string? first = null;
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < fits; i++)
+        {
+            try
+            {
+                if (!Scores().SequenceEqual(reference))
+                    different++;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                first ??= e.GetBaseException().Message.Split('\n')[0];
+            }
+        }
+        Volatile.Write(ref stop, true);
+        collector.Join();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{fits} fits of {rows} rows, {folds} folds side by side, under continuous collection ({clock.Elapsed.TotalSeconds:F0} s): {failures} failed, {different} gave a different model{(first is null ? "" : "; first failure: " + first)}"));
+        return failures + different == 0 ? 0 : 1;
+    }
+}
