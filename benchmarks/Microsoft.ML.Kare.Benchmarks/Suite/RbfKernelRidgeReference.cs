@@ -11,7 +11,10 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// protocol (features and label standardised on the training rows; k(x, z) = exp(−γ‖x − z‖²); (K + αI)c = y; α and γ
 /// from {1e-3, 1e-2, 1e-1, 1}², chosen by 5 contiguous folds (the first n mod 5 one row larger), the score averaged over folds), refitted on all training
 /// rows. For classification the targets are the ±1 one-hot columns, the prediction their argmax, and the folds' score
-/// accuracy (a kernel ridge classifier, standing in for the cross-validated RBF SVC).
+/// accuracy (a kernel ridge classifier, standing in for the cross-validated RBF SVC). Ties go to the first of the grid
+/// with α varying slowest, as scikit-learn's grid search orders it. Unlike scikit-learn's pipeline, features and label
+/// are standardised once on all training rows rather than within each fold, classification folds are not stratified,
+/// and a fold whose labels are constant scores −(residual sum of squares).
 /// </summary>
 internal static class RbfKernelRidgeReference
 {
@@ -27,16 +30,17 @@ internal static class RbfKernelRidgeReference
     public static double[] Predict(float[][] train, float[] labels, float[][] test, int classes)
     {
         int n = train.Length, d = train[0].Length;
+        if (n < Folds)
+            throw new ArgumentException($"{Folds}-fold cross-validation needs at least {Folds} training rows, not {n}.", nameof(train));
         var (mean, scale) = Moments(train, d);
         double[][] x = train.Select(r => Standardize(r, mean, scale)).ToArray();
         double[][] z = test.Select(r => Standardize(r, mean, scale)).ToArray();
         Matrix<double> targets = Targets(labels, classes, out double labelMean, out double labelScale);
 
-        double bestScore = double.NegativeInfinity, bestGamma = Grid[0], bestAlpha = Grid[0];
-        foreach (double gamma in Grid)
+        var scores = new double[Grid.Length, Grid.Length]; // [γ, α]
+        for (int g = 0; g < Grid.Length; g++)
         {
-            Matrix<double> kernel = Kernel(x, x, gamma);
-            double[] scores = new double[Grid.Length];
+            Matrix<double> kernel = Kernel(x, x, Grid[g]);
             for (int fold = 0; fold < Folds; fold++)
             {
                 // Contiguous folds, the first n mod 5 one row larger (scikit-learn's KFold without shuffling).
@@ -53,13 +57,17 @@ internal static class RbfKernelRidgeReference
                     for (int i = 0; i < scaled.RowCount; i++)
                         scaled.SetRow(i, scaled.Row(i) / (Math.Max(eigen.EigenValues[i].Real, 0) + alpha));
                     Matrix<double> predicted = kHeld * (eigen.EigenVectors * scaled);
-                    scores[a] += Score(predicted, Rows(targets, held), classes) / Folds;
+                    scores[g, a] += Score(predicted, Rows(targets, held), classes) / Folds;
                 }
             }
-            for (int a = 0; a < Grid.Length; a++)
+        }
+        double bestScore = double.NegativeInfinity, bestGamma = Grid[0], bestAlpha = Grid[0];
+        for (int a = 0; a < Grid.Length; a++)
+        {
+            for (int g = 0; g < Grid.Length; g++)
             {
-                if (scores[a] > bestScore)
-                    (bestScore, bestGamma, bestAlpha) = (scores[a], gamma, Grid[a]);
+                if (scores[g, a] > bestScore)
+                    (bestScore, bestGamma, bestAlpha) = (scores[g, a], Grid[g], Grid[a]);
             }
         }
 

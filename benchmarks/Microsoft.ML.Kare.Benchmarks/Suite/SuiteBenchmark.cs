@@ -15,13 +15,14 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// </summary>
 /// <remarks>
 /// Usage: <c>--suite [FOLDER] [--name RUN] [--option Name=Value]... [--datasets a,b] [--tasks regression,binary,multiclass]
-/// [--splits 1,2] [--max-rows N] [--training-rows N] [--refit-peers] [--compare RUN,RUN] [--report-only] [--results FOLDER]
-/// [--out FILE]</c>.
+/// [--splits 1,2] [--max-rows N] [--training-rows N] [--refit-peers] [--rbf-reference] [--compare RUN,RUN] [--report-only]
+/// [--results FOLDER] [--out FILE]</c>.
 /// FOLDER defaults to the suite copied into this project (data/suite). RUN names an option set (default "defaults");
 /// results are stored under it, so an interrupted run resumes. <c>--compare</c> reports several stored runs side by
 /// side; <c>--refit-peers</c> refits ML.NET's reference trainers (runs "mlnet-MODEL") instead of taking their results from
-/// the file, and fits the cross-validated RBF kernel ridge of <see cref="RbfKernelRidgeReference"/> (run
-/// "reference-RbfKernelRidgeCv"). <c>--training-rows N</c> fits every split on a stratified random subsample of at most N of its training rows
+/// the file; with <c>--training-rows</c> (or <c>--rbf-reference</c>) it also fits the cross-validated RBF kernel ridge of
+/// <see cref="RbfKernelRidgeReference"/> (run "reference-RbfKernelRidgeCv"), which on all rows repeats the file's
+/// <c>sk:krr_rbf_cv</c> and would count it twice. <c>--training-rows N</c> fits every split on a stratified random subsample of at most N of its training rows
 /// (<see cref="SuiteDataSet.WithTrainingRows"/>), tested on the same test rows: small-n selection measured on real data. Its
 /// results live in their own folder (<c>training-rows-N</c>) and the file's reference results, fitted on all rows, are left
 /// out; refit ML.NET's peers on the same rows with <c>--refit-peers</c>. Runs are sequential: every fit has the machine to
@@ -47,6 +48,7 @@ internal static class SuiteBenchmark
         var store = new SuiteResultStore(trainingRows is int n ? Path.Combine(resultsFolder, string.Create(CultureInfo.InvariantCulture, $"training-rows-{n}")) : resultsFolder);
         bool reportOnly = args.Contains("--report-only");
         bool refitPeers = args.Contains("--refit-peers");
+        bool rbfReference = args.Contains("--rbf-reference");
 
         var catalog = SuiteDataSet.Catalog(folder);
         var wantedSets = CommandLine.List(args, "--datasets");
@@ -75,7 +77,8 @@ internal static class SuiteBenchmark
                     if (refitPeers)
                     {
                         work.AddRange(SuiteFit.MlNetPeers(data.Task).Select(p => (data, split, PeerRunPrefix + Sanitize(p), p)));
-                        work.Add((data, split, ReferenceRunPrefix + SuiteFit.RbfKernelRidgeModel, SuiteFit.RbfKernelRidgeModel));
+                        if (trainingRows is not null || rbfReference)
+                            work.Add((data, split, ReferenceRunPrefix + SuiteFit.RbfKernelRidgeModel, SuiteFit.RbfKernelRidgeModel));
                     }
                 }
             }

@@ -68,7 +68,8 @@ internal sealed class SuiteDataSet
     /// <summary>
     /// The same data set and test rows with at most <paramref name="rows"/> training rows per split: a random subsample of
     /// each split's training rows (fixed by the data set's name and the split), stratified by class for classification so
-    /// that every class keeps its share and at least one row; unchanged where a split has no more rows than that. It
+    /// that every class keeps its share and at least one row (more than N rows only when N is below the number of
+    /// classes); unchanged where a split has no more rows than that. It
     /// measures the trainers at small n on real data, the regime where selection is hardest.
     /// </summary>
     public SuiteDataSet WithTrainingRows(int rows)
@@ -104,6 +105,9 @@ internal sealed class SuiteDataSet
             if (take[k] < classes[k].Length)
                 take[k]++;
         }
+        // The one row each rare class keeps can overshoot when N is tiny: give back from the largest classes.
+        while (take.Sum() > rows && take.Max() > 1)
+            take[Array.IndexOf(take, take.Max())]--;
         return classes.SelectMany((c, k) => c.Take(take[k])).ToArray();
     }
 
