@@ -101,6 +101,16 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public bool CompressSkewedFeatures = KareTrainerDefaults.CompressSkewedFeatures;
 
     /// <summary>
+    /// Whether a feature column with exactly two values (an indicator, a one-hot category) is centred and divided by half
+    /// the distance between its values instead of by its standard deviation: every indicator then spans 2, as a balanced
+    /// one does when standardised, and a rare category (a standard deviation of √(p(1 − p)), 0.1 at p = 0.01) is not
+    /// magnified into the row's dominant coordinate. Other columns are standardised either way. true (the default):
+    /// measured on the public suite, 9 of the 14 data sets with such columns better and 5 worse (mean +0.0025 in R² or
+    /// accuracy), and better on average with 100 and 200 training rows (README, "Indicator features").
+    /// </summary>
+    public bool ScaleIndicatorsByRange = KareTrainerDefaults.ScaleIndicatorsByRange;
+
+    /// <summary>
     /// Whether the n×n matrix algebra of each KARE training step on the kernel path (the kernel, its Cholesky solve,
     /// dρ/dK and its contraction with the network) runs in float32, 1.7–2× faster per step than float64 on a CPU (fits up
     /// to about 1,000 rows about 1.4–2× faster, larger ones less: their float64 held-out measurements remain). The
@@ -199,6 +209,7 @@ internal static class KareTrainerDefaults
     public const KareRidgeSelection RidgeSelection = KareRidgeSelection.Automatic;
     public const double ValidationFraction = 0.2;
     public const bool CompressSkewedFeatures = true;
+    public const bool ScaleIndicatorsByRange = true;
     public const bool SinglePrecisionTraining = false;
     public const double PredictionIntervalCoverage = 0.9;
     public const int NumberOfFolds = 5;

@@ -98,6 +98,7 @@ internal static class KareTraining
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,
         CompressSkewedFeatures = options.CompressSkewedFeatures,
+        ScaleIndicatorsByRange = options.ScaleIndicatorsByRange,
         SinglePrecisionTraining = options.SinglePrecisionTraining,
         Folds = options.NumberOfFolds,
         MaximumKernelTrainingRows = options.MaximumKernelTrainingRows ?? FitPlan.AutomaticMaximumKernelTrainingRows,

@@ -33,7 +33,7 @@ internal static class KareFitter
         TorchRuntime.Initialize();
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(settings.Seed);
-        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures);
+        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange);
         if (rows.FeatureCompressionScales is double[] compression)
             monitor.Info(DescribeCompression(compression));
         FitPlan plan = FitPlan.Create(data.RowCount, data.FeatureCount, data.TargetCount, settings);

@@ -60,6 +60,43 @@ internal static class Standardization
     }
 
     /// <summary>
+    /// The feature columns' means and scales: <see cref="ColumnStatistics"/>, except that with
+    /// <paramref name="indicatorsByRange"/> a column with exactly two values among the rows of positive weight (an
+    /// indicator) is divided by half the distance between them (docs/maths.md, "Standardisation and weights").
+    /// </summary>
+    public static (double[] Means, double[] Scales) FeatureStatistics(double[] values, int rows, int columns, double[]? weights, bool indicatorsByRange)
+    {
+        var (means, scales) = ColumnStatistics(values, rows, columns, weights);
+        if (!indicatorsByRange)
+            return (means, scales);
+        for (int j = 0; j < columns; j++)
+        {
+            if (TwoValues(values, rows, columns, j, weights) is (double low, double high))
+                scales[j] = (high - low) / 2;
+        }
+        return (means, scales);
+    }
+
+    /// <summary>The column's two values, lower first, when it has exactly two among the rows of positive weight; else null.</summary>
+    public static (double Low, double High)? TwoValues(double[] values, int rows, int columns, int column, double[]? weights)
+    {
+        double first = double.NaN, second = double.NaN;
+        for (int i = 0; i < rows; i++)
+        {
+            if (!((weights?[i] ?? 1.0) > 0))
+                continue;
+            double value = values[(long)i * columns + column];
+            if (double.IsNaN(first) || value == first)
+                first = value;
+            else if (double.IsNaN(second) || value == second)
+                second = value;
+            else
+                return null;
+        }
+        return double.IsNaN(second) ? null : (Math.Min(first, second), Math.Max(first, second));
+    }
+
+    /// <summary>
     /// Row weights divided by their mean (so that weighted kernels keep their scale), or null for null; throws when the
     /// mean is not positive and finite.
     /// </summary>

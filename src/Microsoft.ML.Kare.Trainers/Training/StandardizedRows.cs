@@ -9,7 +9,7 @@ namespace Microsoft.ML.Kare.Training;
 /// </summary>
 internal sealed class StandardizedRows
 {
-    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures)
+    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange)
     {
         RowCount = data.RowCount;
         FeatureCount = data.FeatureCount;
@@ -25,7 +25,7 @@ internal sealed class StandardizedRows
                 features = Compress(features, RowCount, FeatureCount, scales);
             }
         }
-        (FeatureMeans, FeatureScales) = Standardization.ColumnStatistics(features, RowCount, FeatureCount, weights);
+        (FeatureMeans, FeatureScales) = Standardization.FeatureStatistics(features, RowCount, FeatureCount, weights, scaleIndicatorsByRange);
         (TargetMeans, TargetScales) = Standardization.ColumnStatistics(data.Targets, RowCount, TargetCount, weights);
         Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
@@ -52,9 +52,13 @@ internal sealed class StandardizedRows
     public double[] TargetMeans { get; }
     public double[] TargetScales { get; }
 
-    /// <summary>The rows of <paramref name="data"/> standardised; skewed feature columns compressed first when <paramref name="compressSkewedFeatures"/>.</summary>
-    public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false)
-        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures);
+    /// <summary>
+    /// The rows of <paramref name="data"/> standardised; skewed feature columns compressed first when
+    /// <paramref name="compressSkewedFeatures"/>, two-valued ones scaled by half their range when
+    /// <paramref name="scaleIndicatorsByRange"/>.
+    /// </summary>
+    public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false, bool scaleIndicatorsByRange = false)
+        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange);
 
     private static double[] Compress(double[] values, int rows, int columns, double[] scales)
     {

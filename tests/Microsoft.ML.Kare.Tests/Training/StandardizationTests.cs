@@ -30,6 +30,39 @@ public sealed class StandardizationTests
     }
 
     [TestMethod]
+    public void IndicatorsByRangeDivideTwoValuedColumnsByHalfTheirRange()
+    {
+        // Columns: a rare 0/1 indicator (2 of the 19 rows that count), a two-valued {2, 5} column, a three-valued column,
+        // and a column whose third value sits only on the row of weight 0 (two values among the rows that count).
+        const int rows = 20;
+        const int columns = 4;
+        var values = new double[rows * columns];
+        var weights = Enumerable.Repeat(1.0, rows).ToArray();
+        for (int i = 0; i < rows; i++)
+        {
+            values[i * columns] = i < 2 ? 1 : 0;
+            values[i * columns + 1] = i % 3 == 0 ? 5 : 2;
+            values[i * columns + 2] = i % 3;
+            values[i * columns + 3] = i == rows - 1 ? 7 : i % 2;
+        }
+        weights[rows - 1] = 0;
+
+        var (standardMeans, standardScales) = Standardization.ColumnStatistics(values, rows, columns, weights);
+        var (means, scales) = Standardization.FeatureStatistics(values, rows, columns, weights, indicatorsByRange: true);
+        CollectionAssert.AreEqual(standardMeans, means, "the centre stays the weighted mean");
+        double p = 2.0 / 19;
+        Assert.AreEqual(0.5, scales[0], "indicator: half of 1 − 0, not its standard deviation √(p(1 − p)) ≈ 0.31");
+        Assert.AreEqual(Math.Sqrt(p * (1 - p)), standardScales[0], 1e-14);
+        Assert.AreEqual(1.5, scales[1], "half of 5 − 2");
+        Assert.AreEqual(standardScales[2], scales[2], "three values: standardised");
+        Assert.AreEqual(0.5, scales[3], "the weight-0 row's third value does not count");
+
+        var (_, unchanged) = Standardization.FeatureStatistics(values, rows, columns, weights, indicatorsByRange: false);
+        CollectionAssert.AreEqual(standardScales, unchanged);
+        Assert.IsNull(Standardization.TwoValues(new double[] { 3, 3, 3 }, 3, 1, 0, null), "one value is not two");
+    }
+
+    [TestMethod]
     public void IntegerWeightsEqualDuplicatedRows()
     {
         // Weighted statistics with integer weights w are the statistics of the rows repeated w times (MathNet, unweighted).
