@@ -2,16 +2,15 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
-using System.Threading;
 using Microsoft.ML.Data;
 
 namespace Microsoft.ML.Kare.Benchmarks;
 
 /// <summary>
 /// Cross-validated KARE fits (30 epochs), the fold networks side by side, while another thread collects garbage without
-/// pause: every
-/// fit must finish and give the same model as without the collector (a freed native object read by libtorch shows up as
-/// an exception or a different score). Prints fits, failures and differing models. Usage:
+/// pause (<see cref="ContinuousGarbageCollection"/>): every fit must finish and give the same model as without the
+/// collector (a freed native object read by libtorch shows up as an exception or a different score). Prints fits,
+/// failures and differing models. Usage:
 /// <c>--collection-stress [--fits 40] [--rows 300] [--folds 5]</c>.
 /// </summary>
 internal static class CollectionStressBenchmark
@@ -41,34 +40,25 @@ internal static class CollectionStressBenchmark
         float[] Scores() => mlContext.Regression.Trainers.Kare(options).Fit(view).Transform(view).GetColumn<float>("Score").ToArray();
         float[] reference = Scores();
 
-        bool stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        collector.Start();
         int failures = 0, different = 0;
         string? first = null;
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < fits; i++)
+        using (new ContinuousGarbageCollection())
         {
-            try
+            for (int i = 0; i < fits; i++)
             {
-                if (!Scores().SequenceEqual(reference))
-                    different++;
-            }
-            catch (Exception e)
-            {
-                failures++;
-                first ??= e.GetBaseException().Message.Split('\n')[0];
+                try
+                {
+                    if (!Scores().SequenceEqual(reference))
+                        different++;
+                }
+                catch (Exception e)
+                {
+                    failures++;
+                    first ??= e.GetBaseException().Message.Split('\n')[0];
+                }
             }
         }
-        Volatile.Write(ref stop, true);
-        collector.Join();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{fits} fits of {rows} rows, {folds} folds side by side, under continuous collection ({clock.Elapsed.TotalSeconds:F0} s): {failures} failed, {different} gave a different model{(first is null ? "" : "; first failure: " + first)}"));
         return failures + different == 0 ? 0 : 1;

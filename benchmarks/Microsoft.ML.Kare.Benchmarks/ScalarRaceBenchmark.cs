@@ -33,19 +33,10 @@ internal static class ScalarRaceBenchmark
 
     private static (long Operations, int Failures, string? First) Measure(bool held, double seconds, int threads)
     {
-        bool stop = false;
         long operations = 0;
         int failures = 0;
         string? first = null;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        collector.Start();
+        using var collection = new ContinuousGarbageCollection();
         DateTime end = DateTime.UtcNow.AddSeconds(seconds);
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
         {
@@ -72,8 +63,6 @@ internal static class ScalarRaceBenchmark
                 }
             }
         });
-        Volatile.Write(ref stop, true);
-        collector.Join();
         return (operations, failures, first);
     }
 }

@@ -9,8 +9,8 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// A cross-validated RBF kernel ridge regression, written here independently of the trainers as a reference model for
 /// runs whose peers cannot come from <c>peers.txt</c> (subsampled training rows): the suite's <c>sk:krr_rbf_cv</c>
 /// protocol (features and label standardised on the training rows; k(x, z) = exp(−γ‖x − z‖²); (K + αI)c = y; α and γ
-/// from {1e-3, 1e-2, 1e-1, 1}², chosen by 5 contiguous folds (the first n mod 5 one row larger), the score averaged over folds), refitted on all training
-/// rows. For classification the targets are the ±1 one-hot columns, the prediction their argmax, and the folds' score
+/// from {1e-3, 1e-2, 1e-1, 1}², chosen by 5 contiguous folds (the first n mod 5 one row larger), the score averaged over
+/// folds), refitted on all training rows. For classification the targets are the ±1 one-hot columns, the prediction their argmax, and the folds' score
 /// accuracy (a kernel ridge classifier, standing in for the cross-validated RBF SVC). Ties go to the first of the grid
 /// with α varying slowest, as scikit-learn's grid search orders it. Unlike scikit-learn's pipeline, features and label
 /// are standardised once on all training rows rather than within each fold, classification folds are not stratified,
@@ -47,7 +47,8 @@ internal static class RbfKernelRidgeReference
                 int start = fold * (n / Folds) + Math.Min(fold, n % Folds), end = start + n / Folds + (fold < n % Folds ? 1 : 0);
                 int[] fit = Enumerable.Range(0, n).Where(i => i < start || i >= end).ToArray();
                 int[] held = Enumerable.Range(start, end - start).ToArray();
-                Matrix<double> kFit = Rows(Columns(kernel, fit), fit), kHeld = Rows(Columns(kernel, fit), held);
+                Matrix<double> againstFit = Columns(kernel, fit);
+                Matrix<double> kFit = Rows(againstFit, fit), kHeld = Rows(againstFit, held);
                 var eigen = kFit.Evd(Symmetricity.Symmetric);
                 Matrix<double> projected = eigen.EigenVectors.TransposeThisAndMultiply(Rows(targets, fit));
                 for (int a = 0; a < Grid.Length; a++)

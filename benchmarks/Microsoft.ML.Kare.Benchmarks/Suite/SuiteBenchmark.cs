@@ -22,11 +22,11 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// side; <c>--refit-peers</c> refits ML.NET's reference trainers (runs "mlnet-MODEL") instead of taking their results from
 /// the file; with <c>--training-rows</c> (or <c>--rbf-reference</c>) it also fits the cross-validated RBF kernel ridge of
 /// <see cref="RbfKernelRidgeReference"/> (run "reference-RbfKernelRidgeCv"), which on all rows repeats the file's
-/// <c>sk:krr_rbf_cv</c> and would count it twice. <c>--training-rows N</c> fits every split on a stratified random subsample of at most N of its training rows
-/// (<see cref="SuiteDataSet.WithTrainingRows"/>), tested on the same test rows: small-n selection measured on real data. Its
-/// results live in their own folder (<c>training-rows-N</c>) and the file's reference results, fitted on all rows, are left
-/// out; refit ML.NET's peers on the same rows with <c>--refit-peers</c>. Runs are sequential: every fit has the machine to
-/// itself.
+/// <c>sk:krr_rbf_cv</c> and would count it twice. <c>--training-rows N</c> fits every split on a stratified random
+/// subsample of N of its training rows (<see cref="SuiteDataSet.WithTrainingRows"/>), tested on the same test rows:
+/// small-n selection measured on real data. Its results live in their own folder (<c>training-rows-N</c>) and the file's
+/// reference results, fitted on all rows, are left out; refit ML.NET's peers on the same rows with <c>--refit-peers</c>.
+/// Runs are sequential: every fit has the machine to itself.
 /// </remarks>
 internal static class SuiteBenchmark
 {

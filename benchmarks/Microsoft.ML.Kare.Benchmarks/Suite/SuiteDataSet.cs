@@ -69,8 +69,8 @@ internal sealed class SuiteDataSet
     /// The same data set and test rows with at most <paramref name="rows"/> training rows per split: a random subsample of
     /// each split's training rows (fixed by the data set's name and the split), stratified by class for classification so
     /// that every class keeps its share and at least one row (more than N rows only when N is below the number of
-    /// classes); unchanged where a split has no more rows than that. It
-    /// measures the trainers at small n on real data, the regime where selection is hardest.
+    /// classes); unchanged where a split has no more rows than that. It measures the trainers at small n on real data,
+    /// the regime where selection is hardest.
     /// </summary>
     public SuiteDataSet WithTrainingRows(int rows)
     {

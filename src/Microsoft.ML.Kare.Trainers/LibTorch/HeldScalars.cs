@@ -15,11 +15,10 @@ namespace Microsoft.ML.Kare.LibTorch;
 /// project: four threads doing <c>x + s</c> while a fifth collects garbage failed 64 and 233 times in 305,100 and
 /// 232,600 operations with libtorch's "Expected false to be true" or "Unknown scalar type" (<c>--scalar-race</c>), and
 /// 24 of 40 cross-validated fits failed under continuous collection (<c>--collection-stress</c>); with held scalars, 0
-/// and 0.
-/// Every method here makes its scalar with <c>ToScalar</c> and disposes of it after the call, or uses a static one that
-/// is never collected, and calls the libtorch operation TorchSharp's operator calls, so results are bit for bit the
-/// same. A test (<c>HeldScalarsTests</c>) reads the built IL and fails on any other call in the library that makes a
-/// scalar.
+/// and 0. Every method here makes its scalar with <c>ToScalar</c> and disposes of it after the call, or uses a static
+/// one that is never collected, and calls the libtorch operation TorchSharp's operator calls, so results are bit for
+/// bit the same. A test (<c>HeldScalarsTests</c>) reads the built IL and fails on any other call in the library that
+/// makes a scalar.
 /// </remarks>
 internal static class HeldScalars
 {
