@@ -356,7 +356,7 @@ internal static class SuiteFit
     }
 
     /// <summary>The training and test rows of a split as data views with a float label (bool for binary, key for multiclass).</summary>
-    private static (IDataView Train, IDataView Test) Views(MLContext mlContext, SuiteDataSet data, int split)
+    internal static (IDataView Train, IDataView Test) Views(MLContext mlContext, SuiteDataSet data, int split)
     {
         bool[] mask = data.TrainingMasks[split - 1], testMask = data.TestMasks[split - 1];
         IDataView trainingRows = Rows(mlContext, data, i => mask[i]);

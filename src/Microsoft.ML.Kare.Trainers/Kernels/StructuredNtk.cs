@@ -29,9 +29,10 @@ internal static class StructuredNtk
 
     /// <summary>
     /// K(a, b) without autograd, computed in blocks of <paramref name="blockRows"/> rows of <paramref name="a"/> so the
-    /// temporaries stay at blockRows×n_b. Returns a new tensor owned by the caller's dispose scope.
+    /// temporaries stay at blockRows×n_b; <paramref name="checkAlive"/>, when given, runs after each block (a cancellation
+    /// then waits for one block). Returns a new tensor owned by the caller's dispose scope.
     /// </summary>
-    public static Tensor ComputeDetached(NetworkFeatures a, NetworkFeatures b, int blockRows = 2048)
+    public static Tensor ComputeDetached(NetworkFeatures a, NetworkFeatures b, int blockRows = 2048, Action? checkAlive = null)
     {
         using var noGrad = torch.no_grad();
         long rows = a.RowCount;
@@ -40,12 +41,21 @@ internal static class StructuredNtk
         Tensor kernel = torch.empty(rows, b.RowCount, ScalarType.Float64);
         for (long start = 0; start < rows; start += blockRows)
         {
-            using var scope = torch.NewDisposeScope();
-            long length = Math.Min(blockRows, rows - start);
-            kernel.narrow(0, start, length).copy_(Compute(Slice(a, start, length), b));
+            using (var scope = torch.NewDisposeScope())
+            {
+                long length = Math.Min(blockRows, rows - start);
+                kernel.narrow(0, start, length).copy_(Compute(Slice(a, start, length), b));
+            }
+            checkAlive?.Invoke();
         }
         return kernel;
     }
+
+    /// <summary>
+    /// Rows per block of <see cref="ComputeDetached"/> that keep a block at about 2048² kernel entries (at least 256 rows):
+    /// 2,048 up to 2,048 columns, fewer beyond, so that one block takes a bounded time however many rows the kernel has.
+    /// </summary>
+    public static int BoundedBlockRows(long columns) => (int)Math.Clamp(2048L * 2048L / Math.Max(columns, 1), 256, 2048);
 
     /// <summary>
     /// The transposed Jacobian times row weights, Jᵀα (P×c), in the flat parameter layout, without forming J:

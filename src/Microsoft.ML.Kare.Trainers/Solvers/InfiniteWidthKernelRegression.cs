@@ -27,8 +27,9 @@ internal static class InfiniteWidthKernelRegression
     /// <param name="learningRate">η of the gradient flow.</param>
     /// <param name="ridgeGrid">The λ̃ GCV chooses from.</param>
     /// <param name="leaveOneOut">With t = +∞, also return the exact leave-one-out predictions (prediction intervals).</param>
+    /// <param name="checkAlive">Throws when the fit is cancelled; called between the long factorisations.</param>
     public static Solution Solve(double[] kernel, double[] targets, double[]? weights, int n, double trainingTime, double learningRate,
-        IReadOnlyList<double> ridgeGrid, bool leaveOneOut = false)
+        IReadOnlyList<double> ridgeGrid, Action checkAlive, bool leaveOneOut = false)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -47,6 +48,7 @@ internal static class InfiniteWidthKernelRegression
         if (double.IsPositiveInfinity(trainingTime))
         {
             using var path = new SpectralRidgePath(k, y);
+            checkAlive();
             double[] values = path.GeneralizedCrossValidation(ridgeGrid);
             int best = RidgeGrid.ArgMin(values);
             relativeRidge = ridgeGrid[best];
@@ -56,18 +58,19 @@ internal static class InfiniteWidthKernelRegression
             {
                 Tensor unweighted = torch.tensor(targets, new long[] { n, 1 }, ScalarType.Float64);
                 Tensor? w = weights is null ? null : torch.tensor(weights, ScalarType.Float64);
-                (alpha, Tensor loo) = KernelRidge.DualWeightsAndLeaveOneOut(k, unweighted, y, w, ridge);
+                (alpha, Tensor loo) = KernelRidge.DualWeightsAndLeaveOneOut(k, unweighted, y, w, ridge, checkAlive);
                 looPredictions = loo.contiguous().data<double>().ToArray();
             }
             else
             {
-                alpha = KernelRidge.DualWeights(k, y, ridge);
+                alpha = KernelRidge.DualWeights(k, y, ridge, checkAlive);
             }
         }
         else
         {
             alpha = GradientFlowKernelRegression.DualWeights(k, y, learningRate, trainingTime);
         }
+        checkAlive();
         double trainingError = (k.mm(alpha) - y).Squared().mean().item<double>();
         if (scales is not null)
             alpha = alpha * scales;

@@ -1,3 +1,4 @@
+using System;
 using Microsoft.ML.Kare.LibTorch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -12,11 +13,14 @@ namespace Microsoft.ML.Kare.Solvers;
 /// </summary>
 internal static class KernelRidge
 {
-    /// <summary>Dual weights α = (K + nλI)⁻¹Y (n×c) for the kernel K (n×n) and the absolute ridge λ.</summary>
-    public static Tensor DualWeights(Tensor kernel, Tensor targets, double ridge)
+    /// <summary>
+    /// Dual weights α = (K + nλI)⁻¹Y (n×c) for the kernel K (n×n) and the absolute ridge λ; a large K is factored in
+    /// blocks with <paramref name="checkAlive"/> after each, when it is given.
+    /// </summary>
+    public static Tensor DualWeights(Tensor kernel, Tensor targets, double ridge, Action? checkAlive = null)
     {
         using var scope = torch.NewDisposeScope();
-        using SymmetricFactorization factor = Factor(kernel, ridge, "kernel ridge regression");
+        using SymmetricFactorization factor = Factor(kernel, ridge, "kernel ridge regression", checkAlive);
         return factor.Solve(targets).MoveToOuterDisposeScope();
     }
 
@@ -30,14 +34,17 @@ internal static class KernelRidge
     /// <param name="weightedTargets">Y_w = S Y (m×c).</param>
     /// <param name="weights">w (m), or null when unweighted.</param>
     /// <param name="ridge">The absolute ridge λ.</param>
+    /// <param name="checkAlive">Throws when the fit is cancelled; called after each block of a large factorisation, after
+    /// the factorisation and after each block of the inverse's diagonal.</param>
     /// <returns>α and the leave-one-out predictions, new tensors in the caller's dispose scope.</returns>
     public static (Tensor DualWeights, Tensor LeaveOneOut) DualWeightsAndLeaveOneOut(Tensor weightedKernel, Tensor targets, Tensor weightedTargets,
-        Tensor? weights, double ridge)
+        Tensor? weights, double ridge, Action checkAlive)
     {
         using var scope = torch.NewDisposeScope();
-        using SymmetricFactorization factor = Factor(weightedKernel, ridge, "kernel ridge regression");
+        using SymmetricFactorization factor = Factor(weightedKernel, ridge, "kernel ridge regression", checkAlive);
+        checkAlive();
         Tensor alpha = factor.Solve(weightedTargets);
-        Tensor residual = alpha / factor.InverseDiagonal().unsqueeze(1);
+        Tensor residual = alpha / factor.InverseDiagonal(checkAlive).unsqueeze(1);
         if (weights is not null)
         {
             Tensor scales = weights.sqrt().unsqueeze(1);
@@ -46,11 +53,11 @@ internal static class KernelRidge
         return (alpha.MoveToOuterDisposeScope(), (targets - residual).MoveToOuterDisposeScope());
     }
 
-    private static SymmetricFactorization Factor(Tensor kernel, double ridge, string purpose)
+    private static SymmetricFactorization Factor(Tensor kernel, double ridge, string purpose, Action? checkAlive)
     {
         long n = kernel.shape[0];
         using Tensor shifted = kernel.clone();
         shifted.diagonal().AddInPlace(n * ridge);
-        return SymmetricFactorization.Factor(shifted, purpose);
+        return SymmetricFactorization.Factor(shifted, purpose, checkAlive);
     }
 }

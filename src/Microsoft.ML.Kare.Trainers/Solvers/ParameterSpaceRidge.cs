@@ -36,22 +36,25 @@ internal sealed class ParameterSpaceRidge : IDisposable
         _rows += jacobianRows.shape[0];
     }
 
-    /// <summary>Solves for β at the relative ridge λ̃; returns β (P×c, owned by this object) and the absolute λ.</summary>
-    public (Tensor Weights, double Ridge) Solve(double relativeRidge)
+    /// <summary>
+    /// Solves for β at the relative ridge λ̃; returns β (P×c, owned by this object) and the absolute λ. A large P×P system
+    /// is factored in blocks with <paramref name="checkAlive"/> after each, when it is given.
+    /// </summary>
+    public (Tensor Weights, double Ridge) Solve(double relativeRidge, Action? checkAlive = null)
     {
         double ridge = RelativeRidge.ToAbsolute(relativeRidge, _gram.trace().item<double>(), _rows);
-        return (SolveAbsolute(ridge), ridge);
+        return (SolveAbsolute(ridge, checkAlive), ridge);
     }
 
     /// <summary>Solves for β at the absolute ridge λ: (JᵀJ + nλI)β = JᵀY. Returns β (P×c, owned by this object).</summary>
-    public Tensor SolveAbsolute(double ridge)
+    public Tensor SolveAbsolute(double ridge, Action? checkAlive = null)
     {
         _factor?.Dispose();
         _weights?.Dispose();
         using (Tensor shifted = _gram.clone())
         {
             shifted.diagonal().AddInPlace(_rows * ridge);
-            _factor = SymmetricFactorization.Factor(shifted, "ridge regression in parameter space");
+            _factor = SymmetricFactorization.Factor(shifted, "ridge regression in parameter space", checkAlive);
         }
         using var scope = torch.NewDisposeScope();
         _weights = _factor.Solve(_moments).DetachFromDisposeScope();

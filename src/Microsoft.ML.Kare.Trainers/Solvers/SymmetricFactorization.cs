@@ -32,12 +32,13 @@ internal sealed class SymmetricFactorization : IDisposable
 
     /// <summary>
     /// Factors <paramref name="matrix"/> (n×n, not modified); <paramref name="purpose"/> names it in messages. The
-    /// factorisation owns its tensors (outside any dispose scope) until it is disposed.
+    /// factorisation owns its tensors (outside any dispose scope) until it is disposed. With <paramref name="checkAlive"/>
+    /// a large matrix is factored in blocks with a cancellation check after each (<see cref="CholeskyFactor.TryFactor(Tensor, Action?)"/>).
     /// </summary>
-    public static SymmetricFactorization Factor(Tensor matrix, string purpose)
+    public static SymmetricFactorization Factor(Tensor matrix, string purpose, Action? checkAlive = null)
     {
         using var scope = torch.NewDisposeScope();
-        if (CholeskyFactor.TryFactor(matrix) is Tensor factor)
+        if (CholeskyFactor.TryFactor(matrix, checkAlive) is Tensor factor)
             return new SymmetricFactorization(factor.DetachFromDisposeScope(), null, null);
         if (!double.IsFinite(matrix.sum().item<double>()))
             throw new ArithmeticException($"The matrix for {purpose} has non-finite entries.");
@@ -57,14 +58,15 @@ internal sealed class SymmetricFactorization : IDisposable
         return _vectors!.mm(_vectors!.t().mm(rightHandSides) * _inverseValues!.unsqueeze(1)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The diagonal of G⁻¹ (length n); a new tensor in the caller's dispose scope.</summary>
-    public Tensor InverseDiagonal()
+    /// <summary>
+    /// The diagonal of G⁻¹ (length n); a new tensor in the caller's dispose scope. From the Cholesky factor it is solved
+    /// by column blocks of L⁻¹ (<see cref="CholeskyFactor.InverseDiagonal"/>), calling <paramref name="checkAlive"/>
+    /// after each.
+    /// </summary>
+    public Tensor InverseDiagonal(Action checkAlive)
     {
         if (_cholesky is not null)
-        {
-            using var scope = torch.NewDisposeScope();
-            return torch.cholesky_inverse(_cholesky).diagonal().contiguous().MoveToOuterDisposeScope();
-        }
+            return CholeskyFactor.InverseDiagonal(_cholesky, checkAlive);
         return (_vectors!.Squared() * _inverseValues!.unsqueeze(0)).sum(dim: 1);
     }
 

@@ -276,7 +276,7 @@ public sealed class InfiniteWidthNtkRegressionTrainer : TrainerEstimatorBase<Reg
         InfiniteWidthKernelRegression.Solution solution;
         using (TorchRuntime.BeginFit(threads: 0, host.CheckAlive))
             solution = InfiniteWidthKernelRegression.Solve(theta, targets, weights, n, options.TrainingTime, options.LearningRate, options.RidgeGrid,
-                leaveOneOut: HasIntervals(options));
+                host.CheckAlive, leaveOneOut: HasIntervals(options));
         KarePredictionInterval? interval = null;
         if (solution.LeaveOneOutPredictions is double[] loo)
         {

@@ -27,7 +27,9 @@ internal interface IFinalFit
     /// <param name="all">All training rows.</param>
     /// <param name="heldOutRelativeRidge">λ̃ chosen on held-out rows, or NaN when the fit chooses it.</param>
     /// <param name="leaveOneOut">Also compute leave-one-out predictions (the classifiers calibrate on them).</param>
-    FinalModel Fit(TrainingRun run, RowSet all, double heldOutRelativeRidge, bool leaveOneOut);
+    /// <param name="checkAlive">Throws when the fit is cancelled; called between the fit's long operations (each at most
+    /// about a second at the sizes a fit allows), so that a cancellation does not wait for the whole regression.</param>
+    FinalModel Fit(TrainingRun run, RowSet all, double heldOutRelativeRidge, bool leaveOneOut, Action checkAlive);
 
     /// <summary>The final fit of the plan.</summary>
     public static IFinalFit For(FitPlan plan, IReadOnlyList<double> grid) => plan.FinalFit switch
@@ -52,15 +54,17 @@ internal interface IFinalFit
 /// </summary>
 internal sealed class KernelSpaceFinalFit(IReadOnlyList<double> grid) : IFinalFit
 {
-    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut)
+    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut, Action checkAlive)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         NetworkFeatures features = run.Network.Features(all.Features);
-        Tensor kernel = all.WeightKernel(StructuredNtk.ComputeDetached(features, features));
+        Tensor kernel = all.WeightKernel(StructuredNtk.ComputeDetached(features, features, StructuredNtk.BoundedBlockRows(all.Count), checkAlive));
+        checkAlive();
         if (double.IsNaN(relativeRidge))
         {
             using var path = new SpectralRidgePath(kernel, all.WeightedTargets);
+            checkAlive();
             relativeRidge = grid[RidgeGrid.ArgMin(path.GeneralizedCrossValidation(grid))];
         }
         double ridge = RelativeRidge.ToAbsolute(relativeRidge, kernel);
@@ -68,13 +72,14 @@ internal sealed class KernelSpaceFinalFit(IReadOnlyList<double> grid) : IFinalFi
         double[]? looPredictions = null;
         if (leaveOneOut)
         {
-            (alpha, Tensor loo) = KernelRidge.DualWeightsAndLeaveOneOut(kernel, all.Targets, all.WeightedTargets, all.Weights, ridge);
+            (alpha, Tensor loo) = KernelRidge.DualWeightsAndLeaveOneOut(kernel, all.Targets, all.WeightedTargets, all.Weights, ridge, checkAlive);
             looPredictions = loo.contiguous().data<double>().ToArray();
         }
         else
         {
-            alpha = KernelRidge.DualWeights(kernel, all.WeightedTargets, ridge);
+            alpha = KernelRidge.DualWeights(kernel, all.WeightedTargets, ridge, checkAlive);
         }
+        checkAlive();
         double[] primal = IFinalFit.CheckFinite(StructuredNtk.TransposedJacobianTimes(features, all.WeightRows(alpha)), relativeRidge);
         return new FinalModel(relativeRidge, ridge, primal, looPredictions);
     }
@@ -90,7 +95,7 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
     /// <summary>Rows per block when accumulating JᵀJ.</summary>
     private const int BlockRows = 1024;
 
-    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut)
+    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut, Action checkAlive)
     {
         using var noGrad = torch.no_grad();
         long outputs = all.Targets.shape[1];
@@ -100,18 +105,21 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
             using (rows)
             using (targets)
                 solver.Accumulate(rows, targets);
+            checkAlive();
         }
-        var (weights, ridge) = solver.Solve(relativeRidge);
+        var (weights, ridge) = solver.Solve(relativeRidge, checkAlive);
+        checkAlive();
         double[] primal = IFinalFit.CheckFinite(weights.t().contiguous().data<double>().ToArray(), relativeRidge);
-        return new FinalModel(relativeRidge, ridge, primal, leaveOneOut ? LeaveOneOut(run.Network, all, solver, weights) : null);
+        return new FinalModel(relativeRidge, ridge, primal, leaveOneOut ? LeaveOneOut(run.Network, all, solver, weights, checkAlive) : null);
     }
 
-    private static double[] LeaveOneOut(MlpNetwork network, RowSet all, ParameterSpaceRidge solver, Tensor weights)
+    private static double[] LeaveOneOut(MlpNetwork network, RowSet all, ParameterSpaceRidge solver, Tensor weights, Action checkAlive)
     {
         long outputs = all.Targets.shape[1];
         var predictions = new double[all.Count * outputs];
         foreach (var (rows, weightedTargets, start, length) in Blocks(network, all))
         {
+            checkAlive();
             using var scope = torch.NewDisposeScope();
             rows.MoveToOuterDisposeScope();
             weightedTargets.MoveToOuterDisposeScope();
@@ -162,7 +170,7 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
 /// </summary>
 internal sealed class NetworkReadoutFinalFit : IFinalFit
 {
-    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut)
+    public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut, Action checkAlive)
     {
         double[]? predictions = leaveOneOut ? run.NetworkPredictions(all) : null;
         ModelState state = run.Snapshot();

@@ -37,8 +37,9 @@ internal static class IntervalCalibration
         {
             calibration = KareIntervalCalibration.CrossValidation;
             checkAlive();
+            var foldCheck = new SharedCancellationCheck(checkAlive);
             foreach (List<double> fold in runs.SideBySide(runs.Measured.Count, fold =>
-                Residuals(plan, runs.Measured[fold].Run, runs.Measured[fold].Fit, sets.Splits[fold].Validation!, relativeRidge, finalFit)))
+                Residuals(plan, runs.Measured[fold].Run, runs.Measured[fold].Fit, sets.Splits[fold].Validation!, relativeRidge, finalFit, foldCheck.CheckAlive)))
                 residuals.AddRange(fold);
         }
         else
@@ -47,7 +48,7 @@ internal static class IntervalCalibration
             if (sets.Calibration is RowSet rows)
             {
                 checkAlive();
-                residuals.AddRange(Residuals(plan, runs.Model, sets.ModelFit, rows, relativeRidge, finalFit));
+                residuals.AddRange(Residuals(plan, runs.Model, sets.ModelFit, rows, relativeRidge, finalFit, checkAlive));
             }
         }
         for (int i = 0; i < residuals.Count; i++)
@@ -63,7 +64,7 @@ internal static class IntervalCalibration
     /// Fits the run's ridge regression on <paramref name="fit"/> (λ̃ given, or by GCV on those rows) and returns the
     /// absolute residuals of <paramref name="rows"/> (standardised units; rows of weight 0 are left out).
     /// </summary>
-    private static List<double> Residuals(FitPlan plan, TrainingRun run, RowSet fit, RowSet rows, double relativeRidge, IFinalFit finalFit)
+    private static List<double> Residuals(FitPlan plan, TrainingRun run, RowSet fit, RowSet rows, double relativeRidge, IFinalFit finalFit, Action checkAlive)
     {
         var residuals = new List<double>(rows.Count);
         double[] predictions;
@@ -73,7 +74,7 @@ internal static class IntervalCalibration
         }
         else
         {
-            FinalModel model = finalFit.Fit(run, fit, relativeRidge, leaveOneOut: false);
+            FinalModel model = finalFit.Fit(run, fit, relativeRidge, leaveOneOut: false, checkAlive);
             predictions = KernelReadout(run, model.PrimalWeights, rows);
         }
         double[] targets;

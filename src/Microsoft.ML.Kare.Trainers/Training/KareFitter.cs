@@ -53,14 +53,17 @@ internal static class KareFitter
         // At epoch 0 every fold network is still the shared initial network: one of them is the whole ensemble.
         IReadOnlyList<TrainingRun> members = selector.BestEpoch == 0 ? runs.Members.Take(1).ToArray() : runs.Members;
         monitor.CheckAlive();
+        var finalCheck = new SharedCancellationCheck(monitor.CheckAlive);
         var finals = runs.SideBySide(members.Count, i =>
-            finalFit.Fit(members[i], sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions)).ToList();
+            finalFit.Fit(members[i], sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions, finalCheck.CheckAlive)).ToList();
+        monitor.CheckAlive();
         KarePredictionInterval? interval = null;
         if (settings.IntervalCoverage > 0 && rows.TargetCount == 1)
         {
             interval = IntervalCalibration.Calibrate(plan, settings.IntervalCoverage, sets, runs, plan.HoldOut ? selector.BestRelativeRidge : double.NaN,
                 finalFit, rows.TargetScales[0], monitor.CheckAlive);
             monitor.Info($"KARE: {interval}.");
+            monitor.CheckAlive();
         }
         FinalModel final = finals[0];
         monitor.Info($"KARE ({plan.Method.Description()}): kept epoch {selector.BestEpoch}" + (plan.HoldOut ? $" (held-out MSE {selector.BestError:G4} in standardised units)" : string.Empty) +

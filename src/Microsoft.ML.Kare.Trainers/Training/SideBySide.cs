@@ -39,3 +39,33 @@ internal static class SideBySide
         return results;
     }
 }
+
+/// <summary>
+/// A fit's cancellation check shared by side-by-side workers: the calls reach the fit's check one at a time, and once it
+/// has thrown, every later call throws without calling it again. So a fit makes the same number of checks however its
+/// workers interleave, and none after the one that cancelled it.
+/// </summary>
+internal sealed class SharedCancellationCheck(Action checkAlive)
+{
+    private readonly object _gate = new();
+    private Exception? _failure;
+
+    /// <summary>Calls the fit's check, or throws the cancellation one of the workers already met.</summary>
+    public void CheckAlive()
+    {
+        lock (_gate)
+        {
+            if (_failure is not null)
+                throw new OperationCanceledException(_failure.Message, _failure);
+            try
+            {
+                checkAlive();
+            }
+            catch (Exception failure)
+            {
+                _failure = failure;
+                throw;
+            }
+        }
+    }
+}

@@ -72,6 +72,20 @@ public sealed class StructuredNtkTests
 
         Matrix<double> square = Dense.ToMatrix(StructuredNtk.ComputeDetached(a, a, blockRows));
         Dense.AssertWithin(Dense.RelativeError(Dense.ToMatrix(StructuredNtk.Compute(a, a)), square), 1e-14, $"square, blocks of {blockRows}", TestContext);
+
+        int checks = 0;
+        StructuredNtk.ComputeDetached(a, b, blockRows, () => checks++);
+        Assert.AreEqual(blockRows >= 11 ? 0 : (11 + blockRows - 1) / blockRows, checks, "a check after each block of several");
+    }
+
+    [TestMethod]
+    public void BoundedBlocksHoldAboutTwoThousandSquaredEntries()
+    {
+        Assert.AreEqual(2048, StructuredNtk.BoundedBlockRows(1000), "up to 2,048 columns: blocks of 2,048 rows");
+        Assert.AreEqual(2048, StructuredNtk.BoundedBlockRows(2048));
+        Assert.AreEqual(1139, StructuredNtk.BoundedBlockRows(3680), "beyond, 2048²/columns rows");
+        Assert.AreEqual(419, StructuredNtk.BoundedBlockRows(10_000));
+        Assert.AreEqual(256, StructuredNtk.BoundedBlockRows(100_000), "never fewer than 256 rows");
     }
 
     [TestMethod]

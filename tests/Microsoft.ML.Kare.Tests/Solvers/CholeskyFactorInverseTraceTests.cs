@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Kare.Tests.Solvers;
 
 /// <summary>
-/// <see cref="CholeskyFactor.InverseTrace"/> (Tr((LLᵀ)⁻¹) from column blocks of L⁻¹) against the trace of MathNet's
+/// <see cref="CholeskyFactor.InverseTrace"/> (Tr((LLᵀ)⁻¹) from column blocks of L⁻¹) and
+/// <see cref="CholeskyFactor.InverseDiagonal"/> (the diagonal of (LLᵀ)⁻¹ from the same blocks) against MathNet's
 /// explicit inverse of the same matrix, for blocks that divide n, that do not, of one column and wider than n.
 /// </summary>
 [TestClass]
@@ -39,10 +40,34 @@ public sealed class CholeskyFactorInverseTraceTests
     }
 
     [TestMethod]
+    [DataRow(1)]
+    [DataRow(7)]
+    [DataRow(16)]
+    [DataRow(45)]
+    [DataRow(256)]
+    public void InverseDiagonalMatchesTheDiagonalOfTheExplicitInverseAndChecksAfterEveryBlock(int blockColumns)
+    {
+        using var scope = torch.NewDisposeScope();
+        var random = new Random(100 + blockColumns);
+        const int n = 48;
+        Matrix<double> g = Dense.Gaussian(n, 6, random);
+        Matrix<double> matrix = g * g.Transpose() + 1e-3 * Matrix<double>.Build.DenseIdentity(n);
+        double[] expected = matrix.Inverse().Diagonal().ToArray();
+
+        Tensor factor = CholeskyFactor.Compute(Dense.ToTensor(matrix), "the test matrix");
+        int checks = 0;
+        double[] actual = CholeskyFactor.InverseDiagonal(factor, () => checks++, blockColumns).data<double>().ToArray();
+
+        Dense.AssertWithin(Dense.RelativeError(expected, actual), 1e-10, $"diag(S⁻¹), blocks of {blockColumns} columns");
+        Assert.AreEqual((n + blockColumns - 1) / blockColumns, checks, "one check after each block");
+    }
+
+    [TestMethod]
     public void BlockColumnsMustBePositive()
     {
         using var scope = torch.NewDisposeScope();
         Tensor factor = torch.eye(3, dtype: ScalarType.Float64);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => CholeskyFactor.InverseTrace(factor, 0));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => CholeskyFactor.InverseDiagonal(factor, static () => { }, 0));
     }
 }

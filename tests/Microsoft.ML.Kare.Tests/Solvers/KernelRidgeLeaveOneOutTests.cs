@@ -31,7 +31,7 @@ public sealed class KernelRidgeLeaveOneOutTests
         double ridge = Reference.Ridge(weightedKernel, relativeRidge);
 
         var (_, actual) = KernelRidge.DualWeightsAndLeaveOneOut(Dense.ToTensor(weightedKernel), Dense.ToTensor(targets), Dense.ToTensor(weightedTargets),
-            weighted ? torch.tensor(weights, ScalarType.Float64) : null, ridge);
+            weighted ? torch.tensor(weights, ScalarType.Float64) : null, ridge, static () => { });
         Matrix<double> loo = Dense.ToMatrix(actual);
 
         for (int i = 0; i < n; i++)

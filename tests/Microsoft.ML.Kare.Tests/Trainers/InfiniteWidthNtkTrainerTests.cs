@@ -44,7 +44,7 @@ public sealed class InfiniteWidthNtkTrainerTests
         double[] theta = kernel.Ntk(rows, rows);
         double[] grid = Dense.LogSpace(1e-6, 10, 15);
 
-        var solution = InfiniteWidthKernelRegression.Solve(theta, y, weights, n, double.PositiveInfinity, 1.0, grid);
+        var solution = InfiniteWidthKernelRegression.Solve(theta, y, weights, n, double.PositiveInfinity, 1.0, grid, static () => { });
 
         // Brute force: for every λ̃, the weighted kernel S Θ S and targets S y, then ρ by explicit inversion.
         Matrix<double> s = Matrix<double>.Build.DiagonalOfDiagonalArray(weights?.Select(Math.Sqrt).ToArray() ?? Enumerable.Repeat(1.0, n).ToArray());

@@ -10,8 +10,8 @@ namespace Microsoft.ML.Kare.Tests.Training;
 /// <summary>
 /// Cancellation, tested deterministically: a monitor that cancels at its k-th check. For every k of a whole fit, the
 /// fit throws at that check and has reported exactly the epochs the uncancelled fit had reported by then, so no work
-/// continues past a check; and the fit checks before its first epoch, between steps, around each held-out measurement
-/// and before the final fit.
+/// continues past a check; and the fit checks before its first epoch, between steps, around each held-out measurement,
+/// before the final fit and between its factorisations (the fold networks' final fits through one shared check).
 /// </summary>
 [TestClass]
 public sealed class CancellationTests
@@ -40,6 +40,12 @@ public sealed class CancellationTests
         int checks = counting.EpochsAtCheck.Count;
         Assert.IsGreaterThanOrEqualTo(settings.Epochs + 3, checks, $"{path}: a check before training, at every epoch and before the final fit");
         Assert.AreEqual(0, counting.EpochsAtCheck[0], $"{path}: the first check comes before any epoch");
+        if (path != "network readout")
+        {
+            // Before the final fit, after its kernel or its blocks of rows, and after its factorisation.
+            int afterTraining = counting.EpochsAtCheck.Count(epochs => epochs == counting.EpochsAtCheck[^1]);
+            Assert.IsGreaterThanOrEqualTo(3, afterTraining, $"{path}: checks inside the final ridge regression");
+        }
 
         for (int k = 1; k <= checks; k++)
         {

@@ -39,4 +39,39 @@ public sealed class SideBySideTests
         var error = Assert.ThrowsExactly<ArithmeticException>(() => SideBySide.Run(3, 1, threads: 0, i => i == 1 ? throw new ArithmeticException("fold 1") : i));
         Assert.AreEqual("fold 1", error.Message);
     }
+
+    [TestMethod]
+    public void ASharedCheckCallsTheFitsCheckOneAtATimeAndNeverAfterItHasCancelled()
+    {
+        int calls = 0, inside = 0, overlaps = 0;
+        var check = new SharedCancellationCheck(() =>
+        {
+            if (Interlocked.Increment(ref inside) > 1)
+                Interlocked.Increment(ref overlaps);
+            int call = ++calls;
+            Thread.SpinWait(200);
+            Interlocked.Decrement(ref inside);
+            if (call == 500)
+                throw new OperationCanceledException("cancelled at call 500");
+        });
+        int[] cancelled = SideBySide.Run(4, 4, threads: 0, _ =>
+        {
+            int thrown = 0;
+            for (int i = 0; i < 1000; i++)
+            {
+                try
+                {
+                    check.CheckAlive();
+                }
+                catch (OperationCanceledException)
+                {
+                    thrown++;
+                }
+            }
+            return thrown;
+        });
+        Assert.AreEqual(500, calls, "the fit's check is called until it cancels, and never after");
+        Assert.AreEqual(0, overlaps, "one call at a time");
+        Assert.AreEqual(4000 - 499, cancelled.Sum(), "every call from the cancelling one on throws");
+    }
 }

@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Microsoft.ML.Kare.Benchmarks.Suite;
+
+/// <summary>
+/// How long a default fit takes to stop once its <c>CancellationToken</c> is cancelled, at points spread over the fit:
+/// each data set (split 1 of the public suite) is fitted once to time it, then again k times, cancelled after
+/// (j + ½)/k of that time (j = 0 … k − 1). Prints, per cancellation, when it was cancelled, the seconds until
+/// <c>Fit</c> threw <see cref="OperationCanceledException"/>, and the fit's last log line before the cancellation (its
+/// stage); a second series cancels 0–2 s after the end of training, where the final fits run; then the largest
+/// latency per data set. Usage:
+/// <c>--cancel-latency [FOLDER] [--datasets ames,spam,dna,hpc] [--points 8]</c>.
+/// </summary>
+internal static class CancelLatencyBenchmark
+{
+    public static int Run(string[] args)
+    {
+        string folder = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal)
+            ? args[0]
+            : Path.Combine(AppContext.BaseDirectory, "data", "suite");
+        var wanted = CommandLine.List(args, "--datasets") ?? new[] { "concrete", "ames", "spam", "dna", "hpc" };
+        int points = int.Parse(CommandLine.Value(args, "--points") ?? "8", CultureInfo.InvariantCulture);
+        var catalog = SuiteDataSet.Catalog(folder);
+        var worst = new List<string>();
+        foreach (string name in wanted)
+        {
+            var (_, task) = catalog.Single(c => c.Name == name);
+            SuiteDataSet data = SuiteDataSet.Load(folder, name, task);
+            double full = Fit(data, CancellationToken.None, out _);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} ({data.TrainingRowCount(1)} rows, {task}): the whole fit {full:F1} s"));
+            double largest = 0;
+            for (int j = 0; j < points; j++)
+            {
+                double at = full * (j + 0.5) / points;
+                using var cancellation = new CancellationTokenSource();
+                string stage = "";
+                var clock = new Stopwatch();
+                Task<double> fit = Task.Run(() => Fit(data, cancellation.Token, out stage));
+                bool finished = fit.Wait(TimeSpan.FromSeconds(at));
+                clock.Start();
+                cancellation.Cancel();
+                string outcome;
+                try
+                {
+                    fit.Wait();
+                    outcome = finished ? "finished before the cancellation" : "finished after the cancellation";
+                }
+                catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+                {
+                    outcome = "cancelled";
+                }
+                double latency = clock.Elapsed.TotalSeconds;
+                if (!finished)
+                    largest = Math.Max(largest, latency);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  cancelled at {at,6:F1} s: {outcome}, {latency:F3} s later; last log line: {stage}"));
+            }
+            // The stages after training (final ridge regressions, leave-one-out outputs, intervals, calibration) are short
+            // and come last, where cancellations spread over the whole fit rarely land: cancel them from the end of training.
+            foreach (double delay in AfterTrainingDelays)
+            {
+                using var cancellation = new CancellationTokenSource();
+                using var trainingEnded = new ManualResetEventSlim();
+                string stage = "";
+                var clock = new Stopwatch();
+                Task<double> fit = Task.Run(() => Fit(data, cancellation.Token, out stage, line =>
+                {
+                    if (line.Contains("Early stopping at epoch", StringComparison.Ordinal) || line.Contains("Epoch 100/100", StringComparison.Ordinal))
+                        trainingEnded.Set();
+                }));
+                WaitHandle.WaitAny(new[] { trainingEnded.WaitHandle, ((IAsyncResult)fit).AsyncWaitHandle });
+                bool finished = fit.Wait(TimeSpan.FromSeconds(delay));
+                clock.Start();
+                cancellation.Cancel();
+                string outcome;
+                try
+                {
+                    fit.Wait();
+                    outcome = finished ? "finished before the cancellation" : "finished after the cancellation";
+                }
+                catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+                {
+                    outcome = "cancelled";
+                }
+                double latency = clock.Elapsed.TotalSeconds;
+                if (!finished)
+                    largest = Math.Max(largest, latency);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  cancelled {delay:F2} s after training ended: {outcome}, {latency:F3} s later; last log line: {stage}"));
+            }
+            worst.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {largest:F3} s"));
+        }
+        Console.WriteLine("Largest latency from Cancel() to the end of Fit: " + string.Join(", ", worst));
+        return 0;
+    }
+
+    /// <summary>Seconds after the end of training at which the second series cancels.</summary>
+    private static readonly double[] AfterTrainingDelays = { 0, 0.1, 0.3, 0.6, 1, 2 };
+
+    /// <summary>
+    /// The default trainer of the data set's task fitted on split 1; seconds, and the last log line it wrote (every
+    /// line also goes to <paramref name="onLine"/>).
+    /// </summary>
+    private static double Fit(SuiteDataSet data, CancellationToken cancellation, out string lastLine, Action<string>? onLine = null)
+    {
+        var mlContext = new MLContext(seed: 0);
+        var (train, _) = SuiteFit.Views(mlContext, data, 1);
+        string last = "";
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Trace)
+                return;
+            Volatile.Write(ref last, e.Message.Length > 110 ? e.Message[..110] + "…" : e.Message);
+            onLine?.Invoke(e.Message);
+        };
+        IEstimator<ITransformer> trainer = data.Task switch
+        {
+            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(new KareRegressionTrainer.Options { CancellationToken = cancellation }),
+            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(new KareBinaryTrainer.Options { CancellationToken = cancellation }),
+            _ => mlContext.MulticlassClassification.Trainers.Kare(new KareMulticlassTrainer.Options { CancellationToken = cancellation }),
+        };
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            trainer.Fit(train);
+        }
+        finally
+        {
+            lastLine = Volatile.Read(ref last);
+        }
+        return clock.Elapsed.TotalSeconds;
+    }
+}
