@@ -113,43 +113,49 @@ internal static class CholeskyFactor
         ArgumentOutOfRangeException.ThrowIfLessThan(blockRows, 1);
         long n = matrix.shape[0];
         Tensor work = matrix.clone();
-        for (long start = 0; start < n; start += blockRows)
+        try
         {
-            long width = Math.Min(blockRows, n - start);
-            using (var scope = torch.NewDisposeScope())
+            for (long start = 0; start < n; start += blockRows)
             {
-                Tensor diagonalBlock = work.narrow(0, start, width).narrow(1, start, width);
-                if (TryFactor(diagonalBlock) is not Tensor factor)
-                {
-                    work.Dispose();
-                    return null;
-                }
-                diagonalBlock.copy_(factor);
-                long below = n - start - width;
-                if (below > 0)
-                {
-                    Tensor panel = work.narrow(0, start + width, below).narrow(1, start, width);
-                    panel.copy_(torch.linalg.solve_triangular(factor.t(), panel, upper: true, left: false));
-                }
-            }
-            checkAlive();
-            for (long row = start + width; row < n; row += blockRows)
-            {
+                long width = Math.Min(blockRows, n - start);
                 using (var scope = torch.NewDisposeScope())
                 {
-                    long height = Math.Min(blockRows, n - row);
-                    long columns = row + height - (start + width); // the trailing lower triangle's columns up to this block row's diagonal
-                    Tensor rowPanel = work.narrow(0, row, height).narrow(1, start, width);
-                    Tensor columnPanel = work.narrow(0, start + width, columns).narrow(1, start, width);
-                    Tensor target = work.narrow(0, row, height).narrow(1, start + width, columns);
-                    target.AddScaledInPlace(rowPanel.mm(columnPanel.t()), -1.0);
+                    Tensor diagonalBlock = work.narrow(0, start, width).narrow(1, start, width);
+                    if (TryFactor(diagonalBlock) is not Tensor factor)
+                    {
+                        work.Dispose();
+                        return null;
+                    }
+                    diagonalBlock.copy_(factor);
+                    long below = n - start - width;
+                    if (below > 0)
+                    {
+                        Tensor panel = work.narrow(0, start + width, below).narrow(1, start, width);
+                        panel.copy_(torch.linalg.solve_triangular(factor.t(), panel, upper: true, left: false));
+                    }
                 }
                 checkAlive();
+                for (long row = start + width; row < n; row += blockRows)
+                {
+                    using (var scope = torch.NewDisposeScope())
+                    {
+                        long height = Math.Min(blockRows, n - row);
+                        long columns = row + height - (start + width); // the trailing lower triangle's columns up to this block row's diagonal
+                        Tensor rowPanel = work.narrow(0, row, height).narrow(1, start, width);
+                        Tensor columnPanel = work.narrow(0, start + width, columns).narrow(1, start, width);
+                        Tensor target = work.narrow(0, row, height).narrow(1, start + width, columns);
+                        target.AddScaledInPlace(rowPanel.mm(columnPanel.t()), -1.0);
+                    }
+                    checkAlive();
+                }
             }
         }
-        Tensor lower = work.tril();
-        work.Dispose();
-        return lower;
+        catch
+        {
+            work.Dispose(); // a cancellation: the caller's scope may not own it
+            throw;
+        }
+        return work.tril_();
     }
 
     /// <summary>The lower Cholesky factor, or null when the matrix is not numerically positive definite.</summary>

@@ -119,7 +119,6 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
         var predictions = new double[all.Count * outputs];
         foreach (var (rows, weightedTargets, start, length) in Blocks(network, all))
         {
-            checkAlive();
             using var scope = torch.NewDisposeScope();
             rows.MoveToOuterDisposeScope();
             weightedTargets.MoveToOuterDisposeScope();
@@ -135,6 +134,7 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
             Array.Copy(block, 0, predictions, start * outputs, block.Length);
             rows.Dispose();
             weightedTargets.Dispose();
+            checkAlive();
         }
         return predictions;
     }

@@ -42,21 +42,24 @@ internal static class SideBySide
 
 /// <summary>
 /// A fit's cancellation check shared by side-by-side workers: the calls reach the fit's check one at a time, and once it
-/// has thrown, every later call throws without calling it again. So a fit makes the same number of checks however its
-/// workers interleave, and none after the one that cancelled it.
+/// has thrown, every later call throws without calling it again: a cancellation as a new
+/// <see cref="OperationCanceledException"/> with the same token, any other failure as itself. So a fit makes the same
+/// number of checks however its workers interleave, and none after the one that cancelled it.
 /// </summary>
 internal sealed class SharedCancellationCheck(Action checkAlive)
 {
     private readonly object _gate = new();
     private Exception? _failure;
 
-    /// <summary>Calls the fit's check, or throws the cancellation one of the workers already met.</summary>
+    /// <summary>Calls the fit's check, or throws what one of the workers already met.</summary>
     public void CheckAlive()
     {
         lock (_gate)
         {
+            if (_failure is OperationCanceledException cancelled)
+                throw new OperationCanceledException(cancelled.Message, cancelled, cancelled.CancellationToken);
             if (_failure is not null)
-                throw new OperationCanceledException(_failure.Message, _failure);
+                ExceptionDispatchInfo.Throw(_failure); // not a cancellation: the same failure for every worker
             try
             {
                 checkAlive();

@@ -42,25 +42,35 @@ public sealed class CholeskyFactorBlocksTests
     }
 
     [TestMethod]
-    public void AMatrixThatIsNotPositiveDefiniteHasNoFactor()
+    public void AMatrixIndefiniteOnlyAfterTheFirstTrailingUpdateHasNoFactor()
     {
         using var scope = torch.NewDisposeScope();
-        var random = new Random(3);
-        Matrix<double> g = Dense.Gaussian(20, 20, random);
-        Matrix<double> indefinite = g * g.Transpose() - 5 * Matrix<double>.Build.DenseIdentity(20) * (g * g.Transpose()).Diagonal().Minimum();
-        indefinite[15, 15] = -1; // a negative pivot in the second block at the latest
-        Assert.IsNull(CholeskyFactor.TryFactorInBlocks(Dense.ToTensor(indefinite), static () => { }, 8));
+        // [[I, 2I], [2I, I]]: the first block is the identity; its Schur complement I − 4I is negative definite, so
+        // the second diagonal block fails only after the trailing update.
+        const int half = 8;
+        Matrix<double> identity = Matrix<double>.Build.DenseIdentity(half);
+        Matrix<double> matrix = Matrix<double>.Build.DenseOfMatrixArray(new[,] { { identity, 2 * identity }, { 2 * identity, identity } });
+        int checks = 0;
+        Assert.IsNull(CholeskyFactor.TryFactorInBlocks(Dense.ToTensor(matrix), () => checks++, half));
+        Assert.AreEqual(2, checks, "the first block and its trailing update were done");
     }
 
     [TestMethod]
-    public void UpToTheSingleCallLimitTheFactorIsOneCallWithoutChecks()
+    public void TheFactorIsOneCallUpToTheLimitAndBlocksBeyondIt()
     {
         using var scope = torch.NewDisposeScope();
-        Tensor matrix = torch.eye(10, dtype: ScalarType.Float64) * 4.0;
         int checks = 0;
-        Tensor factor = CholeskyFactor.TryFactor(matrix, () => checks++)!;
-        Assert.AreEqual(0, checks);
-        Assert.AreEqual(2.0, factor[3, 3].item<double>(), 1e-15);
+        int limit = CholeskyFactor.SingleCallMaximumRows;
+        Tensor atLimit = CholeskyFactor.TryFactor(torch.eye(limit, dtype: ScalarType.Float64) * 4.0, () => checks++)!;
+        Assert.AreEqual(0, checks, "one call up to the limit");
+        Assert.AreEqual(2.0, atLimit[limit - 1, limit - 1].item<double>(), 1e-15);
+        atLimit.Dispose();
+
+        Tensor beyond = CholeskyFactor.TryFactor(torch.eye(limit + 1, dtype: ScalarType.Float64) * 4.0, () => checks++)!;
+        int blocks = (limit + 1 + CholeskyFactor.FactorBlockRows - 1) / CholeskyFactor.FactorBlockRows;
+        Assert.AreEqual(blocks + blocks * (blocks - 1) / 2, checks, "blocks, each followed by a check, beyond the limit");
+        Assert.AreEqual(2.0, beyond[limit, limit].item<double>(), 1e-15);
+        Assert.IsNull(CholeskyFactor.TryFactor(torch.eye(3, dtype: ScalarType.Float64).neg(), static () => { }), "no factor without checks either");
     }
 
     [TestMethod]

@@ -74,4 +74,20 @@ public sealed class SideBySideTests
         Assert.AreEqual(0, overlaps, "one call at a time");
         Assert.AreEqual(4000 - 499, cancelled.Sum(), "every call from the cancelling one on throws");
     }
+
+    [TestMethod]
+    public void ASharedCheckKeepsTheCancellationTokenAndRethrowsOtherFailures()
+    {
+        using var source = new CancellationTokenSource();
+        source.Cancel();
+        var cancelling = new SharedCancellationCheck(() => source.Token.ThrowIfCancellationRequested());
+        Assert.ThrowsExactly<OperationCanceledException>(cancelling.CheckAlive);
+        var later = Assert.ThrowsExactly<OperationCanceledException>(cancelling.CheckAlive);
+        Assert.AreEqual(source.Token, later.CancellationToken, "a later call carries the token that cancelled");
+
+        var failure = new InvalidOperationException("not a cancellation");
+        var failing = new SharedCancellationCheck(() => throw failure);
+        Assert.AreSame(failure, Assert.ThrowsExactly<InvalidOperationException>(failing.CheckAlive));
+        Assert.AreSame(failure, Assert.ThrowsExactly<InvalidOperationException>(failing.CheckAlive), "a later call throws the same failure");
+    }
 }
