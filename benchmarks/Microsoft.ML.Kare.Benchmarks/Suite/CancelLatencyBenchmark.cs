@@ -39,66 +39,53 @@ internal static class CancelLatencyBenchmark
             for (int j = 0; j < points; j++)
             {
                 double at = full * (j + 0.5) / points;
-                using var cancellation = new CancellationTokenSource();
-                string stage = "";
-                var clock = new Stopwatch();
-                Task<double> fit = Task.Run(() => Fit(data, cancellation.Token, out stage));
-                bool finished = fit.Wait(TimeSpan.FromSeconds(at));
-                clock.Start();
-                cancellation.Cancel();
-                string outcome;
-                try
-                {
-                    fit.Wait();
-                    outcome = finished ? "finished before the cancellation" : "finished after the cancellation";
-                }
-                catch (AggregateException e) when (e.InnerException is OperationCanceledException)
-                {
-                    outcome = "cancelled";
-                }
-                double latency = clock.Elapsed.TotalSeconds;
-                if (!finished)
-                    largest = Math.Max(largest, latency);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  cancelled at {at,6:F1} s: {outcome}, {latency:F3} s later; last log line: {stage}"));
+                largest = Math.Max(largest, CancelOnce(data, string.Create(CultureInfo.InvariantCulture, $"at {at,6:F1} s"), at, fromEndOfTraining: false));
             }
             // The stages after training (final ridge regressions, leave-one-out outputs, intervals, calibration) are short
             // and come last, where cancellations spread over the whole fit rarely land: cancel them from the end of training.
             foreach (double delay in AfterTrainingDelays)
             {
-                using var cancellation = new CancellationTokenSource();
-                using var trainingEnded = new ManualResetEventSlim();
-                string stage = "";
-                var clock = new Stopwatch();
-                Task<double> fit = Task.Run(() => Fit(data, cancellation.Token, out stage, line =>
-                {
-                    if (line.Contains("Early stopping at epoch", StringComparison.Ordinal) || line.Contains("Epoch 100/100", StringComparison.Ordinal))
-                        trainingEnded.Set();
-                }));
-                WaitHandle.WaitAny(new[] { trainingEnded.WaitHandle, ((IAsyncResult)fit).AsyncWaitHandle });
-                bool finished = fit.Wait(TimeSpan.FromSeconds(delay));
-                clock.Start();
-                cancellation.Cancel();
-                string outcome;
-                try
-                {
-                    fit.Wait();
-                    outcome = finished ? "finished before the cancellation" : "finished after the cancellation";
-                }
-                catch (AggregateException e) when (e.InnerException is OperationCanceledException)
-                {
-                    outcome = "cancelled";
-                }
-                double latency = clock.Elapsed.TotalSeconds;
-                if (!finished)
-                    largest = Math.Max(largest, latency);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  cancelled {delay:F2} s after training ended: {outcome}, {latency:F3} s later; last log line: {stage}"));
+                string when = string.Create(CultureInfo.InvariantCulture, $"{delay:F2} s after training ended");
+                largest = Math.Max(largest, CancelOnce(data, when, delay, fromEndOfTraining: true));
             }
             worst.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {largest:F3} s"));
         }
         Console.WriteLine("Largest latency from Cancel() to the end of Fit: " + string.Join(", ", worst));
         return 0;
+    }
+
+    /// <summary>
+    /// One fit, cancelled <paramref name="delay"/> seconds after it starts (or after its training ends); prints when, the
+    /// outcome and the seconds from <c>Cancel()</c> to the end of <c>Fit</c>, and returns those seconds (0 when the fit
+    /// had finished before the cancellation).
+    /// </summary>
+    private static double CancelOnce(SuiteDataSet data, string when, double delay, bool fromEndOfTraining)
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var trainingEnded = new ManualResetEventSlim(initialState: !fromEndOfTraining);
+        string stage = "";
+        Task<double> fit = Task.Run(() => Fit(data, cancellation.Token, out stage, line =>
+        {
+            if (line.Contains("Early stopping at epoch", StringComparison.Ordinal) || line.Contains("Epoch 100/100", StringComparison.Ordinal))
+                trainingEnded.Set();
+        }));
+        WaitHandle.WaitAny(new[] { trainingEnded.WaitHandle, ((IAsyncResult)fit).AsyncWaitHandle });
+        bool finished = fit.Wait(TimeSpan.FromSeconds(delay));
+        var clock = Stopwatch.StartNew();
+        cancellation.Cancel();
+        string outcome;
+        try
+        {
+            fit.Wait();
+            outcome = finished ? "finished before the cancellation" : "finished after the cancellation";
+        }
+        catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+        {
+            outcome = "cancelled";
+        }
+        double latency = clock.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  cancelled {when}: {outcome}, {latency:F3} s later; last log line: {stage}"));
+        return finished ? 0 : latency;
     }
 
     /// <summary>Seconds after the end of training at which the second series cancels.</summary>

@@ -53,11 +53,7 @@ internal static class CholeskyFactor
         for (long start = 0; start < n; start += blockColumns)
         {
             using var scope = torch.NewDisposeScope();
-            long rows = n - start;
-            long width = Math.Min(blockColumns, rows);
-            Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
-            Tensor columns = torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
-            sum += columns.Squared().sum().ScalarValue();
+            sum += InverseColumns(factor, start, Math.Min(blockColumns, n - start)).Squared().sum().ScalarValue();
         }
         return sum;
     }
@@ -77,15 +73,23 @@ internal static class CholeskyFactor
         {
             using (var scope = torch.NewDisposeScope())
             {
-                long rows = n - start;
-                long width = Math.Min(blockColumns, rows);
-                Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
-                Tensor columns = torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
-                diagonal.narrow(0, start, width).copy_(columns.Squared().sum(dim: 0));
+                long width = Math.Min(blockColumns, n - start);
+                diagonal.narrow(0, start, width).copy_(InverseColumns(factor, start, width).Squared().sum(dim: 0));
             }
             checkAlive();
         }
         return diagonal;
+    }
+
+    /// <summary>
+    /// Columns <paramref name="start"/> … start + width − 1 of L⁻¹ from row <paramref name="start"/> down (above it they
+    /// are zero): L[start:, start:]⁻¹ times the first <paramref name="width"/> columns of the identity.
+    /// </summary>
+    private static Tensor InverseColumns(Tensor factor, long start, long width)
+    {
+        long rows = factor.shape[0] - start;
+        Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
+        return torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
     }
 
     /// <summary>Largest matrix factored by one libtorch call when a cancellation check is given (about 0.8 s on 2 cores).</summary>

@@ -29,8 +29,7 @@ public sealed class CholeskyFactorInverseTraceTests
         const int n = 48;
         // An ill-conditioned kernel-like matrix: a rank-6 Gram matrix plus a small ridge, so that Tr(S⁻¹) is dominated
         // by the ridge directions and rounding in a wrong block would show.
-        Matrix<double> g = Dense.Gaussian(n, 6, random);
-        Matrix<double> matrix = g * g.Transpose() + 1e-3 * Matrix<double>.Build.DenseIdentity(n);
+        Matrix<double> matrix = Dense.LowRankPlusRidge(n, 6, 1e-3, random);
         double expected = matrix.Inverse().Trace();
 
         Tensor factor = CholeskyFactor.Compute(Dense.ToTensor(matrix), "the test matrix");
@@ -50,8 +49,7 @@ public sealed class CholeskyFactorInverseTraceTests
         using var scope = torch.NewDisposeScope();
         var random = new Random(100 + blockColumns);
         const int n = 48;
-        Matrix<double> g = Dense.Gaussian(n, 6, random);
-        Matrix<double> matrix = g * g.Transpose() + 1e-3 * Matrix<double>.Build.DenseIdentity(n);
+        Matrix<double> matrix = Dense.LowRankPlusRidge(n, 6, 1e-3, random);
         double[] expected = matrix.Inverse().Diagonal().ToArray();
 
         Tensor factor = CholeskyFactor.Compute(Dense.ToTensor(matrix), "the test matrix");

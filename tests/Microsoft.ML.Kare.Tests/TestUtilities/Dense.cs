@@ -19,6 +19,16 @@ internal static class Dense
     public static Matrix<double> Gaussian(int rows, int columns, Random random, double scale = 1.0)
         => Matrix<double>.Build.Random(rows, columns, new Normal(0, scale, random));
 
+    /// <summary>
+    /// G Gᵀ + ridge·I with G n×rank Gaussian (not scaled by the rank): an ill-conditioned, kernel-like symmetric positive
+    /// definite matrix whose smallest eigenvalues are the ridge.
+    /// </summary>
+    public static Matrix<double> LowRankPlusRidge(int n, int rank, double ridge, Random random)
+    {
+        Matrix<double> g = Gaussian(n, rank, random);
+        return g * g.Transpose() + ridge * Matrix<double>.Build.DenseIdentity(n);
+    }
+
     /// <summary>A symmetric positive definite n×n matrix G Gᵀ/rank with G n×rank Gaussian (full rank when rank ≥ n).</summary>
     public static Matrix<double> RandomGram(int n, int rank, Random random)
     {
