@@ -61,7 +61,7 @@ internal static class HeldOutBenchmark
         {
             for (int m = 0; m < measures.Count; m++)
             {
-                double milliseconds = BenchmarkTiming.Milliseconds(() => measures[m].Measure.Measure(run));
+                double milliseconds = BenchmarkTiming.Milliseconds(() => measures[m].Measure.Measure(run, () => { }));
                 if (r > 0)
                     times[m].Add(milliseconds);
             }

@@ -4,8 +4,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.ML.Kare.LibTorch;
 
 namespace Microsoft.ML.Kare.Benchmarks.Suite;
 
@@ -16,7 +18,8 @@ namespace Microsoft.ML.Kare.Benchmarks.Suite;
 /// <c>Fit</c> threw <see cref="OperationCanceledException"/>, and the fit's last log line before the cancellation (its
 /// stage); a second series cancels 0–2 s after the end of training, where the final fits run; then the largest
 /// latency per data set. Usage:
-/// <c>--cancel-latency [FOLDER] [--datasets ames,spam,dna,hpc] [--points 8]</c>.
+/// <c>--cancel-latency [FOLDER] [--datasets ames,spam,dna,hpc] [--points 8] [--option Name=Value]...</c> (options as in
+/// <c>--suite</c>, for example <c>--option Method=NtkAtInitialization --option RidgeSelection=GeneralizedCrossValidation</c>).
 /// </summary>
 internal static class CancelLatencyBenchmark
 {
@@ -27,6 +30,8 @@ internal static class CancelLatencyBenchmark
             : Path.Combine(AppContext.BaseDirectory, "data", "suite");
         var wanted = CommandLine.List(args, "--datasets") ?? new[] { "concrete", "ames", "spam", "dna", "hpc" };
         int points = int.Parse(CommandLine.Value(args, "--points") ?? "8", CultureInfo.InvariantCulture);
+        _options = KareOptionAssignments.Parse(CommandLine.Values(args, "--option"));
+        Console.WriteLine("Options: " + _options.Canonical);
         var catalog = SuiteDataSet.Catalog(folder);
         var worst = new List<string>();
         foreach (string name in wanted)
@@ -66,7 +71,7 @@ internal static class CancelLatencyBenchmark
         string stage = "";
         Task<double> fit = Task.Run(() => Fit(data, cancellation.Token, out stage, line =>
         {
-            if (line.Contains("Early stopping at epoch", StringComparison.Ordinal) || line.Contains("Epoch 100/100", StringComparison.Ordinal))
+            if (line.Contains("Early stopping at epoch", StringComparison.Ordinal) || LastEpoch.IsMatch(line))
                 trainingEnded.Set();
         }));
         WaitHandle.WaitAny(new[] { trainingEnded.WaitHandle, ((IAsyncResult)fit).AsyncWaitHandle });
@@ -84,9 +89,18 @@ internal static class CancelLatencyBenchmark
             outcome = "cancelled";
         }
         double latency = clock.Elapsed.TotalSeconds;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  cancelled {when}: {outcome}, {latency:F3} s later; last log line: {stage}"));
+        // A decomposition the fit left running when it was cancelled ends in the background; the next fit would wait for it.
+        CancellableNativeCall.Pending.Wait();
+        double background = clock.Elapsed.TotalSeconds - latency;
+        string leftBehind = background > 0.01 ? string.Create(CultureInfo.InvariantCulture, $" (a decomposition left running ended {background:F1} s after that)") : "";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  cancelled {when}: {outcome}, {latency:F3} s later{leftBehind}; last log line: {stage}"));
         return finished ? 0 : latency;
     }
+
+    private static KareOptionAssignments _options = KareOptionAssignments.Empty;
+
+    /// <summary>The progress line of a fit's last scheduled epoch ("Epoch 100/100", "Epoch 0/0" for a kernel at initialisation).</summary>
+    private static readonly Regex LastEpoch = new(@"\bEpoch (\d+)/\1\b", RegexOptions.CultureInvariant);
 
     /// <summary>Seconds after the end of training at which the second series cancels.</summary>
     private static readonly double[] AfterTrainingDelays = { 0, 0.1, 0.3, 0.6, 1, 2 };
@@ -109,9 +123,9 @@ internal static class CancelLatencyBenchmark
         };
         IEstimator<ITransformer> trainer = data.Task switch
         {
-            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(new KareRegressionTrainer.Options { CancellationToken = cancellation }),
-            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(new KareBinaryTrainer.Options { CancellationToken = cancellation }),
-            _ => mlContext.MulticlassClassification.Trainers.Kare(new KareMulticlassTrainer.Options { CancellationToken = cancellation }),
+            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(WithOptions(new KareRegressionTrainer.Options { CancellationToken = cancellation })),
+            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(WithOptions(new KareBinaryTrainer.Options { CancellationToken = cancellation })),
+            _ => mlContext.MulticlassClassification.Trainers.Kare(WithOptions(new KareMulticlassTrainer.Options { CancellationToken = cancellation })),
         };
         var clock = Stopwatch.StartNew();
         try
@@ -123,5 +137,11 @@ internal static class CancelLatencyBenchmark
             lastLine = Volatile.Read(ref last);
         }
         return clock.Elapsed.TotalSeconds;
+    }
+
+    private static T WithOptions<T>(T options) where T : KareTrainerOptionsBase
+    {
+        _options.ApplyTo(options);
+        return options;
     }
 }

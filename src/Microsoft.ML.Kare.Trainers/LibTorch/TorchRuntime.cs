@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Threading;
+using System.Threading.Tasks;
 using System;
 
 namespace Microsoft.ML.Kare.LibTorch;
@@ -92,7 +93,9 @@ internal static class TorchRuntime
     /// <summary>
     /// Starts a fit: waits until no other fit of this library runs in the process (calling <paramref name="checkAlive"/>
     /// while waiting, so a queued fit can be cancelled), then sets libtorch's thread count to <paramref name="threads"/>
-    /// (≤ 0 leaves it alone). Disposing the result restores the previous count and lets the next fit start.
+    /// (≤ 0 leaves it alone). Disposing the result restores the previous count and lets the next fit start, or, when
+    /// the fit was cancelled during a call that cannot stop part-way, lets it start once that call has ended
+    /// (<see cref="CancellableNativeCall"/>).
     /// </summary>
     public static IDisposable BeginFit(int threads, Action checkAlive, Action<string>? info = null)
     {
@@ -153,7 +156,11 @@ internal static class TorchRuntime
             if (threads is null)
                 return;
             threads.Dispose();
-            FitGate.Release();
+            Task pending = CancellableNativeCall.Pending;
+            if (pending.IsCompleted)
+                FitGate.Release();
+            else
+                pending.ContinueWith(_ => FitGate.Release(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
     }
 

@@ -28,7 +28,8 @@ internal static class GradientFlowKernelRegression
     /// <param name="targets">Y (n×c), not modified.</param>
     /// <param name="learningRate">η, positive and finite.</param>
     /// <param name="time">t, positive and finite (t = ∞ is kernel regression: use <see cref="KernelRidge"/>).</param>
-    public static Tensor DualWeights(Tensor kernel, Tensor targets, double learningRate, double time)
+    /// <param name="checkAlive">Throws when the fit is cancelled, checked while a large kernel is decomposed; or null.</param>
+    public static Tensor DualWeights(Tensor kernel, Tensor targets, double learningRate, double time, Action? checkAlive = null)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(targets);
@@ -41,7 +42,7 @@ internal static class GradientFlowKernelRegression
             throw new ArgumentException($"Expected an n×n kernel and n×c targets, got [{string.Join(", ", kernel.shape)}] and [{string.Join(", ", targets.shape)}].", nameof(targets));
 
         using var scope = torch.NewDisposeScope();
-        var (values, vectors) = torch.linalg.eigh(kernel);
+        var (values, vectors) = SymmetricEigendecomposition.Compute(kernel, checkAlive);
         // Rounding leaves tiny negative eigenvalues of a semi-definite kernel: they are zeros.
         Tensor eigenvalues = values.ClampMin(0.0);
         Tensor filter = Filter(eigenvalues, learningRate * time / n);

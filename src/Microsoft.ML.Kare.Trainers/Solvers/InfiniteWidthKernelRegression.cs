@@ -27,7 +27,7 @@ internal static class InfiniteWidthKernelRegression
     /// <param name="learningRate">η of the gradient flow.</param>
     /// <param name="ridgeGrid">The λ̃ GCV chooses from.</param>
     /// <param name="leaveOneOut">With t = +∞, also return the exact leave-one-out predictions (prediction intervals).</param>
-    /// <param name="checkAlive">Throws when the fit is cancelled; called between the long factorisations.</param>
+    /// <param name="checkAlive">Throws when the fit is cancelled; called between and during the long factorisations.</param>
     public static Solution Solve(double[] kernel, double[] targets, double[]? weights, int n, double trainingTime, double learningRate,
         IReadOnlyList<double> ridgeGrid, Action checkAlive, bool leaveOneOut = false)
     {
@@ -47,7 +47,7 @@ internal static class InfiniteWidthKernelRegression
         double[]? looPredictions = null;
         if (double.IsPositiveInfinity(trainingTime))
         {
-            using var path = new SpectralRidgePath(k, y);
+            using var path = new SpectralRidgePath(k, y, checkAlive);
             checkAlive();
             double[] values = path.GeneralizedCrossValidation(ridgeGrid);
             int best = RidgeGrid.ArgMin(values);
@@ -68,7 +68,7 @@ internal static class InfiniteWidthKernelRegression
         }
         else
         {
-            alpha = GradientFlowKernelRegression.DualWeights(k, y, learningRate, trainingTime);
+            alpha = GradientFlowKernelRegression.DualWeights(k, y, learningRate, trainingTime, checkAlive);
         }
         checkAlive();
         double trainingError = (k.mm(alpha) - y).Squared().mean().item<double>();

@@ -29,7 +29,8 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
     /// <param name="moments">JᵀY (P×c).</param>
     /// <param name="targetEnergy">‖Y‖²_F.</param>
     /// <param name="rows">n, the rows J and Y hold.</param>
-    public ParameterSpaceRidgePath(Tensor gram, Tensor moments, double targetEnergy, long rows)
+    /// <param name="checkAlive">Throws when the fit is cancelled, checked while a large JᵀJ is decomposed; or null.</param>
+    public ParameterSpaceRidgePath(Tensor gram, Tensor moments, double targetEnergy, long rows, Action? checkAlive = null)
     {
         _rows = rows;
         _outputs = moments.shape[1];
@@ -37,7 +38,7 @@ internal sealed class ParameterSpaceRidgePath : IDisposable
         _trace = gram.trace().item<double>();
         RelativeRidge.ToAbsolute(1.0, _trace, rows); // checks the trace
         using var scope = torch.NewDisposeScope();
-        var (values, vectors) = torch.linalg.eigh(gram);
+        var (values, vectors) = SymmetricEigendecomposition.Compute(gram, checkAlive);
         _eigenvalues = values.ClampMin(0.0).DetachFromDisposeScope();
         _eigenvectors = vectors.DetachFromDisposeScope();
         _projectedMoments = vectors.t().mm(moments).DetachFromDisposeScope();

@@ -22,13 +22,14 @@ internal sealed class SpectralRidgePath : IDisposable
 
     /// <param name="kernel">K (n×n), symmetric, detached.</param>
     /// <param name="targets">Y (n×c).</param>
-    public SpectralRidgePath(Tensor kernel, Tensor targets)
+    /// <param name="checkAlive">Throws when the fit is cancelled, checked while a large kernel is decomposed; or null.</param>
+    public SpectralRidgePath(Tensor kernel, Tensor targets, Action? checkAlive = null)
     {
         _n = kernel.shape[0];
         _outputs = targets.shape[1];
         _trace = kernel.trace().item<double>();
         RelativeRidge.ToAbsolute(1.0, _trace, _n); // checks the trace
-        var (values, vectors) = torch.linalg.eigh(kernel);
+        var (values, vectors) = SymmetricEigendecomposition.Compute(kernel, checkAlive);
         _eigenvalues = values.ClampMin(0.0);
         values.Dispose();
         _eigenvectors = vectors;

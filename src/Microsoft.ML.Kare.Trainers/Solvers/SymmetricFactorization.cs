@@ -33,7 +33,8 @@ internal sealed class SymmetricFactorization : IDisposable
     /// <summary>
     /// Factors <paramref name="matrix"/> (n×n, not modified); <paramref name="purpose"/> names it in messages. The
     /// factorisation owns its tensors (outside any dispose scope) until it is disposed. With <paramref name="checkAlive"/>
-    /// a large matrix is factored in blocks with a cancellation check after each (<see cref="CholeskyFactor.TryFactor(Tensor, Action?)"/>).
+    /// a large matrix is factored in blocks with a cancellation check after each (<see cref="CholeskyFactor.TryFactor(Tensor, Action?)"/>),
+    /// and the eigendecomposition fallback can be cancelled while it runs (<see cref="SymmetricEigendecomposition"/>).
     /// </summary>
     public static SymmetricFactorization Factor(Tensor matrix, string purpose, Action? checkAlive = null)
     {
@@ -42,7 +43,7 @@ internal sealed class SymmetricFactorization : IDisposable
             return new SymmetricFactorization(factor.DetachFromDisposeScope(), null, null);
         if (!double.IsFinite(matrix.sum().item<double>()))
             throw new ArithmeticException($"The matrix for {purpose} has non-finite entries.");
-        var (values, vectors) = torch.linalg.eigh(matrix);
+        var (values, vectors) = SymmetricEigendecomposition.Compute(matrix, checkAlive);
         double floor = RelativeEigenvalueFloor * Math.Max(values.max().item<double>(), double.Epsilon);
         Tensor inverse = values.ClampMin(floor).reciprocal();
         NumericalWarnings.Report($"The matrix for {purpose} was not numerically positive definite; it was solved through its eigendecomposition instead of a Cholesky factor.");

@@ -63,7 +63,7 @@ internal sealed class KernelSpaceFinalFit(IReadOnlyList<double> grid) : IFinalFi
         checkAlive();
         if (double.IsNaN(relativeRidge))
         {
-            using var path = new SpectralRidgePath(kernel, all.WeightedTargets);
+            using var path = new SpectralRidgePath(kernel, all.WeightedTargets, checkAlive);
             checkAlive();
             relativeRidge = grid[RidgeGrid.ArgMin(path.GeneralizedCrossValidation(grid))];
         }
@@ -92,8 +92,20 @@ internal sealed class KernelSpaceFinalFit(IReadOnlyList<double> grid) : IFinalFi
 /// </summary>
 internal sealed class ParameterSpaceFinalFit : IFinalFit
 {
-    /// <summary>Rows per block when accumulating JᵀJ.</summary>
-    private const int BlockRows = 1024;
+    /// <summary>Rows per block when accumulating JᵀJ, up to <see cref="BoundedParameterCount"/> parameters.</summary>
+    private const long MaximumBlockRows = 1024;
+
+    /// <summary>Above this many parameters a block has fewer rows, so that its JᵀJ update (2·rows·P² flops) costs no more than at this P.</summary>
+    internal const long BoundedParameterCount = 4096;
+
+    /// <summary>Rows per block for P parameters: 1,024 up to 4,096 parameters, then fewer (at least 16), so that a cancellation check comes about as often.</summary>
+    internal static long BlockRows(long parameterCount)
+    {
+        if (parameterCount <= BoundedParameterCount)
+            return MaximumBlockRows;
+        double scale = (double)BoundedParameterCount / parameterCount;
+        return Math.Max(16, (long)(MaximumBlockRows * scale * scale));
+    }
 
     public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut, Action checkAlive)
     {
@@ -143,9 +155,10 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
     internal static IEnumerable<(Tensor Rows, Tensor WeightedTargets, long Start, long Length)> Blocks(MlpNetwork network, RowSet all)
     {
         long n = all.Count;
-        for (long start = 0; start < n; start += BlockRows)
+        long blockRows = BlockRows(network.Architecture.ParameterCount);
+        for (long start = 0; start < n; start += blockRows)
         {
-            long length = Math.Min(BlockRows, n - start);
+            long length = Math.Min(blockRows, n - start);
             Tensor rows;
             Tensor targets;
             using (var scope = torch.NewDisposeScope())

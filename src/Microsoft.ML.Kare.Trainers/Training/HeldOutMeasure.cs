@@ -26,7 +26,9 @@ internal sealed record HeldOutErrors(double[] Errors, IReadOnlyList<double>? Rel
 /// <summary>Measures the held-out error of a training run's current model (the measure behind choosing the epoch and λ̃).</summary>
 internal interface IHeldOutMeasure
 {
-    HeldOutErrors Measure(TrainingRun run);
+    /// <param name="run">The run whose current model is measured.</param>
+    /// <param name="checkAlive">Throws when the fit is cancelled; checked during long decompositions.</param>
+    HeldOutErrors Measure(TrainingRun run, Action checkAlive);
 }
 
 /// <summary>
@@ -35,7 +37,7 @@ internal interface IHeldOutMeasure
 /// </summary>
 internal sealed class KernelSpaceHeldOut(RowSet basis, RowSet validation, IReadOnlyList<double> grid) : IHeldOutMeasure
 {
-    public HeldOutErrors Measure(TrainingRun run)
+    public HeldOutErrors Measure(TrainingRun run, Action checkAlive)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -45,7 +47,7 @@ internal sealed class KernelSpaceHeldOut(RowSet basis, RowSet validation, IReadO
         Tensor cross = basis.WeightColumns(StructuredNtk.ComputeDetached(validationFeatures, basisFeatures));
         if (!IsFinite(kernel) || !IsFinite(cross))
             return HeldOutErrors.NotFinite;
-        using var path = new SpectralRidgePath(kernel, basis.WeightedTargets);
+        using var path = new SpectralRidgePath(kernel, basis.WeightedTargets, checkAlive);
         return new HeldOutErrors(path.ValidationError(cross, validation.Targets, validation.Weights, grid), grid);
     }
 
@@ -56,7 +58,7 @@ internal sealed class KernelSpaceHeldOut(RowSet basis, RowSet validation, IReadO
 /// <summary>The weighted mean squared error of the (linearised) network's own predictions on the held-out rows.</summary>
 internal sealed class NetworkReadoutHeldOut(RowSet validation) : IHeldOutMeasure
 {
-    public HeldOutErrors Measure(TrainingRun run) => new(new[] { validation.MeanSquaredError(run.NetworkPredictions(validation)) }, null);
+    public HeldOutErrors Measure(TrainingRun run, Action checkAlive) => new(new[] { validation.MeanSquaredError(run.NetworkPredictions(validation)) }, null);
 }
 
 /// <summary>
@@ -67,7 +69,7 @@ internal sealed class NetworkReadoutHeldOut(RowSet validation) : IHeldOutMeasure
 /// </summary>
 internal sealed class ParameterSpaceHeldOut(RowSet fit, RowSet validation, IReadOnlyList<double> grid) : IHeldOutMeasure
 {
-    public HeldOutErrors Measure(TrainingRun run)
+    public HeldOutErrors Measure(TrainingRun run, Action checkAlive)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -82,11 +84,12 @@ internal sealed class ParameterSpaceHeldOut(RowSet fit, RowSet validation, IRead
                 gram.addmm_(rows.t(), rows);
                 moments.addmm_(rows.t(), targets);
             }
+            checkAlive();
         }
         Tensor validationRows = StructuredNtk.JacobianRows(run.Network.Features(validation.Features));
         if (!double.IsFinite(gram.sum().item<double>()) || !double.IsFinite(validationRows.sum().item<double>()))
             return HeldOutErrors.NotFinite;
-        using var path = new ParameterSpaceRidgePath(gram, moments, fit.WeightedTargets.Squared().sum().item<double>(), fit.Count);
+        using var path = new ParameterSpaceRidgePath(gram, moments, fit.WeightedTargets.Squared().sum().item<double>(), fit.Count, checkAlive);
         return new HeldOutErrors(path.ValidationError(validationRows, validation.Targets, validation.Weights, grid), grid);
     }
 }

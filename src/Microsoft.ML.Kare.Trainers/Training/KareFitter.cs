@@ -92,7 +92,7 @@ internal static class KareFitter
             if (!diverged && plan.HoldOut && ValidationSchedule.IsDue(epoch, plan.Epochs, settings.ValidationInterval))
             {
                 monitor.CheckAlive();
-                heldOut = runs.Measure();
+                heldOut = runs.Measure(monitor.CheckAlive);
                 diverged = !double.IsFinite(heldOut!.BestError);
             }
             if (diverged && epoch == 0)

@@ -95,13 +95,14 @@ internal sealed class LockstepRuns : IDisposable
     }
 
     /// <summary>The measured runs' held-out errors, averaged by their held-out weights; null when nothing is measured.</summary>
-    public HeldOutErrors? Measure()
+    public HeldOutErrors? Measure(Action checkAlive)
     {
         if (Measured.Count == 0)
             return null;
         if (Measured.Count == 1)
-            return Measured[0].Measure.Measure(Measured[0].Run);
-        HeldOutErrors[] results = SideBySide(Measured.Count, i => Measured[i].Measure.Measure(Measured[i].Run));
+            return Measured[0].Measure.Measure(Measured[0].Run, checkAlive);
+        var check = new SharedCancellationCheck(checkAlive);
+        HeldOutErrors[] results = SideBySide(Measured.Count, i => Measured[i].Measure.Measure(Measured[i].Run, check.CheckAlive));
         double total = Measured.Sum(m => m.Weight);
         var errors = new double[results[0].Errors.Length];
         for (int j = 0; j < errors.Length; j++)

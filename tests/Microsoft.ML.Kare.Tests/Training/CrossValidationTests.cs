@@ -48,8 +48,8 @@ public sealed class CrossValidationTests
                     foreach (var (run, split) in alone)
                         run.TrainEpoch(split.Fit, 1, random, () => { });
                 }
-                HeldOutErrors together = runs.Measure()!;
-                double[][] separate = alone.Select(a => new KernelOrParameterMeasure(plan, settings, a.Split).Measure(a.Run).Errors).ToArray();
+                HeldOutErrors together = runs.Measure(() => { })!;
+                double[][] separate = alone.Select(a => new KernelOrParameterMeasure(plan, settings, a.Split).Measure(a.Run, () => { }).Errors).ToArray();
                 double total = alone.Sum(a => (double)a.Split.Validation!.Count);
                 for (int j = 0; j < together.Errors.Length; j++)
                 {
@@ -127,8 +127,8 @@ public sealed class CrossValidationTests
     /// <summary>The held-out measure the plan gives a split, built as the fitter builds it.</summary>
     private sealed class KernelOrParameterMeasure(FitPlan plan, KareFitSettings settings, TrainingSplit split) : IHeldOutMeasure
     {
-        public HeldOutErrors Measure(TrainingRun run) => (plan.HeldOutSpace == TrainingSpace.Parameter
+        public HeldOutErrors Measure(TrainingRun run, Action checkAlive) => (plan.HeldOutSpace == TrainingSpace.Parameter
             ? new ParameterSpaceHeldOut(split.Fit, split.Validation!, settings.RelativeRidgeGrid)
-            : (IHeldOutMeasure)new KernelSpaceHeldOut(split.ValidationBasis, split.Validation!, settings.RelativeRidgeGrid)).Measure(run);
+            : (IHeldOutMeasure)new KernelSpaceHeldOut(split.ValidationBasis, split.Validation!, settings.RelativeRidgeGrid)).Measure(run, checkAlive);
     }
 }
