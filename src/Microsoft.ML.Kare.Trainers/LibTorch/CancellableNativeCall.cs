@@ -10,8 +10,9 @@ namespace Microsoft.ML.Kare.LibTorch;
 /// Runs one libtorch call that cannot stop part-way (LAPACK's symmetric eigendecomposition of thousands of rows takes
 /// seconds) so that the fit around it can still be cancelled within a second: the call runs on a worker thread, on the
 /// caller's libtorch thread count, while the caller checks for cancellation every <see cref="CheckInterval"/>. A
-/// cancelled caller returns at once; the call runs to its end in the background and its result is freed there, and the
-/// next fit in the process waits for it (<see cref="TorchRuntime.BeginFit"/>), so fits still never compute side by side.
+/// cancelled caller returns at once; the call runs to its end and frees its result there. The next fit in the process
+/// waits for it (<see cref="TorchRuntime.BeginFit"/>), and so does the process's exit: the worker is a foreground
+/// thread, so libtorch is never unloaded under a running call.
 /// </summary>
 internal static class CancellableNativeCall
 {
@@ -42,53 +43,37 @@ internal static class CancellableNativeCall
     /// <param name="checkAlive">Throws when the fit is cancelled.</param>
     public static (Tensor First, Tensor Second) Run(Tensor input, Func<Tensor, (Tensor First, Tensor Second)> call, Action checkAlive)
     {
-        int threads = torch.get_num_threads();
-        Tensor own = input.detach().DetachFromDisposeScope();
-        Task<(Tensor First, Tensor Second)> task;
+        var work = new Work(input.detach().DetachFromDisposeScope(), call, torch.get_num_threads());
         try
         {
-            task = Task.Factory.StartNew(() =>
-            {
-                using (own)
-                {
-                    TorchRuntime.MatchThreadCount(threads);
-                    using var noGrad = torch.no_grad();
-                    return call(own);
-                }
-            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            work.Start();
+            while (!((IAsyncResult)work.Result).AsyncWaitHandle.WaitOne(CheckInterval))
+                checkAlive();
         }
         catch
         {
-            own.Dispose();
+            LeaveBehind(work);
             throw;
         }
-        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(CheckInterval))
-        {
-            try
-            {
-                checkAlive();
-            }
-            catch
-            {
-                LeaveBehind(task);
-                throw;
-            }
-        }
-        var (first, second) = task.GetAwaiter().GetResult(); // the call's own exception, unwrapped
+        var (first, second) = work.Result.GetAwaiter().GetResult(); // the call's own exception, unwrapped
         using (first)
         using (second)
             return (first.detach(), second.detach()); // handles made on this thread join its dispose scope
     }
 
-    /// <summary>Frees the result of a call whose caller has gone, once it ends, and makes the next fit wait for that.</summary>
-    private static void LeaveBehind(Task<(Tensor First, Tensor Second)> task)
+    /// <summary>
+    /// Marks the work as no longer wanted (a worker that has not begun skips the call), frees its result once it ends,
+    /// and makes the next fit wait for that.
+    /// </summary>
+    private static void LeaveBehind(Work work)
     {
-        Task freed = task.ContinueWith(t =>
+        work.Abandon();
+        Task freed = work.Result.ContinueWith(t =>
         {
             if (t.Status == TaskStatus.RanToCompletion)
             {
-                t.Result.First.Dispose();
-                t.Result.Second.Dispose();
+                t.Result.First?.Dispose();
+                t.Result.Second?.Dispose();
             }
             else
             {
@@ -97,5 +82,63 @@ internal static class CancellableNativeCall
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         lock (PendingLock)
             _pending = Task.WhenAll(_pending, freed);
+    }
+
+    /// <summary>One call on its own foreground thread; <see cref="Result"/> completes when the thread ends it.</summary>
+    private sealed class Work(Tensor input, Func<Tensor, (Tensor First, Tensor Second)> call, int threads)
+    {
+        private readonly TaskCompletionSource<(Tensor First, Tensor Second)> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Thread? _thread;
+        private int _abandoned;
+
+        public Task<(Tensor First, Tensor Second)> Result => _result.Task;
+
+        public void Start()
+        {
+            _thread = new Thread(Execute) { IsBackground = false, Name = "KARE eigendecomposition" };
+            try
+            {
+                _thread.Start();
+            }
+            catch (Exception e)
+            {
+                input.Dispose();
+                _result.TrySetException(e);
+                throw;
+            }
+        }
+
+        public void Abandon()
+        {
+            Interlocked.Exchange(ref _abandoned, 1);
+            if (_thread is null)
+            {
+                input.Dispose();
+                _result.TrySetResult(default); // never started: nothing to free
+            }
+        }
+
+        private void Execute()
+        {
+            try
+            {
+                using (input)
+                {
+                    if (Volatile.Read(ref _abandoned) != 0)
+                    {
+                        _result.TrySetResult(default); // the caller left before the call began: skip it
+                        return;
+                    }
+                    // Only now, for a call still wanted, so that a late worker never changes a count the fit has restored.
+                    TorchRuntime.MatchThreadCount(threads);
+                    using var noGrad = torch.no_grad();
+                    _result.TrySetResult(call(input));
+                }
+            }
+            catch (Exception e)
+            {
+                _result.TrySetException(e);
+            }
+        }
     }
 }

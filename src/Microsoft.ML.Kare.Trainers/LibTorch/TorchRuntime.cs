@@ -93,9 +93,9 @@ internal static class TorchRuntime
     /// <summary>
     /// Starts a fit: waits until no other fit of this library runs in the process (calling <paramref name="checkAlive"/>
     /// while waiting, so a queued fit can be cancelled), then sets libtorch's thread count to <paramref name="threads"/>
-    /// (≤ 0 leaves it alone). Disposing the result restores the previous count and lets the next fit start, or, when
-    /// the fit was cancelled during a call that cannot stop part-way, lets it start once that call has ended
-    /// (<see cref="CancellableNativeCall"/>).
+    /// (≤ 0 leaves it alone). Disposing the result restores the previous count and lets the next fit start. A fit also
+    /// waits for the calls a cancelled fit left running (<see cref="CancellableNativeCall"/>), so fits never compute side
+    /// by side.
     /// </summary>
     public static IDisposable BeginFit(int threads, Action checkAlive, Action<string>? info = null)
     {
@@ -111,6 +111,14 @@ internal static class TorchRuntime
         }
         try
         {
+            Task leftRunning = CancellableNativeCall.Pending;
+            if (!leftRunning.IsCompleted)
+            {
+                info?.Invoke("A cancelled fit's eigendecomposition is still running in this process; this fit waits for it to end.");
+                do
+                    checkAlive();
+                while (!((IAsyncResult)leftRunning).AsyncWaitHandle.WaitOne(GateCheckInterval));
+            }
             return new FitScope(UseThreads(threads));
         }
         catch
@@ -156,11 +164,7 @@ internal static class TorchRuntime
             if (threads is null)
                 return;
             threads.Dispose();
-            Task pending = CancellableNativeCall.Pending;
-            if (pending.IsCompleted)
-                FitGate.Release();
-            else
-                pending.ContinueWith(_ => FitGate.Release(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            FitGate.Release();
         }
     }
 

@@ -7,7 +7,7 @@ namespace Microsoft.ML.Kare.Solvers;
 
 /// <summary>
 /// The eigendecomposition A = V diag(s) Vᵀ of a symmetric matrix (libtorch's <c>linalg.eigh</c>: eigenvalues ascending,
-/// orthonormal columns of V). It is one LAPACK call that cannot stop part-way, about 9 s at 3,680 rows on 2 cores, so a
+/// orthonormal columns of V). It is one LAPACK call that cannot stop part-way, about 8 s at 3,680 rows on 2 cores, so a
 /// large matrix with a cancellation check runs through <see cref="CancellableNativeCall"/>: the fit can be cancelled
 /// while it runs, and the values are the same as the direct call's.
 /// </summary>

@@ -98,13 +98,13 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
     /// <summary>Above this many parameters a block has fewer rows, so that its JᵀJ update (2·rows·P² flops) costs no more than at this P.</summary>
     internal const long BoundedParameterCount = 4096;
 
-    /// <summary>Rows per block for P parameters: 1,024 up to 4,096 parameters, then fewer (at least 16), so that a cancellation check comes about as often.</summary>
+    /// <summary>Rows per block for P parameters: 1,024 up to 4,096 parameters, then fewer (at least 1), so that a cancellation check comes about as often.</summary>
     internal static long BlockRows(long parameterCount)
     {
         if (parameterCount <= BoundedParameterCount)
             return MaximumBlockRows;
         double scale = (double)BoundedParameterCount / parameterCount;
-        return Math.Max(16, (long)(MaximumBlockRows * scale * scale));
+        return Math.Max(1, (long)(MaximumBlockRows * scale * scale));
     }
 
     public FinalModel Fit(TrainingRun run, RowSet all, double relativeRidge, bool leaveOneOut, Action checkAlive)

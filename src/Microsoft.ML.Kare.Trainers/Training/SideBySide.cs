@@ -43,8 +43,8 @@ internal static class SideBySide
 /// <summary>
 /// A fit's cancellation check shared by side-by-side workers: the calls reach the fit's check one at a time, and once it
 /// has thrown, every later call throws without calling it again: a cancellation as a new
-/// <see cref="OperationCanceledException"/> with the same token, any other failure as itself. So a fit makes the same
-/// number of checks however its workers interleave, and none after the one that cancelled it.
+/// <see cref="OperationCanceledException"/> with the same token, any other failure as itself. So no check is made after
+/// the one that cancelled the fit.
 /// </summary>
 internal sealed class SharedCancellationCheck(Action checkAlive)
 {

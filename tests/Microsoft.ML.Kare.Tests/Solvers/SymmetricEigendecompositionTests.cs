@@ -117,8 +117,9 @@ public sealed class SymmetricEigendecompositionTests
         Assert.AreEqual(1024, ParameterSpaceFinalFit.BlockRows(100));
         Assert.AreEqual(1024, ParameterSpaceFinalFit.BlockRows(ParameterSpaceFinalFit.BoundedParameterCount));
         Assert.AreEqual(256, ParameterSpaceFinalFit.BlockRows(2 * ParameterSpaceFinalFit.BoundedParameterCount));
-        Assert.AreEqual(16, ParameterSpaceFinalFit.BlockRows(100_000));
-        foreach (long p in new long[] { 4097, 5000, 8192, 20_000 })
+        Assert.AreEqual(16, ParameterSpaceFinalFit.BlockRows(8 * ParameterSpaceFinalFit.BoundedParameterCount));
+        Assert.AreEqual(1, ParameterSpaceFinalFit.BlockRows(100_000));
+        foreach (long p in new long[] { 4097, 5000, 8192, 20_000, 32_768, 40_000 })
         {
             long rows = ParameterSpaceFinalFit.BlockRows(p);
             Assert.IsLessThanOrEqualTo(1024L * 4096 * 4096, rows * p * p, $"P = {p}: a block of {rows} rows costs no more than 1,024 rows at 4,096 parameters");

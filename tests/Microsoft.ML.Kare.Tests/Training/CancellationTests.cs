@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
+using Microsoft.ML.Kare.LibTorch;
 using Microsoft.ML.Kare.Tests.TestUtilities;
 using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -56,6 +58,37 @@ public sealed class CancellationTests
         }
     }
 
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public void AFitCancelledDuringALargeEigendecompositionReturnsAtOnceAndTheNextFitWaitsForIt()
+    {
+        // The kernel at initialisation with λ̃ by GCV on 1,500 rows: the final fit decomposes the 1,500-row kernel in one
+        // call that cannot stop part-way (about a second on 2 cores; the kernel has full rank, P = 3,073 ≥ n, since a
+        // low-rank one decomposes in a fraction of that), on a worker thread while the fit keeps checking.
+        KareFitSettings settings = Settings() with
+        {
+            HiddenWidths = new[] { 768 },
+            Method = KareMethod.NtkAtInitialization,
+            Epochs = 0,
+            RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation,
+            StepSpace = TrainingSpace.Kernel,
+            HeldOutSpace = TrainingSpace.Kernel,
+        };
+        KareTrainingData data = Data(1500);
+        var cancelling = new CancelDuringNativeCallMonitor();
+        Assert.ThrowsExactly<OperationCanceledException>(() => KareFitter.Fit(data, settings, cancelling));
+        TimeSpan latency = cancelling.SinceCancelled;
+        bool leftRunning = !CancellableNativeCall.Pending.IsCompleted;
+        Assert.IsTrue(cancelling.Cancelled, "a check came while the eigendecomposition ran");
+        Assert.IsTrue(leftRunning, "Fit returned before the eigendecomposition ended");
+        Assert.IsLessThan(TimeSpan.FromSeconds(0.5), latency, $"Fit returned {latency.TotalSeconds:F3} s after the cancelling check");
+
+        var next = new CancelDuringNativeCallMonitor { Cancels = false };
+        KareFitter.Fit(data, settings, next);
+        Assert.IsTrue(next.Messages.Any(m => m.Contains("still running", StringComparison.Ordinal)), "the next fit waited for the call left behind");
+        Assert.IsTrue(CancellableNativeCall.Pending.IsCompleted);
+    }
+
     private static KareFitSettings Settings() => new()
     {
         HiddenWidths = new[] { 6 },
@@ -66,9 +99,10 @@ public sealed class CancellationTests
         Seed = 1,
     };
 
-    private static KareTrainingData Data()
+    private static KareTrainingData Data(int rows = 90)
     {
-        const int Rows = 90, Inputs = 2;
+        int Rows = rows;
+        const int Inputs = 2;
         var random = new Random(3);
         double[] features = Enumerable.Range(0, Rows * Inputs).Select(_ => random.NextDouble() * 2 - 1).ToArray();
         double[] targets = Enumerable.Range(0, Rows).Select(i => Math.Sin(3 * features[2 * i]) + features[2 * i + 1]).ToArray();
@@ -93,5 +127,39 @@ public sealed class CancellationTests
         public void Report(KareEpochSummary progress, int total) => _epochs++;
 
         public void CheckAlive() => EpochsAtCheck.Add(_epochs);
+    }
+
+    /// <summary>
+    /// Cancels at the first check made while a native call runs on its worker thread (a check from
+    /// <see cref="CancellableNativeCall"/>'s wait), and at every check after it; keeps the log.
+    /// </summary>
+    private sealed class CancelDuringNativeCallMonitor : ITrainingMonitor<KareEpochSummary>
+    {
+        private readonly Stopwatch _sinceCancelled = new();
+
+        public bool Cancels { get; init; } = true;
+
+        public bool Cancelled => _sinceCancelled.IsRunning;
+
+        public List<string> Messages { get; } = new();
+
+        /// <summary>From the first check that threw to now.</summary>
+        public TimeSpan SinceCancelled => _sinceCancelled.Elapsed;
+
+        public void Info(string message) => Messages.Add(message);
+
+        public void Warning(string message) => Messages.Add(message);
+
+        public void Report(KareEpochSummary progress, int total)
+        {
+        }
+
+        public void CheckAlive()
+        {
+            if (Cancels && !Cancelled && new StackTrace().ToString().Contains(nameof(CancellableNativeCall) + "." + nameof(CancellableNativeCall.Run), StringComparison.Ordinal))
+                _sinceCancelled.Start();
+            if (Cancelled)
+                throw new OperationCanceledException("cancelled in the test");
+        }
     }
 }
