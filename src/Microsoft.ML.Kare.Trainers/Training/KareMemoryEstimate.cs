@@ -101,7 +101,8 @@ internal readonly record struct KareMemoryEstimate(long DataBytes, long Training
         return available > 0 ? available / 4 * 3 : long.MaxValue;
     }
 
-    /// <summary>Formats a byte count in MB or GB.</summary>
+    /// <summary>Formats a byte count in MB or GB; <see cref="long.MaxValue"/> (no budget known) as "no limit".</summary>
     public static string Format(long bytes)
-        => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GB" : $"{bytes / (double)(1L << 20):F0} MB";
+        => bytes == long.MaxValue ? "no limit"
+            : bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GB" : $"{bytes / (double)(1L << 20):F0} MB";
 }

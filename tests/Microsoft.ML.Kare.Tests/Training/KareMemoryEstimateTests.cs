@@ -95,4 +95,12 @@ public sealed class KareMemoryEstimateTests
         StringAssert.Contains(message, "narrower hidden layers");
         StringAssert.Contains(message, KareMemoryEstimate.Format(estimate.FitBytes));
     }
+
+    [TestMethod]
+    public void SizesAreWrittenInMegabytesOrGigabytesAndAnUnknownBudgetAsNoLimit()
+    {
+        Assert.AreEqual("512 MB", KareMemoryEstimate.Format(512L << 20));
+        Assert.AreEqual("1.5 GB", KareMemoryEstimate.Format(3L << 29).Replace(',', '.'));
+        Assert.AreEqual("no limit", KareMemoryEstimate.Format(long.MaxValue));
+    }
 }
