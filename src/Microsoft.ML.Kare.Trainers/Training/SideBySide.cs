@@ -18,7 +18,7 @@ internal static class SideBySide
     /// </summary>
     /// <param name="count">Number of pieces of work.</param>
     /// <param name="parallelism">Most pieces at once (1: one after another).</param>
-    /// <param name="threads">libtorch threads of each worker (OpenMP keeps the count per thread); ≤ 0 leaves it.</param>
+    /// <param name="threads">libtorch threads of each worker (OpenMP keeps the count per thread; each worker thread gets its own count back afterwards); ≤ 0 leaves it.</param>
     /// <param name="work">The piece of work of an index.</param>
     public static T[] Run<T>(int count, int parallelism, int threads, Func<int, T> work)
     {
@@ -28,8 +28,17 @@ internal static class SideBySide
         {
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i =>
             {
+                // The count stays with the thread (the caller's, or a pool thread's that later runs other work), so put it back.
+                int previous = TorchSharp.torch.get_num_threads();
                 TorchRuntime.MatchThreadCount(threads);
-                results[i] = work(i);
+                try
+                {
+                    results[i] = work(i);
+                }
+                finally
+                {
+                    TorchRuntime.MatchThreadCount(previous);
+                }
             });
         }
         catch (AggregateException aggregate) when (aggregate.InnerExceptions.Count > 0)

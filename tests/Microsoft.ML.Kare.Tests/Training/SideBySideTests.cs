@@ -1,12 +1,14 @@
 using System;
 using System.Linq;
 using System.Threading;
+using Microsoft.ML.Kare.LibTorch;
 using Microsoft.ML.Kare.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using TorchSharp;
 
 namespace Microsoft.ML.Kare.Tests.Training;
 
-/// <summary>Work run side by side: results in index order, really concurrent, and the work's own exceptions.</summary>
+/// <summary>Work run side by side: results in index order, really concurrent, each worker's libtorch thread count, and the work's own exceptions.</summary>
 [TestClass]
 public sealed class SideBySideTests
 {
@@ -30,6 +32,29 @@ public sealed class SideBySideTests
             return bothStarted.Wait(TimeSpan.FromSeconds(10));
         });
         Assert.IsTrue(overlapped.All(o => o));
+    }
+
+    [TestMethod]
+    public void EachWorkerRunsOnTheGivenThreadCountAndGetsItsOwnBack()
+    {
+        // A fresh thread with two libtorch threads runs the work itself (parallelism 1): before the count was put back,
+        // it kept the workers' single thread, and so would any pool thread for the next fit that ran on it.
+        int[]? during = null;
+        int after = 0, caller = 0, first = 0, matched = 0;
+        var thread = new Thread(() =>
+        {
+            TorchRuntime.Initialize();
+            first = torch.get_num_threads();
+            TorchRuntime.MatchThreadCount(2);
+            matched = torch.get_num_threads();
+            caller = Environment.CurrentManagedThreadId;
+            during = SideBySide.Run(3, 1, 1, _ => Environment.CurrentManagedThreadId == caller ? torch.get_num_threads() : -1);
+            after = torch.get_num_threads();
+        });
+        thread.Start();
+        thread.Join();
+        CollectionAssert.AreEqual(new[] { 1, 1, 1 }, during, "the work ran on the calling thread with one libtorch thread");
+        Assert.AreEqual(2, after, $"the calling thread has its two threads back (it had {first} at first, {matched} when set to 2)");
     }
 
     [TestMethod]
