@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using MathNet.Numerics.LinearAlgebra;
 using Microsoft.ML.Kare.Solvers;
 using Microsoft.ML.Kare.Tests.TestUtilities;
@@ -58,6 +59,53 @@ public sealed class CholeskyFactorInverseTraceTests
 
         Dense.AssertWithin(Dense.RelativeError(expected, actual), 1e-10, $"diag(S⁻¹), blocks of {blockColumns} columns");
         Assert.AreEqual((n + blockColumns - 1) / blockColumns, checks, "one check after each block");
+    }
+
+    [TestMethod]
+    [DataRow(16, 1)]
+    [DataRow(16, 7)]
+    [DataRow(7, 16)]
+    [DataRow(45, 10)]
+    [DataRow(256, 48)]
+    [DataRow(5, 100)]
+    public void InverseDiagonalByBlocksOfRowsMatchesTheExplicitInverseAndTheOneSolvePath(int blockColumns, int blockRows)
+    {
+        using var scope = torch.NewDisposeScope();
+        var random = new Random(200 + blockColumns + blockRows);
+        const int n = 48;
+        Matrix<double> matrix = Dense.LowRankPlusRidge(n, 6, 1e-3, random);
+        double[] expected = matrix.Inverse().Diagonal().ToArray();
+        Tensor factor = CholeskyFactor.Compute(Dense.ToTensor(matrix), "the test matrix");
+
+        int checks = 0;
+        double[] actual = CholeskyFactor.InverseDiagonal(factor, () => checks++, blockColumns, blockRows).data<double>().ToArray();
+        double[] oneSolve = CholeskyFactor.InverseDiagonal(factor, static () => { }, blockColumns).data<double>().ToArray();
+
+        Dense.AssertWithin(Dense.RelativeError(expected, actual), 1e-10, $"diag(S⁻¹), blocks of {blockColumns} columns and {blockRows} rows");
+        Dense.AssertWithin(Dense.RelativeError(oneSolve, actual), 1e-12, "against one triangular solve per column block");
+        int expectedChecks = 0;
+        for (int start = 0; start < n; start += blockColumns)
+            expectedChecks += (n - start + blockRows - 1) / blockRows + 1;
+        Assert.AreEqual(expectedChecks, checks, "a check after each block row of each column block, and after each column block");
+    }
+
+    [TestMethod]
+    public void AboveTheRowBlockLimitTheTraceAndDiagonalMatchOneSolvePerColumnBlock()
+    {
+        using var scope = torch.NewDisposeScope();
+        int n = CholeskyFactor.RowBlockedInverseMinimumRows + 60;
+        Tensor x = torch.randn(n, 200, dtype: ScalarType.Float64, generator: new torch.Generator(11));
+        Tensor factor = CholeskyFactor.Compute(x.mm(x.t()).add_(torch.eye(n, dtype: ScalarType.Float64)), "the test matrix");
+        double[] oneSolve = CholeskyFactor.InverseDiagonal(factor, static () => { }, CholeskyFactor.InverseTraceBlockColumns, int.MaxValue).data<double>().ToArray();
+
+        int checks = 0;
+        double[] byRows = CholeskyFactor.InverseDiagonal(factor, () => checks++).data<double>().ToArray();
+        double trace = CholeskyFactor.InverseTrace(factor);
+
+        Dense.AssertWithin(Dense.RelativeError(oneSolve, byRows), 1e-12, "diagonal by blocks of rows");
+        Dense.AssertWithin(Math.Abs(trace - oneSolve.Sum()) / oneSolve.Sum(), 1e-12, "trace by blocks of rows");
+        int columnBlocks = (n + CholeskyFactor.InverseTraceBlockColumns - 1) / CholeskyFactor.InverseTraceBlockColumns;
+        Assert.IsGreaterThan(columnBlocks, checks, "checks inside the column blocks too");
     }
 
     [TestMethod]
