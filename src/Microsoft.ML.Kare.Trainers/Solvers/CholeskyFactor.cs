@@ -124,7 +124,7 @@ internal static class CholeskyFactor
                 long height = Math.Min(blockRows, rows - row);
                 Tensor rightHandSide = torch.zeros(height, width, dtype: factor.dtype);
                 if (row < width)
-                    rightHandSide.diagonal(row).fill_(1.0); // E_r: entry (a, b) is 1 where row + a = b
+                    rightHandSide.diagonal(row).FillInPlace(1.0); // E_r: entry (a, b) is 1 where row + a = b
                 if (row > 0)
                     rightHandSide.addmm_(factor.narrow(0, start + row, height).narrow(1, start, row), columns.narrow(0, 0, row), beta: 1, alpha: -1);
                 Tensor diagonalBlock = factor.narrow(0, start + row, height).narrow(1, start + row, height);
