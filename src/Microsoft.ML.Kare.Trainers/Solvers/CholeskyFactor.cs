@@ -43,8 +43,9 @@ internal static class CholeskyFactor
     /// j₀ … j₁ − 1 is zero above row j₀ and below it equals L[j₀:, j₀:]⁻¹ times the first j₁ − j₀ columns of the
     /// identity. With blocks of <paramref name="blockColumns"/> the triangular solves cost about
     /// n³/3·(1 + 3b/(2n)) flops instead of the n³ of one solve against the whole identity (2.5× fewer at n = 2,000,
-    /// b = 256); the blocks are freed as they are summed, so at most an n×b block is held beside L. Above
-    /// <see cref="RowBlockedInverseMinimumRows"/> rows each block is solved by blocks of rows, as for <see cref="InverseDiagonal"/>.
+    /// b = 256); the blocks are freed as they are summed. Up to <see cref="RowBlockedInverseMinimumRows"/> rows each block
+    /// is one triangular solve, which copies the trailing factor; above, it is solved by blocks of rows, as for
+    /// <see cref="InverseDiagonal"/>, and at most an n×b block is held beside L.
     /// </summary>
     public static double InverseTrace(Tensor factor, int blockColumns = InverseTraceBlockColumns)
     {
@@ -65,8 +66,9 @@ internal static class CholeskyFactor
     /// <summary>
     /// Rows above which the column blocks of L⁻¹ are solved by blocks of rows (<see cref="InverseColumnsInRowBlocks"/>):
     /// one triangular solve of the trailing factor goes through a copy of it (libtorch solves a strided view that way), which
-    /// made the leave-one-out diagonal 2.9× slower at 3,680 rows (0.96 against 0.33 s) and 5.5× at 8,192 (18 against 3.2 s),
-    /// while below about 2,000 rows the one solve is faster (1,024 rows: 0.02 against 0.06 s).
+    /// made the leave-one-out diagonal 1.3–1.7× slower at 2,344 rows (0.24 against 0.14–0.18 s), 2.9× at 3,680 rows (0.96
+    /// against 0.33 s) and 5.5× at 8,192 (18 against 3.2 s). Up to this size the one solve is kept, so smaller fits sum
+    /// exactly as before.
     /// </summary>
     public const int RowBlockedInverseMinimumRows = 2048;
 

@@ -90,7 +90,7 @@ public sealed class CholeskyFactorInverseTraceTests
     }
 
     [TestMethod]
-    public void AboveTheRowBlockLimitTheTraceAndDiagonalMatchOneSolvePerColumnBlock()
+    public void AboveTheRowBlockLimitTheTraceAndDiagonalMatchASingleSolvePerColumnBlock()
     {
         using var scope = torch.NewDisposeScope();
         int n = CholeskyFactor.RowBlockedInverseMinimumRows + 60;
