@@ -118,7 +118,7 @@ internal static class CholeskyFactor
     private static Tensor InverseColumnsInRowBlocks(Tensor factor, long start, long width, int blockRows, Action checkAlive)
     {
         long rows = factor.shape[0] - start;
-        Tensor columns = torch.zeros(rows, width, dtype: factor.dtype);
+        Tensor columns = torch.empty(rows, width, dtype: factor.dtype); // every block row is written before it is read
         for (long row = 0; row < rows; row += blockRows)
         {
             using (var scope = torch.NewDisposeScope())

@@ -73,6 +73,21 @@ public sealed class CholeskyFactorBlocksTests
     }
 
     [TestMethod]
+    public void ACancellationDuringTheCopyStopsBeforeAnyFactorisation()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor matrix = torch.eye(40, dtype: ScalarType.Float64) * 2.0;
+        int checks = 0;
+        Assert.ThrowsExactly<OperationCanceledException>(() => CholeskyFactor.TryFactorInBlocks(matrix, () =>
+        {
+            if (++checks == 2)
+                throw new OperationCanceledException();
+        }, 10));
+        Assert.AreEqual(2, checks, "cancelled after copying the second of 4 block rows");
+        Assert.IsTrue(matrix.equal(torch.eye(40, dtype: ScalarType.Float64) * 2.0).all().item<bool>(), "the input is untouched");
+    }
+
+    [TestMethod]
     public void ACancellationStopsTheFactorisationAtItsCheck()
     {
         using var scope = torch.NewDisposeScope();

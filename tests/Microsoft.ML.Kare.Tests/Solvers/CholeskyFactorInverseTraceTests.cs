@@ -109,6 +109,18 @@ public sealed class CholeskyFactorInverseTraceTests
     }
 
     [TestMethod]
+    public void AtTheRowBlockLimitEachColumnBlockIsStillOneSolve()
+    {
+        using var scope = torch.NewDisposeScope();
+        int n = CholeskyFactor.RowBlockedInverseMinimumRows;
+        Tensor factor = torch.eye(n, dtype: ScalarType.Float64) * 2.0;
+        int checks = 0;
+        Tensor diagonal = CholeskyFactor.InverseDiagonal(factor, () => checks++);
+        Assert.AreEqual(n / CholeskyFactor.InverseTraceBlockColumns, checks, "one check per column block: no row pieces at the limit");
+        Assert.IsTrue(diagonal.equal(torch.full(n, 0.25, dtype: ScalarType.Float64)).all().item<bool>(), "diag((2I)⁻²) = 1/4");
+    }
+
+    [TestMethod]
     public void BlockColumnsMustBePositive()
     {
         using var scope = torch.NewDisposeScope();
