@@ -121,12 +121,7 @@ internal static class CancelLatencyBenchmark
             Volatile.Write(ref last, e.Message.Length > 110 ? e.Message[..110] + "…" : e.Message);
             onLine?.Invoke(e.Message);
         };
-        IEstimator<ITransformer> trainer = data.Task switch
-        {
-            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(WithOptions(new KareRegressionTrainer.Options { CancellationToken = cancellation })),
-            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(WithOptions(new KareBinaryTrainer.Options { CancellationToken = cancellation })),
-            _ => mlContext.MulticlassClassification.Trainers.Kare(WithOptions(new KareMulticlassTrainer.Options { CancellationToken = cancellation })),
-        };
+        IEstimator<ITransformer> trainer = SuiteFit.KareTrainer(mlContext, data.Task, _options, cancellation);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -137,11 +132,5 @@ internal static class CancelLatencyBenchmark
             lastLine = Volatile.Read(ref last);
         }
         return clock.Elapsed.TotalSeconds;
-    }
-
-    private static T WithOptions<T>(T options) where T : KareTrainerOptionsBase
-    {
-        _options.ApplyTo(options);
-        return options;
     }
 }

@@ -40,13 +40,15 @@ internal sealed class KareOptionAssignments
     /// <summary>A canonical text of the assignments (sorted by name): the cache key of an option set.</summary>
     public string Canonical => _values.Count == 0 ? "defaults" : string.Join(" ", _values.Select(kv => $"{kv.Key}={kv.Value}"));
 
-    public void ApplyTo(KareTrainerOptionsBase options)
+    /// <summary>Sets the assigned options on <paramref name="options"/> and returns it.</summary>
+    public TOptions ApplyTo<TOptions>(TOptions options) where TOptions : KareTrainerOptionsBase
     {
         foreach (var (name, value) in _values)
         {
             FieldInfo field = Field(name);
             field.SetValue(options, ConvertValue(value, field.FieldType, name));
         }
+        return options;
     }
 
     private static FieldInfo Field(string name)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Threading;
 using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
@@ -93,12 +94,7 @@ internal static class SuiteFit
     {
         var mlContext = new MLContext(seed: 0);
         var (train, test) = Views(mlContext, data, split);
-        IEstimator<ITransformer> trainer = data.Task switch
-        {
-            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(Configure(new KareRegressionTrainer.Options(), options)),
-            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(Configure(new KareBinaryTrainer.Options(), options)),
-            _ => mlContext.MulticlassClassification.Trainers.Kare(Configure(new KareMulticlassTrainer.Options(), options)),
-        };
+        IEstimator<ITransformer> trainer = KareTrainer(mlContext, data.Task, options);
         var path = new List<string>();
         var clock = Stopwatch.StartNew();
         mlContext.Log += (_, e) =>
@@ -212,12 +208,14 @@ internal static class SuiteFit
         };
     }
 
-    private static TOptions Configure<TOptions>(TOptions options, KareOptionAssignments assignments)
-        where TOptions : KareTrainerOptionsBase
-    {
-        assignments.ApplyTo(options);
-        return options;
-    }
+    /// <summary>The KARE trainer of <paramref name="task"/> with the given options (and cancellation token).</summary>
+    internal static IEstimator<ITransformer> KareTrainer(MLContext mlContext, SuiteTask task, KareOptionAssignments options, CancellationToken cancellation = default)
+        => task switch
+        {
+            SuiteTask.Regression => mlContext.Regression.Trainers.Kare(options.ApplyTo(new KareRegressionTrainer.Options { CancellationToken = cancellation })),
+            SuiteTask.Binary => mlContext.BinaryClassification.Trainers.Kare(options.ApplyTo(new KareBinaryTrainer.Options { CancellationToken = cancellation })),
+            _ => mlContext.MulticlassClassification.Trainers.Kare(options.ApplyTo(new KareMulticlassTrainer.Options { CancellationToken = cancellation })),
+        };
 
     /// <summary>The log lines of a KARE fit that say which path it took.</summary>
     private static readonly string[] PathMessages = { "solved in", "parameter space", "stochastic gradient", "one libtorch thread" };
@@ -289,7 +287,7 @@ internal static class SuiteFit
         new Random(split).Shuffle(training);
         var calibration = training.Take(training.Length / 4).ToHashSet();
         int[] proper = training.Where(i => !calibration.Contains(i)).Order().ToArray();
-        KareRegressionTrainer.Options trainerOptions = Configure(new KareRegressionTrainer.Options(), options);
+        KareRegressionTrainer.Options trainerOptions = options.ApplyTo(new KareRegressionTrainer.Options());
         trainerOptions.PredictionIntervalCoverage = 0;
         var model = (RegressionPredictionTransformer<KareRegressionModelParameters>)mlContext.Regression.Trainers.Kare(trainerOptions)
             .Fit(Rows(mlContext, data, i => mask[i] && !calibration.Contains(i)));

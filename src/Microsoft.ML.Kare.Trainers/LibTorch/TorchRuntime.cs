@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Threading;
-using System.Threading.Tasks;
 using System;
 
 namespace Microsoft.ML.Kare.LibTorch;
@@ -102,23 +101,11 @@ internal static class TorchRuntime
         Initialize();
         if (_fallback is { Outcome: LibTorchSharpFallbackOutcome.LoadedPatchedCopy } fallback)
             info?.Invoke("TorchSharp: " + fallback.Describe() + ".");
-        if (!FitGate.Wait(0))
-        {
-            info?.Invoke("Another fit is running in this process; this one waits for it (fits run one at a time).");
-            do
-                checkAlive();
-            while (!FitGate.Wait(GateCheckInterval));
-        }
+        WaitChecking(FitGate.Wait, "Another fit is running in this process; this one waits for it (fits run one at a time).", checkAlive, info);
         try
         {
-            Task leftRunning = CancellableNativeCall.Pending;
-            if (!leftRunning.IsCompleted)
-            {
-                info?.Invoke("A cancelled fit's eigendecomposition is still running in this process; this fit waits for it to end.");
-                do
-                    checkAlive();
-                while (!((IAsyncResult)leftRunning).AsyncWaitHandle.WaitOne(GateCheckInterval));
-            }
+            WaitHandle leftRunning = ((IAsyncResult)CancellableNativeCall.Pending).AsyncWaitHandle;
+            WaitChecking(leftRunning.WaitOne, "A cancelled fit's eigendecomposition is still running in this process; this fit waits for it to end.", checkAlive, info);
             return new FitScope(UseThreads(threads));
         }
         catch
@@ -126,6 +113,21 @@ internal static class TorchRuntime
             FitGate.Release();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Returns at once when <paramref name="wait"/>(0) succeeds; otherwise says <paramref name="message"/> and waits in
+    /// steps of <see cref="GateCheckInterval"/>, calling <paramref name="checkAlive"/> before each, so the waiting fit can
+    /// be cancelled.
+    /// </summary>
+    private static void WaitChecking(Func<TimeSpan, bool> wait, string message, Action checkAlive, Action<string>? info)
+    {
+        if (wait(TimeSpan.Zero))
+            return;
+        info?.Invoke(message);
+        do
+            checkAlive();
+        while (!wait(GateCheckInterval));
     }
 
     /// <summary>

@@ -57,8 +57,7 @@ internal static class CholeskyFactor
         {
             using var scope = torch.NewDisposeScope();
             long width = Math.Min(blockColumns, n - start);
-            Tensor columns = blockRows > 0 ? InverseColumnsInRowBlocks(factor, start, width, blockRows, static () => { }) : InverseColumns(factor, start, width);
-            sum += columns.Squared().sum().ScalarValue();
+            sum += InverseColumns(factor, start, width, blockRows, static () => { }).Squared().sum().ScalarValue();
         }
         return sum;
     }
@@ -101,12 +100,26 @@ internal static class CholeskyFactor
             using (var scope = torch.NewDisposeScope())
             {
                 long width = Math.Min(blockColumns, n - start);
-                Tensor columns = blockRows > 0 ? InverseColumnsInRowBlocks(factor, start, width, blockRows, checkAlive) : InverseColumns(factor, start, width);
-                diagonal.narrow(0, start, width).copy_(columns.Squared().sum(dim: 0));
+                diagonal.narrow(0, start, width).copy_(InverseColumns(factor, start, width, blockRows, checkAlive).Squared().sum(dim: 0));
             }
             checkAlive();
         }
         return diagonal;
+    }
+
+    /// <summary>
+    /// Columns <paramref name="start"/> … start + width − 1 of L⁻¹ from row <paramref name="start"/> down (above it they
+    /// are zero): L[start:, start:]⁻¹ times the first <paramref name="width"/> columns of the identity, by one triangular
+    /// solve (<paramref name="blockRows"/> = 0) or by blocks of rows (<see cref="InverseColumnsInRowBlocks"/>, with
+    /// <paramref name="checkAlive"/> after each).
+    /// </summary>
+    private static Tensor InverseColumns(Tensor factor, long start, long width, int blockRows, Action checkAlive)
+    {
+        if (blockRows > 0)
+            return InverseColumnsInRowBlocks(factor, start, width, blockRows, checkAlive);
+        long rows = factor.shape[0] - start;
+        Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
+        return torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
     }
 
     /// <summary>
@@ -135,17 +148,6 @@ internal static class CholeskyFactor
             checkAlive();
         }
         return columns;
-    }
-
-    /// <summary>
-    /// Columns <paramref name="start"/> … start + width − 1 of L⁻¹ from row <paramref name="start"/> down (above it they
-    /// are zero): L[start:, start:]⁻¹ times the first <paramref name="width"/> columns of the identity.
-    /// </summary>
-    private static Tensor InverseColumns(Tensor factor, long start, long width)
-    {
-        long rows = factor.shape[0] - start;
-        Tensor trailing = factor.narrow(0, start, rows).narrow(1, start, rows);
-        return torch.linalg.solve_triangular(trailing, torch.eye(rows, width, dtype: factor.dtype), upper: false);
     }
 
     /// <summary>Largest matrix factored by one libtorch call when a cancellation check is given (about 0.8 s on 2 cores).</summary>

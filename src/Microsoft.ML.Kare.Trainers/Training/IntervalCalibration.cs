@@ -37,9 +37,8 @@ internal static class IntervalCalibration
         {
             calibration = KareIntervalCalibration.CrossValidation;
             checkAlive();
-            var foldCheck = new SharedCancellationCheck(checkAlive);
-            foreach (List<double> fold in runs.SideBySide(runs.Measured.Count, fold =>
-                Residuals(plan, runs.Measured[fold].Run, runs.Measured[fold].Fit, sets.Splits[fold].Validation!, relativeRidge, finalFit, foldCheck.CheckAlive)))
+            foreach (List<double> fold in runs.SideBySide(runs.Measured.Count, checkAlive, (fold, check) =>
+                Residuals(plan, runs.Measured[fold].Run, runs.Measured[fold].Fit, sets.Splits[fold].Validation!, relativeRidge, finalFit, check)))
                 residuals.AddRange(fold);
         }
         else

@@ -53,9 +53,8 @@ internal static class KareFitter
         // At epoch 0 every fold network is still the shared initial network: one of them is the whole ensemble.
         IReadOnlyList<TrainingRun> members = selector.BestEpoch == 0 ? runs.Members.Take(1).ToArray() : runs.Members;
         monitor.CheckAlive();
-        var finalCheck = new SharedCancellationCheck(monitor.CheckAlive);
-        var finals = runs.SideBySide(members.Count, i =>
-            finalFit.Fit(members[i], sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions, finalCheck.CheckAlive)).ToList();
+        var finals = runs.SideBySide(members.Count, monitor.CheckAlive, (i, check) =>
+            finalFit.Fit(members[i], sets.All, plan.HoldOut ? selector.BestRelativeRidge : double.NaN, settings.ComputeLeaveOneOutPredictions, check)).ToList();
         monitor.CheckAlive();
         KarePredictionInterval? interval = null;
         if (settings.IntervalCoverage > 0 && rows.TargetCount == 1)

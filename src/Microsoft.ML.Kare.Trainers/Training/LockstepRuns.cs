@@ -101,8 +101,7 @@ internal sealed class LockstepRuns : IDisposable
             return null;
         if (Measured.Count == 1)
             return Measured[0].Measure.Measure(Measured[0].Run, checkAlive);
-        var check = new SharedCancellationCheck(checkAlive);
-        HeldOutErrors[] results = SideBySide(Measured.Count, i => Measured[i].Measure.Measure(Measured[i].Run, check.CheckAlive));
+        HeldOutErrors[] results = SideBySide(Measured.Count, checkAlive, (i, check) => Measured[i].Measure.Measure(Measured[i].Run, check));
         double total = Measured.Sum(m => m.Weight);
         var errors = new double[results[0].Errors.Length];
         for (int j = 0; j < errors.Length; j++)
@@ -112,9 +111,19 @@ internal sealed class LockstepRuns : IDisposable
 
     /// <summary>
     /// <paramref name="work"/>(0 … count − 1) for the runs, side by side on the cores when each run trains on one
-    /// libtorch thread (the fold runs of cross-validation), one after another otherwise (<see cref="SideBySide"/>).
+    /// libtorch thread (the fold runs of cross-validation), one after another otherwise (<see cref="Training.SideBySide"/>).
     /// </summary>
     public T[] SideBySide<T>(int count, Func<int, T> work) => Training.SideBySide.Run(count, _parallelism, _threads, work);
+
+    /// <summary>
+    /// <see cref="SideBySide{T}(int, Func{int, T})"/> for work that checks for cancellation: every piece gets the same
+    /// <see cref="SharedCancellationCheck"/> of <paramref name="checkAlive"/>, so a cancellation is seen once.
+    /// </summary>
+    public T[] SideBySide<T>(int count, Action checkAlive, Func<int, Action, T> work)
+    {
+        var shared = new SharedCancellationCheck(checkAlive);
+        return SideBySide(count, i => work(i, shared.CheckAlive));
+    }
 
     /// <summary>
     /// Records every run's state as the best so far (the fold runs of a refit too: they calibrate prediction intervals);
