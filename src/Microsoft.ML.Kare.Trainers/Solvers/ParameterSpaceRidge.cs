@@ -36,6 +36,16 @@ internal sealed class ParameterSpaceRidge : IDisposable
         _rows += jacobianRows.shape[0];
     }
 
+    /// <summary>True when every entry of JᵀJ is finite (its sum is then finite too, barring overflow, which also counts as divergence).</summary>
+    public bool IsFinite => double.IsFinite(_gram.sum().item<double>());
+
+    /// <summary>
+    /// The ridge path of the accumulated rows at every λ̃ from one eigendecomposition of JᵀJ (which this object keeps):
+    /// <paramref name="targetEnergy"/> is ‖Y‖²_F of the same rows.
+    /// </summary>
+    public ParameterSpaceRidgePath RidgePath(double targetEnergy, Action? checkAlive = null)
+        => new(_gram, _moments, targetEnergy, _rows, checkAlive);
+
     /// <summary>
     /// Solves for β at the relative ridge λ̃; returns β (P×c, owned by this object) and the absolute λ. A large P×P system
     /// is factored in blocks with <paramref name="checkAlive"/> after each, when it is given.

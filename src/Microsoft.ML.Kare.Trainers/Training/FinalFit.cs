@@ -111,18 +111,33 @@ internal sealed class ParameterSpaceFinalFit : IFinalFit
     {
         using var noGrad = torch.no_grad();
         long outputs = all.Targets.shape[1];
-        using var solver = new ParameterSpaceRidge(run.Network.Architecture.ParameterCount, outputs);
-        foreach (var (rows, targets, _, _) in Blocks(run.Network, all))
-        {
-            using (rows)
-            using (targets)
-                solver.Accumulate(rows, targets);
-            checkAlive();
-        }
+        using ParameterSpaceRidge solver = NormalEquations(run.Network, all, checkAlive);
         var (weights, ridge) = solver.Solve(relativeRidge, checkAlive);
         checkAlive();
         double[] primal = IFinalFit.CheckFinite(weights.t().contiguous().data<double>().ToArray(), relativeRidge);
         return new FinalModel(relativeRidge, ridge, primal, leaveOneOut ? LeaveOneOut(run.Network, all, solver, weights, checkAlive) : null);
+    }
+
+    /// <summary>JᵀJ and JᵀY of the network's weighted Jacobian rows on <paramref name="rows"/>, accumulated block by block with a check after each.</summary>
+    internal static ParameterSpaceRidge NormalEquations(MlpNetwork network, RowSet rows, Action checkAlive)
+    {
+        var solver = new ParameterSpaceRidge(network.Architecture.ParameterCount, rows.Targets.shape[1]);
+        try
+        {
+            foreach (var (jacobianRows, targets, _, _) in Blocks(network, rows))
+            {
+                using (jacobianRows)
+                using (targets)
+                    solver.Accumulate(jacobianRows, targets);
+                checkAlive();
+            }
+            return solver;
+        }
+        catch
+        {
+            solver.Dispose();
+            throw;
+        }
     }
 
     private static double[] LeaveOneOut(MlpNetwork network, RowSet all, ParameterSpaceRidge solver, Tensor weights, Action checkAlive)

@@ -73,23 +73,11 @@ internal sealed class ParameterSpaceHeldOut(RowSet fit, RowSet validation, IRead
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        long p = run.Network.Architecture.ParameterCount;
-        Tensor gram = torch.zeros(p, p, ScalarType.Float64);
-        Tensor moments = torch.zeros(p, fit.WeightedTargets.shape[1], ScalarType.Float64);
-        foreach (var (rows, targets, _, _) in ParameterSpaceFinalFit.Blocks(run.Network, fit))
-        {
-            using (rows)
-            using (targets)
-            {
-                gram.addmm_(rows.t(), rows);
-                moments.addmm_(rows.t(), targets);
-            }
-            checkAlive();
-        }
+        using ParameterSpaceRidge normalEquations = ParameterSpaceFinalFit.NormalEquations(run.Network, fit, checkAlive);
         Tensor validationRows = StructuredNtk.JacobianRows(run.Network.Features(validation.Features));
-        if (!double.IsFinite(gram.sum().item<double>()) || !double.IsFinite(validationRows.sum().item<double>()))
+        if (!normalEquations.IsFinite || !double.IsFinite(validationRows.sum().item<double>()))
             return HeldOutErrors.NotFinite;
-        using var path = new ParameterSpaceRidgePath(gram, moments, fit.WeightedTargets.Squared().sum().item<double>(), fit.Count, checkAlive);
+        using var path = normalEquations.RidgePath(fit.WeightedTargets.Squared().sum().item<double>(), checkAlive);
         return new HeldOutErrors(path.ValidationError(validationRows, validation.Targets, validation.Weights, grid), grid);
     }
 }
