@@ -37,7 +37,14 @@ internal sealed class ParameterSpaceRidge : IDisposable
     }
 
     /// <summary>True when every entry of JᵀJ is finite (its sum is then finite too, barring overflow, which also counts as divergence).</summary>
-    public bool IsFinite => double.IsFinite(_gram.sum().item<double>());
+    public bool IsFinite
+    {
+        get
+        {
+            using Tensor sum = _gram.sum();
+            return double.IsFinite(sum.item<double>());
+        }
+    }
 
     /// <summary>
     /// The ridge path of the accumulated rows at every λ̃ from one eigendecomposition of JᵀJ (which this object keeps):
