@@ -59,6 +59,8 @@ internal static class Program
             return ScalarRaceBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--collection-stress")
             return CollectionStressBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "--simulation-check")
+            return Suite.SimulationFeatureCheck.Run(args[1..]);
         if (args.Length > 0 && args[0] == "--cancel-latency")
             return Suite.CancelLatencyBenchmark.Run(args[1..]);
         var options = Options.Parse(args);

@@ -22,12 +22,14 @@ internal static class AdaptiveIntervalWidth
 
     /// <summary>
     /// σ(x) of each row of <paramref name="rows"/> for a one-hidden-layer model trained on <paramref name="training"/>
-    /// (the rows of its final ridge regression); null for deeper or larger networks.
+    /// (the rows of its final ridge regression); null for deeper or larger networks, and for models with normal scores
+    /// (this computation feeds the network the standardised features alone).
     /// </summary>
     public static double[]? PosteriorStandardDeviations(KareRegressionModelParameters model, IReadOnlyList<float[]> training, IReadOnlyList<float[]> rows)
     {
         KareNetworkArchitecture architecture = model.Architecture;
-        if (architecture.Depth != 1 || architecture.ParameterCount > MaximumParameters || architecture.Activation != KareActivation.Gelu)
+        if (architecture.Depth != 1 || architecture.ParameterCount > MaximumParameters || architecture.Activation != KareActivation.Gelu
+            || model.NormalScoreColumns.Count > 0)
             return null;
         int n = training.Count;
         double shift = n * model.Ridge;

@@ -92,6 +92,8 @@ internal static class SuiteFit
     /// <param name="intervalBaseline">For regression with intervals, also fit the split-conformal baseline (one more fit).</param>
     public static SuiteFitResult Kare(SuiteDataSet data, int split, string model, KareOptionAssignments options, bool intervalBaseline = true)
     {
+        if (NormalScores)
+            data = data.WithNormalScores(split, NormalScoresAppended, NormalScoresMaximumCorrelation);
         var mlContext = new MLContext(seed: 0);
         var (train, test) = Views(mlContext, data, split);
         IEstimator<ITransformer> trainer = KareTrainer(mlContext, data.Task, options);
@@ -136,6 +138,15 @@ internal static class SuiteFit
     /// epochs' times (a measured epoch carries its validation error) show where a fit's time goes.
     /// </summary>
     public static bool Trace { get; set; }
+
+    /// <summary>When set, KARE fits see each split's features as normal scores (<see cref="SuiteDataSet.WithNormalScores"/>).</summary>
+    public static bool NormalScores { get; set; }
+
+    /// <summary>With <see cref="NormalScores"/>: the scores are appended to the features instead of replacing them.</summary>
+    public static bool NormalScoresAppended { get; set; }
+
+    /// <summary>With <see cref="NormalScoresAppended"/>: only scores whose correlation with their column is below this are appended.</summary>
+    public static double NormalScoresMaximumCorrelation { get; set; } = 1.0;
 
     /// <summary>Fits one of <see cref="MlNetPeers"/> with default options.</summary>
     public static SuiteFitResult MlNet(SuiteDataSet data, int split, string model)

@@ -94,6 +94,7 @@ internal static class KareTraining
         Optimizer = options.Optimizer,
         BatchSize = options.BatchSize,
         TrainingRelativeRidge = options.TrainingRidge,
+        AppendNormalScores = options.AppendNormalScores,
         RelativeRidgeGrid = options.RidgeGrid.ToArray(),
         RidgeSelection = options.RidgeSelection,
         ValidationFraction = options.ValidationFraction,

@@ -58,6 +58,9 @@ internal sealed record KareFitSettings
     /// <summary>Compress heavy-tailed feature columns before standardising them (<see cref="SkewedFeatures"/>).</summary>
     public bool CompressSkewedFeatures { get; init; }
 
+    /// <summary>Normal scores appended to the features (<see cref="NormalScoreColumns"/>).</summary>
+    public bool AppendNormalScores { get; init; }
+
     /// <summary>Two-valued feature columns divided by half their range, not their standard deviation (<see cref="Standardization.FeatureStatistics"/>).</summary>
     public bool ScaleIndicatorsByRange { get; init; }
 

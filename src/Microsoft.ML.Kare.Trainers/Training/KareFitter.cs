@@ -33,10 +33,12 @@ internal static class KareFitter
         TorchRuntime.Initialize();
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(settings.Seed);
-        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange);
+        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange, settings.AppendNormalScores);
+        if (rows.NormalScores is Scoring.NormalScores scores)
+            monitor.Info(DescribeNormalScores(scores));
         if (rows.FeatureCompressionScales is double[] compression)
             monitor.Info(DescribeCompression(compression));
-        FitPlan plan = FitPlan.Create(data.RowCount, data.FeatureCount, data.TargetCount, settings);
+        FitPlan plan = FitPlan.Create(data.RowCount, rows.FeatureCount, data.TargetCount, settings);
         foreach (FitMessage message in plan.Messages)
             (message.IsWarning ? (Action<string>)monitor.Warning : monitor.Info)(message.Text);
         if (plan.Memory.TotalBytes > settings.MemoryBudgetBytes)
@@ -159,6 +161,7 @@ internal static class KareFitter
             FeatureMeans = rows.FeatureMeans,
             FeatureScales = rows.FeatureScales,
             FeatureCompressionScales = rows.FeatureCompressionScales,
+            NormalScores = rows.NormalScores,
             TargetMeans = rows.TargetMeans,
             TargetScales = rows.TargetScales,
             RelativeRidge = finals[0].RelativeRidge,
@@ -170,13 +173,21 @@ internal static class KareFitter
         };
     }
 
-    /// <summary>Which feature columns were compressed, for the log.</summary>
+    /// <summary>Which feature columns got normal scores, for the log.</summary>
+    private static string DescribeNormalScores(Scoring.NormalScores scores)
+    {
+        string shown = string.Join(", ", scores.Columns.Take(20).Select(j => j.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            + (scores.Columns.Length > 20 ? ", …" : string.Empty);
+        return $"KARE: {scores.Columns.Length} of {scores.FeatureCount} features also enter as their normal scores (feature indices {shown}; AppendNormalScores).";
+    }
+
+    /// <summary>Which inputs were compressed, for the log.</summary>
     private static string DescribeCompression(double[] scales)
     {
         var columns = Enumerable.Range(0, scales.Length).Where(j => scales[j] > 0).ToList();
         string shown = string.Join(", ", columns.Take(20).Select(j => j.ToString(System.Globalization.CultureInfo.InvariantCulture)))
             + (columns.Count > 20 ? ", …" : string.Empty);
-        return $"KARE: {columns.Count} of {scales.Length} features are heavy-tailed (skewness above {SkewedFeatures.MinimumSkewness}) and enter as sign(x)·ln(1 + |x|/s) (feature indices {shown}; CompressSkewedFeatures).";
+        return $"KARE: {columns.Count} of {scales.Length} inputs are heavy-tailed (skewness above {SkewedFeatures.MinimumSkewness}) and enter as sign(x)·ln(1 + |x|/s) (input indices {shown}; CompressSkewedFeatures).";
     }
 
     /// <summary>The element-wise mean of equal-length vectors (the first one itself when there is one).</summary>

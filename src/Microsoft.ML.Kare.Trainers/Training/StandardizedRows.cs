@@ -5,17 +5,28 @@ namespace Microsoft.ML.Kare.Training;
 /// <summary>
 /// The training rows standardised column by column (features and targets to mean 0 and standard deviation 1 under the
 /// row weights; skewed feature columns compressed first, <see cref="SkewedFeatures"/>), the statistics that undo it, and
-/// the row weights divided by their mean.
+/// the row weights divided by their mean. With normal scores (<see cref="NormalScoreColumns"/>) the network's inputs are
+/// the features followed by the scores of the scored columns, and every statistic is per input.
 /// </summary>
 internal sealed class StandardizedRows
 {
-    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange)
+    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange, bool appendNormalScores)
     {
         RowCount = data.RowCount;
         FeatureCount = data.FeatureCount;
         TargetCount = data.TargetCount;
         Weights = weights;
         double[] features = data.Features;
+        if (appendNormalScores)
+        {
+            double[]? columnScales = compressSkewedFeatures ? SkewedFeatures.CompressionScales(features, RowCount, FeatureCount, weights) : null;
+            NormalScores = NormalScoreColumns.Fit(features, RowCount, FeatureCount, weights, columnScales);
+            if (NormalScores is not null)
+            {
+                features = NormalScoreColumns.Append(features, RowCount, NormalScores);
+                FeatureCount = NormalScores.InputCount;
+            }
+        }
         if (compressSkewedFeatures)
         {
             double[] scales = SkewedFeatures.CompressionScales(features, RowCount, FeatureCount, weights);
@@ -32,6 +43,7 @@ internal sealed class StandardizedRows
     }
 
     public int RowCount { get; }
+    /// <summary>The network's inputs: the features, and their normal scores when some are appended.</summary>
     public int FeatureCount { get; }
     public int TargetCount { get; }
 
@@ -44,7 +56,10 @@ internal sealed class StandardizedRows
     /// <summary>Row weights divided by their mean, or null when unweighted.</summary>
     public double[]? Weights { get; }
 
-    /// <summary>Per-feature compression scale (0: not compressed), or null when no feature is compressed.</summary>
+    /// <summary>The normal scores appended to the features, or null for none.</summary>
+    public NormalScores? NormalScores { get; }
+
+    /// <summary>Per-input compression scale (0: not compressed), or null when no input is compressed.</summary>
     public double[]? FeatureCompressionScales { get; }
 
     public double[] FeatureMeans { get; }
@@ -55,10 +70,11 @@ internal sealed class StandardizedRows
     /// <summary>
     /// The rows of <paramref name="data"/> standardised; skewed feature columns compressed first when
     /// <paramref name="compressSkewedFeatures"/>, two-valued ones scaled by half their range when
-    /// <paramref name="scaleIndicatorsByRange"/>.
+    /// <paramref name="scaleIndicatorsByRange"/>, normal scores appended when <paramref name="appendNormalScores"/>.
     /// </summary>
-    public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false, bool scaleIndicatorsByRange = false)
-        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange);
+    public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false, bool scaleIndicatorsByRange = false,
+        bool appendNormalScores = false)
+        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange, appendNormalScores);
 
     private static double[] Compress(double[] values, int rows, int columns, double[] scales)
     {

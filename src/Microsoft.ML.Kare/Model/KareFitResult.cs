@@ -32,10 +32,13 @@ internal sealed class KareFitResult
     public required double[] FeatureScales { get; init; }
 
     /// <summary>
-    /// Per-feature compression scale s applied before the standardisation (<see cref="FeatureCompression"/>; 0: not
-    /// compressed), length d; null when no feature is compressed.
+    /// Per network input, the compression scale s applied before the standardisation (<see cref="FeatureCompression"/>;
+    /// 0: not compressed); null when no input is compressed.
     /// </summary>
     public double[]? FeatureCompressionScales { get; init; }
+
+    /// <summary>The normal scores appended to the features (the network's inputs beyond d); null for none.</summary>
+    public NormalScores? NormalScores { get; init; }
 
     /// <summary>Per-output target mean and scale (length c).</summary>
     public required double[] TargetMeans { get; init; }

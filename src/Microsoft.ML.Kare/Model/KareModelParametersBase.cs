@@ -60,15 +60,27 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
     public IReadOnlyList<double> GetPrimalWeights(int network) => new ReadOnlyCollection<double>(Primal.Members[network].PrimalWeights);
 
     /// <summary>
-    /// Per-feature compression scales s: a feature with s &gt; 0 is heavy-tailed and enters as sign(x)·ln(1 + |x|/s)
-    /// before it is standardised; 0 leaves the feature as it is (KareTrainerOptionsBase.CompressSkewedFeatures).
+    /// The feature columns whose normal scores the network sees as further inputs, after the features themselves
+    /// (KareTrainerOptionsBase.AppendNormalScores); empty when there are none. The network has
+    /// <see cref="KareNetworkArchitecture.InputCount"/> = d + <see cref="NormalScoreColumns"/>.Count inputs, and
+    /// <see cref="FeatureCompressionScales"/>, <see cref="FeatureMeans"/> and <see cref="FeatureScales"/> have one value
+    /// per input.
+    /// </summary>
+    public IReadOnlyList<int> NormalScoreColumns => new ReadOnlyCollection<int>(Primal.NormalScores?.Columns ?? System.Array.Empty<int>());
+
+    /// <summary>The normal scores themselves (knots and scores), for the project's own code and tests.</summary>
+    internal Scoring.NormalScores? NormalScores => Primal.NormalScores;
+
+    /// <summary>
+    /// Per-input compression scales s: an input with s &gt; 0 is heavy-tailed and enters as sign(x)·ln(1 + |x|/s)
+    /// before it is standardised; 0 leaves the input as it is (KareTrainerOptionsBase.CompressSkewedFeatures).
     /// </summary>
     public IReadOnlyList<double> FeatureCompressionScales => new ReadOnlyCollection<double>(Primal.FeatureCompressionScales);
 
-    /// <summary>Per-feature means subtracted (after the compression of skewed features) before the network sees a row.</summary>
+    /// <summary>Per-input means subtracted (after the compression of skewed inputs) before the network sees a row.</summary>
     public IReadOnlyList<double> FeatureMeans => new ReadOnlyCollection<double>(Primal.FeatureMeans);
 
-    /// <summary>Per-feature scales (positive) that centred features are divided by.</summary>
+    /// <summary>Per-input scales (positive) that centred inputs are divided by.</summary>
     public IReadOnlyList<double> FeatureScales => new ReadOnlyCollection<double>(Primal.FeatureScales);
 
     /// <summary>The chosen relative ridge λ̃: the kernel ridge regression used λ = λ̃·Tr(K)/n².</summary>

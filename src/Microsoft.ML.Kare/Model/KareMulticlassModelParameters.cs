@@ -48,8 +48,9 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
             //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
             //verWrittenCur: 0x00010004, // The softmax temperature in its own digested field block
             //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion)
-            verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales (0x00010006 unused)
-            verReadableCur: KarePrimalModel.CompressionVersion,
+            //verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales (0x00010006 unused)
+            verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
+            verReadableCur: KarePrimalModel.NormalScoresVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareMulticlassModelParameters).Assembly.FullName);

@@ -44,6 +44,15 @@ internal sealed class KarePrimalModel
     /// </summary>
     internal const uint CompressionVersion = 0x00010007;
 
+    /// <summary>
+    /// The first model version that stores the normal scores appended to the features (<see cref="Scoring.NormalScores"/>);
+    /// older files append none. Every KARE model parameters type writes it.
+    /// </summary>
+    internal const uint NormalScoresVersion = 0x00010008;
+
+    /// <summary>A normal score has at most this many knots (a guard against corrupted counts).</summary>
+    private const int MaximumKnotCount = 1 << 20;
+
     /// <summary>An ensemble has at most this many networks (a guard against corrupted counts).</summary>
     private const int MaximumMemberCount = 1024;
 
@@ -58,9 +67,10 @@ internal sealed class KarePrimalModel
 
     private KarePrimalModel(KareNetworkArchitecture architecture, KareModelMember[] members,
         double[] featureMeans, double[] featureScales, double[] featureCompressionScales, double[] targetMeans, double[] targetScales,
-        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method)
+        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method, NormalScores? normalScores)
     {
         Method = method;
+        NormalScores = normalScores;
         Architecture = architecture;
         Members = members;
         FeatureMeans = featureMeans;
@@ -94,11 +104,18 @@ internal sealed class KarePrimalModel
     /// <summary>β of the first network, P × c (output k at [k·P, (k+1)·P)).</summary>
     public double[] PrimalWeights => Members[0].PrimalWeights;
 
+    /// <summary>The normal scores appended to the features (the network's inputs beyond <see cref="FeatureCount"/>); null for none.</summary>
+    public NormalScores? NormalScores { get; }
+
+    /// <summary>The number of features d a row has: the network's inputs without the normal scores.</summary>
+    public int FeatureCount => NormalScores?.FeatureCount ?? Architecture.InputCount;
+
+    /// <summary>Per network input: the mean subtracted after the compression (the d features, then the normal scores).</summary>
     public double[] FeatureMeans { get; }
 
     public double[] FeatureScales { get; }
 
-    /// <summary>Per-feature compression scale s, applied before the standardisation (0: not compressed), length d.</summary>
+    /// <summary>Per network input, the compression scale s applied before the standardisation (0: not compressed).</summary>
     public double[] FeatureCompressionScales { get; }
 
     /// <summary>Per-output mean and scale (length c).</summary>
@@ -126,7 +143,7 @@ internal sealed class KarePrimalModel
 
     private PrimalScorer CreateScorer(KareModelMember member)
         => new(Architecture, member.Parameters, member.PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput,
-            FeatureCompressionScales);
+            FeatureCompressionScales, NormalScores);
 
     /// <summary>
     /// Adds the model's c outputs for the rows <paramref name="features"/> ([N, d] float) to an ONNX graph
@@ -135,11 +152,11 @@ internal sealed class KarePrimalModel
     /// </summary>
     public string SaveAsOnnx(OnnxGraph graph, string features, string? output = null)
         => PrimalNetworkGraph.Predictions(graph, features, Architecture, Members.Select(m => m.Parameters).ToArray(),
-            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, FeatureCompressionScales, TargetMeans, TargetScales,
+            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, FeatureCompressionScales, NormalScores, TargetMeans, TargetScales,
             IncludesNetworkOutput, output);
 
-    /// <summary>The input type: a known-size vector of Single of the network's input width.</summary>
-    public VectorDataViewType InputType => new VectorDataViewType(NumberDataViewType.Single, Architecture.InputCount);
+    /// <summary>The input type: a known-size vector of Single, one per feature.</summary>
+    public VectorDataViewType InputType => new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
 
     /// <summary>
     /// The model of a finished fit, checked for consistency (<see cref="ArgumentOutOfRangeException"/> naming the problem).
@@ -157,7 +174,8 @@ internal sealed class KarePrimalModel
             trainingCurve[i] = result.TrainingCurve[i];
         KareModelMember[] members = result.Members?.ToArray() ?? new[] { new KareModelMember(result.Parameters, result.PrimalWeights) };
         var model = new KarePrimalModel(result.Architecture, members, result.FeatureMeans,
-            result.FeatureScales, result.FeatureCompressionScales ?? new double[result.Architecture.InputCount], result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method);
+            result.FeatureScales, result.FeatureCompressionScales ?? new double[result.Architecture.InputCount], result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method,
+            result.NormalScores);
         string? problem = model.FindProblem();
         host.CheckParam(problem is null, nameof(result), problem);
         return model;
@@ -181,6 +199,9 @@ internal sealed class KarePrimalModel
     // from version 0x00010002 on: int: method (KareMethod); older files hold KARE models
     // from version 0x00010005 on: int: number of networks m (1, or the k fold networks of an ensemble); older files hold one
     // from version 0x00010007 on: double[d]: feature compression scales (0: not compressed); older files compress none
+    // from version 0x00010008 on: int: number of normal scores m (the network's d inputs are the d − m features, then the
+    //   m scores; the vectors of length d above are per input); per score: int: feature column; int: knot count K;
+    //   double[K]: knots; double[K]: scores. Older files append none
     // from version 0x00010003 on: byte[32]: SHA-256 of the b bytes from d through the last field above
     // Stream NetworkParameters.bin: long: P; double[P]: θ; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P bytes before it
     // Stream PrimalWeights.bin: long: P·c; double[P·c]: β; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P·c bytes before it
@@ -232,6 +253,15 @@ internal sealed class KarePrimalModel
         writer.Write((int)Method);
         writer.Write(Members.Length);
         ModelIntegrity.WriteDoubles(writer, FeatureCompressionScales);
+        int scoreCount = NormalScores?.Columns.Length ?? 0;
+        writer.Write(scoreCount);
+        for (int k = 0; k < scoreCount; k++)
+        {
+            writer.Write(NormalScores!.Columns[k]);
+            writer.Write(NormalScores.Knots[k].Length);
+            ModelIntegrity.WriteDoubles(writer, NormalScores.Knots[k]);
+            ModelIntegrity.WriteDoubles(writer, NormalScores.Scores[k]);
+        }
     }
 
     /// <summary>The stream of network <paramref name="member"/>: the base name for the first, "Name{j}.bin" for the others.</summary>
@@ -307,6 +337,7 @@ internal sealed class KarePrimalModel
         double[] compressionScales = version >= CompressionVersion
             ? ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName)
             : new double[inputCount];
+        NormalScores? normalScores = version >= NormalScoresVersion ? ReadNormalScores(host, reader, inputCount) : null;
         if (hasDigests)
             ModelIntegrity.EndFields(host, reader, ModelName);
 
@@ -324,10 +355,35 @@ internal sealed class KarePrimalModel
         }
 
         var model = new KarePrimalModel(architecture, members, featureMeans, featureScales, compressionScales, targetMeans, targetScales,
-            relativeRidge, ridge, selectedEpoch, trainingCurve, method);
+            relativeRidge, ridge, selectedEpoch, trainingCurve, method, normalScores);
         string? problem = model.FindProblem();
         host.CheckDecode(problem is null, problem);
         return model;
+    }
+
+    /// <summary>The normal scores of the format above (null when there are none), every size checked against the bytes left.</summary>
+    private static NormalScores? ReadNormalScores(IHost host, BinaryReader reader, int inputCount)
+    {
+        host.CheckDecode(4 <= ModelIntegrity.Remaining(reader), "The KARE model file ends early.");
+        int count = reader.ReadInt32();
+        host.CheckDecode(count >= 0 && count < inputCount && 40L * count <= ModelIntegrity.Remaining(reader),
+            $"The KARE model's number of normal scores ({count}) is invalid or larger than the model file allows.");
+        if (count == 0)
+            return null;
+        var columns = new int[count];
+        var knots = new double[count][];
+        var scores = new double[count][];
+        for (int k = 0; k < count; k++)
+        {
+            host.CheckDecode(8 <= ModelIntegrity.Remaining(reader), "The KARE model file ends early.");
+            columns[k] = reader.ReadInt32();
+            int knotCount = reader.ReadInt32();
+            host.CheckDecode(knotCount >= 2 && knotCount <= MaximumKnotCount && 16L * knotCount <= ModelIntegrity.Remaining(reader),
+                $"The KARE model's normal score {k} has an invalid number of knots ({knotCount}) or more than the model file allows.");
+            knots[k] = ModelIntegrity.ReadDoubles(host, reader, knotCount, ModelName);
+            scores[k] = ModelIntegrity.ReadDoubles(host, reader, knotCount, ModelName);
+        }
+        return new NormalScores(inputCount - count, columns, knots, scores);
     }
 
     /// <summary>
@@ -338,7 +394,7 @@ internal sealed class KarePrimalModel
     public ValueMapper<VBuffer<float>, float> CreateScalarMapper(IHost host)
     {
         host.Check(OutputCount == 1, "The KARE model has more than one output.");
-        var dense = new DenseInput(host, Architecture.InputCount);
+        var dense = new DenseInput(host, FeatureCount);
         IRowScorer scorer = Scorer;
         return (in VBuffer<float> src, ref float dst) =>
         {
@@ -357,7 +413,7 @@ internal sealed class KarePrimalModel
     /// </summary>
     public ValueMapper<VBuffer<float>, VBuffer<float>> CreateVectorMapper(IHost host, SpanAction? transform)
     {
-        var dense = new DenseInput(host, Architecture.InputCount);
+        var dense = new DenseInput(host, FeatureCount);
         IRowScorer scorer = Scorer;
         int outputs = OutputCount;
         return (in VBuffer<float> src, ref VBuffer<float> dst) =>
@@ -420,6 +476,8 @@ internal sealed class KarePrimalModel
             return "The KARE model has no feature compression scales.";
         if (FeatureCompression.FindProblem(FeatureCompressionScales, architecture.InputCount) is string compression)
             return $"The KARE model {compression}.";
+        if (Scoring.NormalScores.FindProblem(NormalScores, architecture.InputCount) is string scores)
+            return $"The KARE model {scores}.";
         int badMean = ModelIntegrity.FirstNonFinite(FeatureMeans);
         if (badMean >= 0)
             return $"The KARE model's mean of feature {badMean} is not finite.";

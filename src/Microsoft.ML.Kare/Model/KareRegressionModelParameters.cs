@@ -47,8 +47,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
             //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
             //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
             //verWrittenCur: IntervalVersion, // Prediction intervals (KarePredictionInterval)
-            verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales
-            verReadableCur: KarePrimalModel.CompressionVersion,
+            //verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales
+            verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
+            verReadableCur: KarePrimalModel.NormalScoresVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareRegressionModelParameters).Assembly.FullName);

@@ -6,7 +6,8 @@ namespace Microsoft.ML.Kare.Onnx;
 
 /// <summary>
 /// The ONNX graph of a KARE model's prediction in primal form (docs/maths.md, "Primal form"), the same arithmetic as
-/// Scoring/PrimalScorer.cs in float32: z = (c(x) − μ)/σ, c the skewed features' compression; each network's forward pass and its forward-mode tangent in the
+/// Scoring/PrimalScorer.cs in float32: z = (c(x̃) − μ)/σ, x̃ the features and the normal scores of the scored ones, c the
+/// skewed inputs' compression; each network's forward pass and its forward-mode tangent in the
 /// direction β_k of every output k (dh = dW·a + W·da + db, da = φ′(h) ⊙ dh); ŷ_k = mean_k + scale_k·mean over the
 /// networks of (∇θ f(z)ᵀβ_k [+ f(z)]).
 /// </summary>
@@ -27,22 +28,25 @@ internal static class PrimalNetworkGraph
     /// <param name="architecture">The networks' shape.</param>
     /// <param name="parameters">θ of each network, in the layout of <see cref="KareNetworkArchitecture"/>.</param>
     /// <param name="primalWeights">β of each network, P × c, output k at [k·P, (k+1)·P).</param>
-    /// <param name="featureMeans">μ, length d.</param>
-    /// <param name="featureScales">σ, length d.</param>
-    /// <param name="featureCompressionScales">Per-feature compression scale s (0: not compressed), length d.</param>
+    /// <param name="featureMeans">μ, one per network input.</param>
+    /// <param name="featureScales">σ, one per network input.</param>
+    /// <param name="featureCompressionScales">Per-input compression scale s (0: not compressed), one per network input.</param>
+    /// <param name="normalScores">The normal scores appended to the features, or null.</param>
     /// <param name="targetMeans">Per-output mean, length c.</param>
     /// <param name="targetScales">Per-output scale, length c.</param>
     /// <param name="includesNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
     /// <param name="output">The variable to write, or null for a fresh one.</param>
     public static string Predictions(OnnxGraph graph, string features, KareNetworkArchitecture architecture,
         IReadOnlyList<double[]> parameters, IReadOnlyList<double[]> primalWeights, double[] featureMeans, double[] featureScales,
-        double[] featureCompressionScales, double[] targetMeans, double[] targetScales, bool includesNetworkOutput, string? output = null)
+        double[] featureCompressionScales, NormalScores? normalScores, double[] targetMeans, double[] targetScales, bool includesNetworkOutput,
+        string? output = null)
     {
         int networks = parameters.Count, outputs = targetMeans.Length, d = architecture.InputCount;
         var stack = new ParameterStack(architecture, parameters, primalWeights, outputs);
 
+        string networkInputs = normalScores is null ? features : WithNormalScores(graph, features, normalScores);
         string z = graph.Apply("Div",
-            graph.Apply("Sub", CompressedFeatures(graph, features, featureCompressionScales), graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
+            graph.Apply("Sub", CompressedFeatures(graph, networkInputs, featureCompressionScales), graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
             graph.Constant("KareFeatureScales", ToFloats(featureScales), d));
 
         // a: [m, 1, N, width] (z, [N, d], broadcasts as [1, 1, N, d]); da: [m, c, N, width], zero at the input.
@@ -94,6 +98,51 @@ internal static class PrimalNetworkGraph
             return graph.Apply("Add", scaled, targetMeanValues);
         graph.ApplyInto("Add", output, scaled, targetMeanValues);
         return output;
+    }
+
+    /// <summary>
+    /// x̃ = [x, scores] ([N, d + m]): the m scored columns gathered ([N, m]), each mapped through its knots as
+    /// s_1 + Σ_k slope_k·(min(max(x, u_k), u_{k+1}) − u_k) over its K − 1 segments ([N, m, K − 1], summed over the last
+    /// axis; Scoring/NormalScores.cs), which is s_1 below the first knot and s_K above the last. A column with fewer knots
+    /// than the longest is padded with empty segments (u_k = u_{k+1}, slope 0) that add nothing.
+    /// </summary>
+    private static string WithNormalScores(OnnxGraph graph, string features, NormalScores scores)
+    {
+        int m = scores.Columns.Length;
+        int segments = 1;
+        foreach (double[] knots in scores.Knots)
+            segments = Math.Max(segments, knots.Length - 1);
+        var lower = new float[m * segments];
+        var upper = new float[m * segments];
+        var slopes = new float[m * segments];
+        var first = new float[m];
+        for (int k = 0; k < m; k++)
+        {
+            double[] knots = scores.Knots[k], values = scores.Scores[k];
+            first[k] = (float)values[0];
+            for (int i = 0; i < segments; i++)
+            {
+                bool real = i < knots.Length - 1;
+                lower[k * segments + i] = (float)(real ? knots[i] : knots[^1]);
+                upper[k * segments + i] = (float)(real ? knots[i + 1] : knots[^1]);
+                slopes[k * segments + i] = real ? (float)((values[i + 1] - values[i]) / (knots[i + 1] - knots[i])) : 0f;
+            }
+        }
+        long[] columns = Array.ConvertAll(scores.Columns, c => (long)c);
+        string gathered = graph.Apply("Gather", new[] { features, graph.Int64Constant("KareScoredColumns", columns, m) }, out var gather);
+        gather.AddAttribute("axis", 1L);
+        string values3 = graph.Apply("Unsqueeze", new[] { gathered }, out var unsqueeze);
+        unsqueeze.AddAttribute("axes", new long[] { 2 });
+        string lowerKnots = graph.Constant("KareScoreLowerKnots", lower, m, segments);
+        string clipped = graph.Apply("Min", graph.Apply("Max", values3, lowerKnots), graph.Constant("KareScoreUpperKnots", upper, m, segments));
+        string rises = graph.Apply("Mul", graph.Apply("Sub", clipped, lowerKnots), graph.Constant("KareScoreSlopes", slopes, m, segments));
+        string sum = graph.Apply("ReduceSum", new[] { rises }, out var reduce);
+        reduce.AddAttribute("axes", new long[] { 2 });
+        reduce.AddAttribute("keepdims", 0L);
+        string scored = graph.Apply("Add", sum, graph.Constant("KareScoreFirst", first, m));
+        string joined = graph.Apply("Concat", new[] { features, scored }, out var concat);
+        concat.AddAttribute("axis", 1L);
+        return joined;
     }
 
     /// <summary>

@@ -6,8 +6,9 @@ namespace Microsoft.ML.Kare.Scoring;
 
 /// <summary>
 /// Scores rows with a KARE model in primal form (docs/maths.md, "Primal form"), in plain managed code:
-/// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (c(x) − μ)/σ with c the skewed features' compression
-/// (<see cref="FeatureCompression"/>; the identity for the other features),
+/// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (c(x̃) − μ)/σ with x̃ the features followed by the normal scores of
+/// the scored ones (<see cref="NormalScores"/>, when the model has them) and c the compression of skewed inputs
+/// (<see cref="FeatureCompression"/>; the identity for the others),
 /// computed as one forward-mode Jacobian-vector product of the network at θ in direction β_k
 /// (carry (h, dh) through each layer: dh = dW·a + W·da + db, da = φ′(h) ⊙ dh).
 /// Models that predict with the (linearised) network itself add its output: ŷ_k = mean_k + scale_k·(f(z; θ) + ∇θ f(z; θ)ᵀ β_k).
@@ -27,6 +28,7 @@ internal sealed class PrimalScorer : IRowScorer
     private readonly double[] _featureMeans;
     private readonly double[] _featureScales;
     private readonly double[]? _compressionScales;  // null when no feature is compressed
+    private readonly NormalScores? _normalScores;     // null when no score is appended
     private readonly double[] _targetMeans;
     private readonly double[] _targetScales;
     private readonly bool _includeNetworkOutput;
@@ -57,10 +59,11 @@ internal sealed class PrimalScorer : IRowScorer
     /// <param name="targetMeans">Per-output mean, length c.</param>
     /// <param name="targetScales">Per-output scale, length c.</param>
     /// <param name="includeNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
-    /// <param name="featureCompressionScales">Per-feature compression scale s (0: not compressed), length d; null for none.</param>
+    /// <param name="featureCompressionScales">Per-input compression scale s (0: not compressed), one per network input; null for none.</param>
+    /// <param name="normalScores">The normal scores appended to the features (the network's inputs beyond d); null for none.</param>
     public PrimalScorer(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
         double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales, bool includeNetworkOutput = false,
-        double[]? featureCompressionScales = null)
+        double[]? featureCompressionScales = null, NormalScores? normalScores = null)
     {
         long p = architecture.ParameterCount;
         int outputs = targetMeans.Length;
@@ -74,11 +77,14 @@ internal sealed class PrimalScorer : IRowScorer
             throw new ArgumentException($"Expected {architecture.InputCount} feature means and scales.", nameof(featureMeans));
         if (FeatureCompression.FindProblem(featureCompressionScales, architecture.InputCount) is string problem)
             throw new ArgumentException($"The scorer {problem}.", nameof(featureCompressionScales));
+        if (NormalScores.FindProblem(normalScores, architecture.InputCount) is string scores)
+            throw new ArgumentException($"The scorer {scores}.", nameof(normalScores));
 
         _architecture = architecture;
         _featureMeans = featureMeans;
         _featureScales = featureScales;
         _compressionScales = FeatureCompression.Any(featureCompressionScales) ? featureCompressionScales : null;
+        _normalScores = normalScores;
         _targetMeans = targetMeans;
         _targetScales = targetScales;
         _includeNetworkOutput = includeNetworkOutput;
@@ -134,8 +140,8 @@ internal sealed class PrimalScorer : IRowScorer
         _scratchLength = Padded(architecture.InputCount) + depth * 3 * _paddedMaxWidth + _tangentOutputs.Length * 3 * _paddedMaxWidth;
     }
 
-    /// <summary>Number of input features.</summary>
-    public int InputCount => _architecture.InputCount;
+    /// <summary>Number of features a row has (the network's inputs without the normal scores appended to them).</summary>
+    public int InputCount => _normalScores?.FeatureCount ?? _architecture.InputCount;
 
     /// <summary>Number of outputs c.</summary>
     public int OutputCount => _targetMeans.Length;
@@ -149,12 +155,13 @@ internal sealed class PrimalScorer : IRowScorer
             throw new ArgumentException($"Expected room for {OutputCount} outputs, got {output.Length}.", nameof(output));
 
         double[] scratch = t_scratch is { } existing && existing.Length >= _scratchLength ? existing : (t_scratch = new double[_scratchLength]);
-        int d = InputCount;
+        int d = _architecture.InputCount, given = InputCount;
         Span<double> z = scratch.AsSpan(0, Padded(d));
         bool missing = false;
         for (int j = 0; j < d; j++)
         {
-            double x = _compressionScales is null ? features[j] : FeatureCompression.Apply(features[j], _compressionScales[j]);
+            double value = j < given ? features[j] : _normalScores!.Score(features, j - given);
+            double x = _compressionScales is null ? value : FeatureCompression.Apply(value, _compressionScales[j]);
             z[j] = (x - _featureMeans[j]) / _featureScales[j];
             missing |= double.IsNaN(z[j]);
         }

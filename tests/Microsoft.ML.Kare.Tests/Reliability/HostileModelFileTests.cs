@@ -95,7 +95,7 @@ public sealed class HostileModelFileTests
     }
 
     [TestMethod]
-    [DataRow(0x00010008u, 0x00010008u, "too new")]
+    [DataRow(0x00010009u, 0x00010009u, "too new")]
     [DataRow(0x7FFFFFFFu, 0x7FFFFFFFu, "too new")]
     [DataRow(0x00010000u, 0x00010000u, "too old")]
     [DataRow(0x00010002u, 0x00010003u, "Corrupt file header")]
@@ -231,6 +231,7 @@ public sealed class HostileModelFileTests
     [DataRow(0x00010003u)]
     [DataRow(0x00010005u)]
     [DataRow(0x00010006u)]
+    [DataRow(0x00010007u)]
     public void OlderLayoutsStillLoadAndScoreIdentically(uint version)
     {
         var (mlContext, model, bytes) = SavedModel();
@@ -247,7 +248,7 @@ public sealed class HostileModelFileTests
 
         // Saving again writes the current version, with digests.
         byte[] resaved = ReliabilityFixtures.SaveToBytes<KareTestModels.FeatureRow>(mlContext, loaded);
-        Assert.AreEqual(KarePrimalModel.CompressionVersion, ModelZip.VersionWritten(ModelZip.ReadEntries(resaved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data));
+        Assert.AreEqual(KarePrimalModel.NormalScoresVersion, ModelZip.VersionWritten(ModelZip.ReadEntries(resaved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data));
     }
 
     [TestMethod]

@@ -127,19 +127,27 @@ internal static class ModelZip
     }
 
     /// <summary>
-    /// Rewrites a saved one-network model without compressed features in an older KARE layout: 0x00010006 (regression:
-    /// no compression scales), 0x00010005 (no prediction interval either), 0x00010003 (digests, no network count), 0x00010002
-    /// (method, no digests) or 0x00010001 (no method either). The current fields end with the method, the network count
-    /// and the d compression scales.
+    /// Rewrites a saved one-network model without normal scores or compressed features in an older KARE layout:
+    /// 0x00010007 (no normal score count), 0x00010006 (regression: no compression scales either), 0x00010005 (no
+    /// prediction interval either), 0x00010003 (digests, no network count), 0x00010002 (method, no digests) or 0x00010001
+    /// (no method either). The current fields end with the method, the network count, the d compression scales and the
+    /// number of normal scores (0 here).
     /// </summary>
     public static byte[] Downgrade(byte[] zip, string signature, uint version)
     {
-        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005) && !(version == 0x00010006 && signature == "KAREREGR"))
+        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005 or 0x00010007) && !(version == 0x00010006 && signature == "KAREREGR"))
             throw new ArgumentOutOfRangeException(nameof(version));
         zip = RewriteKareModelEntry(zip, signature, entry =>
         {
             byte[] result = RewriteModelBlock(entry, block =>
             {
+                // Before version 0x00010008 the fields end with the compression scales: the normal score count goes.
+                byte[] withScores = Fields(block);
+                if (BitConverter.ToInt32(withScores, withScores.Length - 4) != 0)
+                    throw new ArgumentException("Only a model without normal scores has an older layout.", nameof(zip));
+                block = WithFields(block, withScores.AsSpan(0, withScores.Length - 4).ToArray());
+                if (version == 0x00010007)
+                    return block;
                 // Before version 0x00010007 the fields end with the network count: the compression scales go.
                 byte[] current = Fields(block);
                 int compressionBytes = 8 * BitConverter.ToInt32(current, 0);
@@ -165,7 +173,7 @@ internal static class ModelZip
             SetVersions(result, version, version);
             return result;
         });
-        if (version is 0x00010003 or 0x00010005 or 0x00010006)
+        if (version is 0x00010003 or 0x00010005 or 0x00010006 or 0x00010007)
             return zip;
         foreach (string stream in new[] { KarePrimalModel.NetworkParametersStreamName, KarePrimalModel.PrimalWeightsStreamName })
             zip = RewriteStream(zip, stream, data => data.AsSpan(0, data.Length - DigestSize).ToArray());

@@ -56,7 +56,7 @@ public sealed class CompressedFeatureModelTests
     }
 
     /// <summary>The fixture's rows with the first feature made log-normal: 5·exp(4·x₀) for x₀ ~ U(−2, 2) (skewness about 4).</summary>
-    private static ReliabilityFixtures.RegressionRow[] Rows(int count, int seed)
+    internal static ReliabilityFixtures.RegressionRow[] Rows(int count, int seed)
     {
         ReliabilityFixtures.RegressionRow[] rows = ReliabilityFixtures.RegressionRows(count, seed);
         foreach (var row in rows)

@@ -99,6 +99,8 @@ public sealed class FoldEnsembleTests
             OutputCount = 1,
             FeatureMeans = ensemble.FeatureMeans.ToArray(),
             FeatureScales = ensemble.FeatureScales.ToArray(),
+            FeatureCompressionScales = ensemble.FeatureCompressionScales.ToArray(),
+            NormalScores = ensemble.NormalScores,
             TargetMeans = new[] { ensemble.LabelMean },
             TargetScales = new[] { ensemble.LabelScale },
             RelativeRidge = ensemble.RelativeRidge,

@@ -19,6 +19,7 @@ public sealed class KareRegressionTrainerOptionsTests
         Assert.AreEqual(KareOptimizer.Sgd, options.Optimizer);
         Assert.AreEqual(0, options.BatchSize);
         Assert.AreEqual(0.1, options.TrainingRidge);
+        Assert.IsTrue(options.AppendNormalScores);
         Assert.AreEqual(KareRidgeSelection.Automatic, options.RidgeSelection);
         Assert.AreEqual(5, options.NumberOfFolds);
         Assert.AreEqual(0.2, options.ValidationFraction);

@@ -37,7 +37,7 @@ public sealed class KareRegressionTrainerPipelineTests
         var model = pipeline.Fit(train);
         RegressionPredictionTransformer<KareRegressionModelParameters> kare = model.LastTransformer;
         Assert.IsNotEmpty(kare.Model.TrainingCurve);
-        Assert.AreEqual(8, kare.Model.Architecture.InputCount);
+        Assert.AreEqual(8 + kare.Model.NormalScoreColumns.Count, kare.Model.Architecture.InputCount, "the features and their normal scores");
 
         RegressionMetrics metrics = mlContext.Regression.Evaluate(model.Transform(test));
         TestContext.WriteLine($"R² = {metrics.RSquared}, RMSE = {metrics.RootMeanSquaredError}");
