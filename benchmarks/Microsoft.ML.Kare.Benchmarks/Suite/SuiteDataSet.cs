@@ -161,23 +161,12 @@ internal sealed class SuiteDataSet
         double[] compression = Microsoft.ML.Kare.Training.SkewedFeatures.CompressionScales(raw, rows.Length, FeatureCount, null);
         int[] scored = Enumerable.Range(0, FeatureCount)
             .Where(j => Enumerable.Range(0, RowCount).Any(i => features[i][j] != Features[i][j]))
-            .Where(j => Correlation(rows.Select(i => Microsoft.ML.Kare.Scoring.FeatureCompression.Apply(Features[i][j], compression[j])).ToArray(),
-                rows.Select(i => (double)features[i][j]).ToArray()) < maximumCorrelation)
+            .Where(j => Microsoft.ML.Kare.Training.NormalScoreColumns.WeightedCorrelation(
+                rows.Select(i => Microsoft.ML.Kare.Scoring.FeatureCompression.Apply(Features[i][j], compression[j])).ToArray(),
+                rows.Select(i => (double)features[i][j]).ToArray(), weights: null) < maximumCorrelation)
             .ToArray();
         float[][] both = Enumerable.Range(0, RowCount).Select(i => Features[i].Concat(scored.Select(j => features[i][j])).ToArray()).ToArray();
         return new SuiteDataSet(Name, Task, Labels, both, FeatureNames.Concat(scored.Select(j => FeatureNames[j] + "_score")).ToArray(), TrainingMasks, TestMasks);
-    }
-
-    private static double Correlation(double[] a, double[] b)
-    {
-        double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            sab += (a[i] - ma) * (b[i] - mb);
-            saa += (a[i] - ma) * (a[i] - ma);
-            sbb += (b[i] - mb) * (b[i] - mb);
-        }
-        return saa > 0 && sbb > 0 ? sab / Math.Sqrt(saa * sbb) : 1.0;
     }
 
     /// <summary>A seed that depends only on the text and the number (string.GetHashCode differs from process to process).</summary>

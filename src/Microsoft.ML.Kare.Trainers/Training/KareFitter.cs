@@ -176,19 +176,20 @@ internal static class KareFitter
     /// <summary>Which feature columns got normal scores, for the log.</summary>
     private static string DescribeNormalScores(Scoring.NormalScores scores)
     {
-        string shown = string.Join(", ", scores.Columns.Take(20).Select(j => j.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-            + (scores.Columns.Length > 20 ? ", …" : string.Empty);
-        return $"KARE: {scores.Columns.Length} of {scores.FeatureCount} features also enter as their normal scores (feature indices {shown}; AppendNormalScores).";
+        return $"KARE: {scores.Columns.Length} of {scores.FeatureCount} features also enter as their normal scores (feature indices {ShownIndices(scores.Columns)}; AppendNormalScores).";
     }
 
     /// <summary>Which inputs were compressed, for the log.</summary>
     private static string DescribeCompression(double[] scales)
     {
         var columns = Enumerable.Range(0, scales.Length).Where(j => scales[j] > 0).ToList();
-        string shown = string.Join(", ", columns.Take(20).Select(j => j.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-            + (columns.Count > 20 ? ", …" : string.Empty);
-        return $"KARE: {columns.Count} of {scales.Length} inputs are heavy-tailed (skewness above {SkewedFeatures.MinimumSkewness}) and enter as sign(x)·ln(1 + |x|/s) (input indices {shown}; CompressSkewedFeatures).";
+        return $"KARE: {columns.Count} of {scales.Length} inputs are heavy-tailed (skewness above {SkewedFeatures.MinimumSkewness}) and enter as sign(x)·ln(1 + |x|/s) (input indices {ShownIndices(columns)}; CompressSkewedFeatures).";
     }
+
+    /// <summary>The first 20 of <paramref name="indices"/>, comma-separated, and "…" when there are more.</summary>
+    private static string ShownIndices(IReadOnlyCollection<int> indices)
+        => string.Join(", ", indices.Take(20).Select(j => j.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+           + (indices.Count > 20 ? ", …" : string.Empty);
 
     /// <summary>The element-wise mean of equal-length vectors (the first one itself when there is one).</summary>
     private static double[] AverageOf(List<double[]> vectors)

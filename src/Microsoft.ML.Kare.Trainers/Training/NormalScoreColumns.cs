@@ -34,7 +34,7 @@ internal static class NormalScoreColumns
     /// </summary>
     public static NormalScores? Fit(double[] features, int rows, int columns, double[]? weights, double[]? compressionScales)
     {
-        var scored = new List<int>();
+        var columnsScored = new List<int>();
         var knots = new List<double[]>();
         var scores = new List<double[]>();
         for (int j = 0; j < columns; j++)
@@ -42,17 +42,22 @@ internal static class NormalScoreColumns
             if (ColumnScore(features, rows, columns, j, weights) is not (double[] columnKnots, double[] columnScores))
                 continue;
             double scale = compressionScales?[j] ?? 0;
-            double correlation = WeightedCorrelation(rows, weights,
-                i => FeatureCompression.Apply(features[(long)i * columns + j], scale),
-                i => NormalScores.Score(features[(long)i * columns + j], columnKnots, columnScores));
-            if (correlation < MaximumCorrelation)
+            var seen = new double[rows];
+            var scored = new double[rows];
+            for (int i = 0; i < rows; i++)
             {
-                scored.Add(j);
+                double value = features[(long)i * columns + j];
+                seen[i] = FeatureCompression.Apply(value, scale);
+                scored[i] = NormalScores.Score(value, columnKnots, columnScores);
+            }
+            if (WeightedCorrelation(seen, scored, weights) < MaximumCorrelation)
+            {
+                columnsScored.Add(j);
                 knots.Add(columnKnots);
                 scores.Add(columnScores);
             }
         }
-        return scored.Count == 0 ? null : new NormalScores(columns, scored.ToArray(), knots.ToArray(), scores.ToArray());
+        return columnsScored.Count == 0 ? null : new NormalScores(columns, columnsScored.ToArray(), knots.ToArray(), scores.ToArray());
     }
 
     /// <summary>The rows with their scores appended: rows × (d + m), row-major.</summary>
@@ -120,27 +125,31 @@ internal static class NormalScoreColumns
         return (knots.ToArray(), scores.ToArray());
     }
 
-    private static double WeightedCorrelation(int rows, double[]? weights, Func<int, double> first, Func<int, double> second)
+    /// <summary>
+    /// The correlation of <paramref name="first"/> and <paramref name="second"/> under the row <paramref name="weights"/>
+    /// (null: equal; rows of weight 0 do not count); 1 when either is constant.
+    /// </summary>
+    public static double WeightedCorrelation(double[] first, double[] second, double[]? weights)
     {
         double total = 0, meanA = 0, meanB = 0;
-        for (int i = 0; i < rows; i++)
+        for (int i = 0; i < first.Length; i++)
         {
             double w = weights?[i] ?? 1.0;
             if (!(w > 0))
                 continue;
             total += w;
-            meanA += w * first(i);
-            meanB += w * second(i);
+            meanA += w * first[i];
+            meanB += w * second[i];
         }
         meanA /= total;
         meanB /= total;
         double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < rows; i++)
+        for (int i = 0; i < first.Length; i++)
         {
             double w = weights?[i] ?? 1.0;
             if (!(w > 0))
                 continue;
-            double a = first(i) - meanA, b = second(i) - meanB;
+            double a = first[i] - meanA, b = second[i] - meanB;
             ab += w * a * b;
             aa += w * a * a;
             bb += w * b * b;

@@ -22,13 +22,14 @@ internal static class SkewedFeatures
 
     /// <summary>
     /// The compression scale of each column of the row-major rows×columns <paramref name="values"/> (0: not compressed),
-    /// under the row <paramref name="weights"/> (null: equal; rows of weight 0 do not count).
+    /// under the row <paramref name="weights"/> (null: equal; rows of weight 0 do not count); columns before
+    /// <paramref name="firstColumn"/> are not examined and get 0 (their scales are known: appended normal scores).
     /// </summary>
-    public static double[] CompressionScales(double[] values, int rows, int columns, double[]? weights)
+    public static double[] CompressionScales(double[] values, int rows, int columns, double[]? weights, int firstColumn = 0)
     {
         var scales = new double[columns];
         var column = new List<(double Value, double Weight)>(rows);
-        for (int j = 0; j < columns; j++)
+        for (int j = firstColumn; j < columns; j++)
         {
             column.Clear();
             for (int i = 0; i < rows; i++)

@@ -17,24 +17,20 @@ internal sealed class StandardizedRows
         TargetCount = data.TargetCount;
         Weights = weights;
         double[] features = data.Features;
-        if (appendNormalScores)
+        double[]? scales = compressSkewedFeatures ? SkewedFeatures.CompressionScales(features, RowCount, FeatureCount, weights) : null;
+        if (appendNormalScores && NormalScoreColumns.Fit(features, RowCount, FeatureCount, weights, scales) is NormalScores map)
         {
-            double[]? columnScales = compressSkewedFeatures ? SkewedFeatures.CompressionScales(features, RowCount, FeatureCount, weights) : null;
-            NormalScores = NormalScoreColumns.Fit(features, RowCount, FeatureCount, weights, columnScales);
-            if (NormalScores is not null)
-            {
-                features = NormalScoreColumns.Append(features, RowCount, NormalScores);
-                FeatureCount = NormalScores.InputCount;
-            }
+            NormalScores = map;
+            features = NormalScoreColumns.Append(features, RowCount, map);
+            // The features' scales are known; the scores are inputs too, compressed by the same rule.
+            if (scales is not null)
+                scales = [.. scales, .. SkewedFeatures.CompressionScales(features, RowCount, map.InputCount, weights, firstColumn: FeatureCount)[FeatureCount..]];
+            FeatureCount = map.InputCount;
         }
-        if (compressSkewedFeatures)
+        if (scales is not null && FeatureCompression.Any(scales))
         {
-            double[] scales = SkewedFeatures.CompressionScales(features, RowCount, FeatureCount, weights);
-            if (FeatureCompression.Any(scales))
-            {
-                FeatureCompressionScales = scales;
-                features = Compress(features, RowCount, FeatureCount, scales);
-            }
+            FeatureCompressionScales = scales;
+            features = Compress(features, RowCount, FeatureCount, scales);
         }
         (FeatureMeans, FeatureScales) = Standardization.FeatureStatistics(features, RowCount, FeatureCount, weights, scaleIndicatorsByRange);
         (TargetMeans, TargetScales) = Standardization.ColumnStatistics(data.Targets, RowCount, TargetCount, weights);
