@@ -123,41 +123,23 @@ internal sealed class SuiteDataSet
     public SuiteDataSet WithNormalScores(int split, bool appended = false, double maximumCorrelation = 1.0)
     {
         bool[] training = TrainingMasks[split - 1];
+        int[] rows = Enumerable.Range(0, RowCount).Where(i => training[i]).ToArray();
+        double[] raw = rows.SelectMany(i => Features[i].Select(v => (double)v)).ToArray();
         float[][] features = Features.Select(r => (float[])r.Clone()).ToArray();
         for (int j = 0; j < FeatureCount; j++)
         {
-            double[] sorted = Enumerable.Range(0, RowCount).Where(i => training[i]).Select(i => (double)Features[i][j]).Order().ToArray();
-            var values = new List<double>();
-            var scores = new List<double>();
-            for (int start = 0; start < sorted.Length;)
-            {
-                int end = start;
-                while (end < sorted.Length && sorted[end] == sorted[start])
-                    end++;
-                values.Add(sorted[start]);
-                scores.Add(MathNet.Numerics.Distributions.Normal.InvCDF(0, 1, (start + (end - start) / 2.0) / sorted.Length));
-                start = end;
-            }
-            if (values.Count <= 2)
+            // Every distinct training value is a knot (no thinning: the prototype as measured).
+            if (Microsoft.ML.Kare.Training.NormalScoreColumns.ColumnScore(raw, rows.Length, FeatureCount, j, weights: null, maximumKnots: int.MaxValue)
+                is not (double[] knots, double[] scores))
                 continue;
             for (int i = 0; i < RowCount; i++)
-            {
-                double x = Features[i][j];
-                int k = values.BinarySearch(x);
-                double score = k >= 0 ? scores[k]
-                    : ~k == 0 ? scores[0]
-                    : ~k == values.Count ? scores[^1]
-                    : scores[~k - 1] + (scores[~k] - scores[~k - 1]) * (x - values[~k - 1]) / (values[~k] - values[~k - 1]);
-                features[i][j] = (float)score;
-            }
+                features[i][j] = (float)Microsoft.ML.Kare.Scoring.NormalScores.Score(Features[i][j], knots, scores);
         }
         if (!appended)
             return new SuiteDataSet(Name, Task, Labels, features, FeatureNames, TrainingMasks, TestMasks);
         // Appended: the stored features, then the normal scores of those with more than two values whose score's
         // correlation with the column as the trainer sees it (compressed when skewed) on the training rows is below the
         // maximum (a score that is nearly a linear function of its column adds no information).
-        int[] rows = Enumerable.Range(0, RowCount).Where(i => training[i]).ToArray();
-        double[] raw = rows.SelectMany(i => Features[i].Select(v => (double)v)).ToArray();
         double[] compression = Microsoft.ML.Kare.Training.SkewedFeatures.CompressionScales(raw, rows.Length, FeatureCount, null);
         int[] scored = Enumerable.Range(0, FeatureCount)
             .Where(j => Enumerable.Range(0, RowCount).Any(i => features[i][j] != Features[i][j]))

@@ -78,9 +78,10 @@ internal static class NormalScoreColumns
 
     /// <summary>
     /// The knots and scores of column <paramref name="column"/>: its distinct values under positive weight with
-    /// Φ⁻¹ of their mid-rank F, thinned to about <see cref="MaximumKnots"/>; null for a column of at most two values.
+    /// Φ⁻¹ of their mid-rank F, thinned to about <paramref name="maximumKnots"/>; null for a column of at most two values.
     /// </summary>
-    public static (double[] Knots, double[] Scores)? ColumnScore(double[] features, int rows, int columns, int column, double[]? weights)
+    public static (double[] Knots, double[] Scores)? ColumnScore(double[] features, int rows, int columns, int column, double[]? weights,
+        int maximumKnots = MaximumKnots)
     {
         var values = new List<(double Value, double Weight)>(rows);
         for (int i = 0; i < rows; i++)
@@ -110,12 +111,12 @@ internal static class NormalScoreColumns
         }
         // Thinned, the knots are spaced evenly in the score, so that no segment spans more than 1/(K − 1) of its range:
         // the tails, where Φ⁻¹ is steep in F, keep their values one by one.
-        double step = (allScores[^1] - allScores[0]) / (MaximumKnots - 1);
+        double step = (allScores[^1] - allScores[0]) / (maximumKnots - 1);
         var knots = new List<double>();
         var scores = new List<double>();
         for (int k = 0; k < distinct.Count; k++)
         {
-            bool keep = distinct.Count <= MaximumKnots || k == 0 || k == distinct.Count - 1 || allScores[k] >= scores[^1] + step;
+            bool keep = distinct.Count <= maximumKnots || k == 0 || k == distinct.Count - 1 || allScores[k] >= scores[^1] + step;
             if (keep)
             {
                 knots.Add(distinct[k].Value);

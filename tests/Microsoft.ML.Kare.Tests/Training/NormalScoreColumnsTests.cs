@@ -60,6 +60,15 @@ public sealed class NormalScoreColumnsTests
             worst = Math.Max(worst, Math.Abs(NormalScores.Score(sorted[i], knots, scores) - exact));
         }
         Assert.IsLessThan(0.03, worst, "the thinned map stays within one step of the scores' range/255 of every row's score");
+
+        // Without a limit every distinct value is a knot with its own mid-rank score (the benchmark's prototype map).
+        var (allKnots, allScores) = NormalScoreColumns.ColumnScore(column, Rows, 1, 0, null, maximumKnots: int.MaxValue)!.Value;
+        Assert.HasCount(Rows, allKnots);
+        for (int i = 0; i < Rows; i++)
+        {
+            Assert.AreEqual(sorted[i], allKnots[i]);
+            Assert.AreEqual(MathNet.Numerics.Distributions.Normal.InvCDF(0, 1, (i + 0.5) / Rows), allScores[i], 1e-12);
+        }
     }
 
     [TestMethod]
