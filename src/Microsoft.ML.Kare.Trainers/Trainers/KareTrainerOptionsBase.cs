@@ -123,6 +123,18 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     public bool AppendNormalScores = KareTrainerDefaults.AppendNormalScores;
 
     /// <summary>
+    /// Which standardised inputs are multiplied by a weight from a univariate relevance screen of the training rows:
+    /// w_j = √(0.25 + 0.75·r_j/r̄), r_j the input's correlation ratio with the label (the share of the label's variance
+    /// explained by its mean in up to 10 bins of the input, adjusted for the bins' count) and r̄ its mean over the weighted
+    /// inputs. Inputs that say little about the label enter the kernel with less weight, those that say much with more;
+    /// the weights are folded into the model's feature scales. <see cref="KareRelevanceWeighting.Automatic"/> (the
+    /// default) weights the indicator inputs (one-hot categories) above 1,000 training rows: measured on the public suite,
+    /// dna 0.9505 → 0.9608, ames 0.8590 → 0.8673, hpc 0.8233 → 0.8311, and nothing else changed (README,
+    /// "Relevance-weighted inputs").
+    /// </summary>
+    public KareRelevanceWeighting RelevanceWeighting = KareTrainerDefaults.RelevanceWeighting;
+
+    /// <summary>
     /// Whether the n×n matrix algebra of each KARE training step on the kernel path (the kernel, its Cholesky solve,
     /// dρ/dK and its contraction with the network) runs in float32, 1.7–2× faster per step than float64 on a CPU (fits up
     /// to about 1,000 rows about 1.4–2× faster, larger ones less: their float64 held-out measurements remain). The
@@ -223,6 +235,7 @@ internal static class KareTrainerDefaults
     public const bool CompressSkewedFeatures = true;
     public const bool ScaleIndicatorsByRange = true;
     public const bool AppendNormalScores = true;
+    public const KareRelevanceWeighting RelevanceWeighting = KareRelevanceWeighting.Automatic;
     public const bool SinglePrecisionTraining = false;
     public const double PredictionIntervalCoverage = 0.9;
     public const int NumberOfFolds = 5;

@@ -43,6 +43,7 @@ internal static class KareTraining
         host.CheckUserArg(options.TrainingRidge > 0 && double.IsFinite(options.TrainingRidge), nameof(options.TrainingRidge), "Must be a positive finite number (relative ridge: λ = z·Tr(K)/n²).");
         host.CheckUserArg(options.RidgeGrid is { Length: > 0 } && options.RidgeGrid.All(r => r > 0 && double.IsFinite(r)), nameof(options.RidgeGrid), "Must list at least one relative ridge, each a positive finite number.");
         host.CheckUserArg(Enum.IsDefined(options.RidgeSelection), nameof(options.RidgeSelection), "Must be a defined KareRidgeSelection value.");
+        host.CheckUserArg(Enum.IsDefined(options.RelevanceWeighting), nameof(options.RelevanceWeighting), "Must be a defined KareRelevanceWeighting value.");
         host.CheckUserArg(options.ValidationFraction >= 0 && options.ValidationFraction < 1, nameof(options.ValidationFraction), "Must be at least 0 and less than 1.");
         host.CheckUserArg(options.ValidationFraction > 0 || options.RidgeSelection is KareRidgeSelection.GeneralizedCrossValidation or KareRidgeSelection.CrossValidation,
             nameof(options.ValidationFraction), "Must be positive when RidgeSelection is HoldOut or Automatic (the rows held out choose the ridge and epoch).");
@@ -100,6 +101,7 @@ internal static class KareTraining
         ValidationFraction = options.ValidationFraction,
         CompressSkewedFeatures = options.CompressSkewedFeatures,
         ScaleIndicatorsByRange = options.ScaleIndicatorsByRange,
+        RelevanceWeighting = options.RelevanceWeighting,
         SinglePrecisionTraining = options.SinglePrecisionTraining,
         Folds = options.NumberOfFolds,
         MaximumKernelTrainingRows = options.MaximumKernelTrainingRows ?? FitPlan.AutomaticMaximumKernelTrainingRows,

@@ -64,6 +64,9 @@ internal sealed record KareFitSettings
     /// <summary>Two-valued feature columns divided by half their range, not their standard deviation (<see cref="Standardization.FeatureStatistics"/>).</summary>
     public bool ScaleIndicatorsByRange { get; init; }
 
+    /// <summary>The inputs multiplied by their relevance weights (<see cref="InputRelevance"/>), folded into the feature scales.</summary>
+    public KareRelevanceWeighting RelevanceWeighting { get; init; } = KareRelevanceWeighting.None;
+
     /// <summary>The kernel-path KARE step's n×n algebra in float32 (<see cref="KareStepEngine.Precision"/>).</summary>
     public bool SinglePrecisionTraining { get; init; }
 

@@ -33,11 +33,14 @@ internal static class KareFitter
         TorchRuntime.Initialize();
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(settings.Seed);
-        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange, settings.AppendNormalScores);
+        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange, settings.AppendNormalScores,
+            settings.RelevanceWeighting);
         if (rows.NormalScores is Scoring.NormalScores scores)
             monitor.Info(DescribeNormalScores(scores));
         if (rows.FeatureCompressionScales is double[] compression)
             monitor.Info(DescribeCompression(compression));
+        if (rows.InputWeights is double[] inputWeights)
+            monitor.Info(DescribeInputWeights(inputWeights));
         FitPlan plan = FitPlan.Create(data.RowCount, rows.FeatureCount, data.TargetCount, settings);
         foreach (FitMessage message in plan.Messages)
             (message.IsWarning ? (Action<string>)monitor.Warning : monitor.Info)(message.Text);
@@ -184,6 +187,14 @@ internal static class KareFitter
     {
         var columns = Enumerable.Range(0, scales.Length).Where(j => scales[j] > 0).ToList();
         return $"KARE: {columns.Count} of {scales.Length} inputs are heavy-tailed (skewness above {SkewedFeatures.MinimumSkewness}) and enter as sign(x)·ln(1 + |x|/s) (input indices {ShownIndices(columns)}; CompressSkewedFeatures).";
+    }
+
+    /// <summary>The weights' range and the inputs with the largest ones (RelevanceWeighting).</summary>
+    private static string DescribeInputWeights(double[] weights)
+    {
+        int[] strongest = Enumerable.Range(0, weights.Length).OrderByDescending(j => weights[j]).Take(5).ToArray();
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"KARE: inputs weighted by their relevance to the label, {weights.Min():F2} to {weights.Max():F2} (largest: input indices {ShownIndices(strongest)}; RelevanceWeighting).");
     }
 
     /// <summary>The first 20 of <paramref name="indices"/>, comma-separated, and "…" when there are more.</summary>

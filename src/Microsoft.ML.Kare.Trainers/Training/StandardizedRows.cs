@@ -10,7 +10,8 @@ namespace Microsoft.ML.Kare.Training;
 /// </summary>
 internal sealed class StandardizedRows
 {
-    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange, bool appendNormalScores)
+    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange, bool appendNormalScores,
+        KareRelevanceWeighting relevanceWeighting)
     {
         RowCount = data.RowCount;
         FeatureCount = data.FeatureCount;
@@ -34,8 +35,17 @@ internal sealed class StandardizedRows
         }
         (FeatureMeans, FeatureScales) = Standardization.FeatureStatistics(features, RowCount, FeatureCount, weights, scaleIndicatorsByRange);
         (TargetMeans, TargetScales) = Standardization.ColumnStatistics(data.Targets, RowCount, TargetCount, weights);
-        Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
+        if (relevanceWeighting != KareRelevanceWeighting.None)
+        {
+            // Folded into the scales, so the model scores weighted inputs with no new field.
+            double[] standardized = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
+            InputWeights = InputRelevance.Weights(standardized, RowCount, FeatureCount, Targets, TargetCount, weights,
+                indicatorsOnly: relevanceWeighting == KareRelevanceWeighting.Indicators);
+            for (int j = 0; j < FeatureCount; j++)
+                FeatureScales[j] /= InputWeights[j];
+        }
+        Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
     }
 
     public int RowCount { get; }
@@ -55,6 +65,9 @@ internal sealed class StandardizedRows
     /// <summary>The normal scores appended to the features, or null for none.</summary>
     public NormalScores? NormalScores { get; }
 
+    /// <summary>The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="FeatureScales"/>; null when not weighted.</summary>
+    public double[]? InputWeights { get; }
+
     /// <summary>Per-input compression scale (0: not compressed), or null when no input is compressed.</summary>
     public double[]? FeatureCompressionScales { get; }
 
@@ -66,11 +79,14 @@ internal sealed class StandardizedRows
     /// <summary>
     /// The rows of <paramref name="data"/> standardised; skewed feature columns compressed first when
     /// <paramref name="compressSkewedFeatures"/>, two-valued ones scaled by half their range when
-    /// <paramref name="scaleIndicatorsByRange"/>, normal scores appended when <paramref name="appendNormalScores"/>.
+    /// <paramref name="scaleIndicatorsByRange"/>, normal scores appended when <paramref name="appendNormalScores"/>, and
+    /// the inputs that <paramref name="relevanceWeighting"/> names weighted by their relevance to the targets (resolved
+    /// for the data's row count when Automatic).
     /// </summary>
     public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false, bool scaleIndicatorsByRange = false,
-        bool appendNormalScores = false)
-        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange, appendNormalScores);
+        bool appendNormalScores = false, KareRelevanceWeighting relevanceWeighting = KareRelevanceWeighting.None)
+        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange, appendNormalScores,
+               InputRelevance.Resolve(relevanceWeighting, data.RowCount));
 
     private static double[] Compress(double[] values, int rows, int columns, double[] scales)
     {
@@ -97,3 +113,4 @@ internal sealed class StandardizedRows
         return values;
     }
 }
+
