@@ -35,50 +35,54 @@ internal static class InputRelevance
             : rows > AutomaticMinimumRows ? KareRelevanceWeighting.Indicators : KareRelevanceWeighting.None;
 
     /// <summary>
-    /// The weights w_j of the columns of standardised row-major rows×columns features for standardised row-major
-    /// rows×targetCount targets: with <paramref name="indicatorsOnly"/> only two-valued columns (among rows of positive
-    /// weight) are weighted and r̄ is their mean relevance, the others keep 1. The weighted columns' mean of w² is 1; all
-    /// weights are 1 when none of them has any relevance (constant targets, pure noise).
+    /// The weights w_j of the columns of row-major rows×columns features (the network's inputs before standardisation:
+    /// bins and two-valued columns do not change under it) for standardised row-major rows×targetCount targets: with
+    /// <paramref name="indicatorsOnly"/> only two-valued columns (among rows of positive weight) are weighted and r̄ is
+    /// their mean relevance, the others keep 1. The weighted columns' mean of w² is 1. All weights are 1 when r̄ is
+    /// within the screen's noise, √(2(B − 1))/m (the standard deviation of a column's adjusted η² when the label does not
+    /// depend on it, B the most bins of a weighted column): otherwise one column with a chance relevance among many with
+    /// none would take nearly all the weight. Returns null when no weight differs from 1.
     /// </summary>
-    public static double[] Weights(double[] features, int rows, int columns, double[] targets, int targetCount, double[]? weights, bool indicatorsOnly)
+    public static double[]? Weights(double[] features, int rows, int columns, double[] targets, int targetCount, double[]? weights, bool indicatorsOnly)
     {
-        double[] relevance = CorrelationRatios(features, rows, columns, targets, targetCount, weights);
         bool[] weighted = new bool[columns];
         for (int j = 0; j < columns; j++)
-            weighted[j] = !indicatorsOnly || IsTwoValued(features, rows, columns, j, weights);
+            weighted[j] = !indicatorsOnly || Standardization.TwoValues(features, rows, columns, j, weights) is not null;
+        var (relevance, binCounts) = CorrelationRatios(features, rows, columns, targets, targetCount, weights, weighted);
         double mean = 0;
-        int count = 0;
+        int count = 0, mostBins = 1;
         for (int j = 0; j < columns; j++)
         {
-            if (weighted[j])
-            {
-                mean += relevance[j];
-                count++;
-            }
+            if (!weighted[j])
+                continue;
+            mean += relevance[j];
+            count++;
+            mostBins = Math.Max(mostBins, binCounts[j]);
         }
         mean /= Math.Max(1, count);
+        if (!(mean > Math.Sqrt(2.0 * (mostBins - 1)) / EffectiveRows(rows, weights)))
+            return null;
         var result = new double[columns];
+        bool any = false;
         for (int j = 0; j < columns; j++)
-            result[j] = mean > 0 && weighted[j] ? Math.Sqrt(UniformShare + (1 - UniformShare) * relevance[j] / mean) : 1.0;
-        return result;
+        {
+            result[j] = weighted[j] ? Math.Sqrt(UniformShare + (1 - UniformShare) * relevance[j] / mean) : 1.0;
+            any |= result[j] != 1.0;
+        }
+        return any ? result : null;
     }
 
-    private static bool IsTwoValued(double[] features, int rows, int columns, int j, double[]? weights)
+    /// <summary>m = (Σw)²/Σw², the effective number of rows (the row count when unweighted).</summary>
+    public static double EffectiveRows(int rows, double[]? weights)
     {
-        double first = double.NaN, second = double.NaN;
+        double total = 0, squares = 0;
         for (int i = 0; i < rows; i++)
         {
-            if (weights is not null && !(weights[i] > 0))
-                continue;
-            double v = features[(long)i * columns + j];
-            if (double.IsNaN(first) || v == first)
-                first = v;
-            else if (double.IsNaN(second) || v == second)
-                second = v;
-            else
-                return false;
+            double w = weights?[i] ?? 1.0;
+            total += w;
+            squares += w * w;
         }
-        return !double.IsNaN(second);
+        return total * total / squares;
     }
 
     /// <summary>
@@ -88,16 +92,13 @@ internal static class InputRelevance
     /// value when a column has at most <see cref="MaximumBins"/>, otherwise <see cref="MaximumBins"/> quantile bins by
     /// rank (equal values may fall in neighbouring bins). Rows of weight 0 count for nothing.
     /// </summary>
-    public static double[] CorrelationRatios(double[] features, int rows, int columns, double[] targets, int targetCount, double[]? weights)
+    public static (double[] Ratios, int[] BinCounts) CorrelationRatios(double[] features, int rows, int columns, double[] targets, int targetCount,
+        double[]? weights, bool[]? columnsToScreen = null)
     {
-        double totalWeight = 0, squaredWeights = 0;
+        double totalWeight = 0;
         for (int i = 0; i < rows; i++)
-        {
-            double w = weights?[i] ?? 1.0;
-            totalWeight += w;
-            squaredWeights += w * w;
-        }
-        double effectiveRows = totalWeight * totalWeight / squaredWeights;
+            totalWeight += weights?[i] ?? 1.0;
+        double effectiveRows = EffectiveRows(rows, weights);
         var targetMeans = new double[targetCount];
         var targetVariances = new double[targetCount];
         for (int i = 0; i < rows; i++)
@@ -119,18 +120,24 @@ internal static class InputRelevance
         }
 
         var result = new double[columns];
+        var binCounts = new int[columns];
         var column = new double[rows];
         var bins = new int[rows];
         for (int j = 0; j < columns; j++)
         {
+            if (columnsToScreen is not null && !columnsToScreen[j])
+                continue;
             for (int i = 0; i < rows; i++)
                 column[i] = features[(long)i * columns + j];
-            int binCount = AssignBins(column, bins);
+            int binCount = AssignBins(column, weights, bins);
+            binCounts[j] = binCount;
             var binWeights = new double[binCount];
             var binSums = new double[binCount * targetCount];
             for (int i = 0; i < rows; i++)
             {
                 double w = weights?[i] ?? 1.0;
+                if (!(w > 0))
+                    continue;
                 binWeights[bins[i]] += w;
                 for (int k = 0; k < targetCount; k++)
                     binSums[bins[i] * targetCount + k] += w * targets[(long)i * targetCount + k];
@@ -154,41 +161,52 @@ internal static class InputRelevance
             }
             result[j] = total / targetCount;
         }
-        return result;
+        return (result, binCounts);
     }
 
-    /// <summary>Writes each row's bin into <paramref name="bins"/> and returns the number of bins.</summary>
-    private static int AssignBins(double[] column, int[] bins)
+    /// <summary>
+    /// Writes the bin of each row of positive weight into <paramref name="bins"/> (−1 for the others) and returns the
+    /// number of bins, each of which holds at least one such row.
+    /// </summary>
+    private static int AssignBins(double[] column, double[]? weights, int[] bins)
     {
         int rows = column.Length;
-        double[] sorted = (double[])column.Clone();
-        Array.Sort(sorted);
-        int distinct = 0;
-        for (int i = 0; i < rows && distinct <= MaximumBins; i++)
+        int counted = 0;
+        for (int i = 0; i < rows; i++)
         {
-            if (i == 0 || sorted[i] != sorted[i - 1])
+            if ((weights?[i] ?? 1.0) > 0)
+                counted++;
+        }
+        double[] keys = new double[counted];
+        int[] order = new int[counted];
+        for (int i = 0, k = 0; i < rows; i++)
+        {
+            bins[i] = -1;
+            if ((weights?[i] ?? 1.0) > 0)
+            {
+                keys[k] = column[i];
+                order[k++] = i;
+            }
+        }
+        Array.Sort(keys, order);
+        int distinct = 0;
+        for (int k = 0; k < counted && distinct <= MaximumBins; k++)
+        {
+            if (k == 0 || keys[k] != keys[k - 1])
                 distinct++;
         }
         if (distinct <= MaximumBins)
         {
-            double[] values = new double[distinct];
-            int count = 0;
-            for (int i = 0; i < rows; i++)
+            for (int k = 0, bin = -1; k < counted; k++)
             {
-                if (i == 0 || sorted[i] != sorted[i - 1])
-                    values[count++] = sorted[i];
+                if (k == 0 || keys[k] != keys[k - 1])
+                    bin++;
+                bins[order[k]] = bin;
             }
-            for (int i = 0; i < rows; i++)
-                bins[i] = Array.BinarySearch(values, column[i]);
             return distinct;
         }
-        int[] order = new int[rows];
-        for (int i = 0; i < rows; i++)
-            order[i] = i;
-        double[] keys = (double[])column.Clone();
-        Array.Sort(keys, order);
-        for (int rank = 0; rank < rows; rank++)
-            bins[order[rank]] = (int)((long)rank * MaximumBins / rows);
+        for (int rank = 0; rank < counted; rank++)
+            bins[order[rank]] = (int)((long)rank * MaximumBins / counted);
         return MaximumBins;
     }
 }

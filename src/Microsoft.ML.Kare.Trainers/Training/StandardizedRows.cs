@@ -38,11 +38,11 @@ internal sealed class StandardizedRows
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
         if (relevanceWeighting != KareRelevanceWeighting.None)
         {
-            // Folded into the scales, so the model scores weighted inputs with no new field.
-            double[] standardized = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
-            InputWeights = InputRelevance.Weights(standardized, RowCount, FeatureCount, Targets, TargetCount, weights,
+            // The screen's bins do not change under standardisation, so it reads the inputs as they are. The weights are
+            // folded into the scales: the model scores weighted inputs with no new field.
+            InputWeights = InputRelevance.Weights(features, RowCount, FeatureCount, Targets, TargetCount, weights,
                 indicatorsOnly: relevanceWeighting == KareRelevanceWeighting.Indicators);
-            for (int j = 0; j < FeatureCount; j++)
+            for (int j = 0; InputWeights is not null && j < FeatureCount; j++)
                 FeatureScales[j] /= InputWeights[j];
         }
         Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
@@ -65,7 +65,7 @@ internal sealed class StandardizedRows
     /// <summary>The normal scores appended to the features, or null for none.</summary>
     public NormalScores? NormalScores { get; }
 
-    /// <summary>The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="FeatureScales"/>; null when not weighted.</summary>
+    /// <summary>The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="FeatureScales"/>; null when none differs from 1.</summary>
     public double[]? InputWeights { get; }
 
     /// <summary>Per-input compression scale (0: not compressed), or null when no input is compressed.</summary>

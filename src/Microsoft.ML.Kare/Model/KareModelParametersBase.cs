@@ -80,7 +80,7 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
     /// <summary>Per-input means subtracted (after the compression of skewed inputs) before the network sees a row.</summary>
     public IReadOnlyList<double> FeatureMeans => new ReadOnlyCollection<double>(Primal.FeatureMeans);
 
-    /// <summary>Per-input scales (positive) that centred inputs are divided by.</summary>
+    /// <summary>Per-input scales (positive) that centred inputs are divided by; they include the relevance weights (σ/w, <see cref="KareRelevanceWeighting"/>).</summary>
     public IReadOnlyList<double> FeatureScales => new ReadOnlyCollection<double>(Primal.FeatureScales);
 
     /// <summary>The chosen relative ridge λ̃: the kernel ridge regression used λ = λ̃·Tr(K)/n².</summary>

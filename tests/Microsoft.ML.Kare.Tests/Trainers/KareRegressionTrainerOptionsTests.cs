@@ -20,6 +20,7 @@ public sealed class KareRegressionTrainerOptionsTests
         Assert.AreEqual(0, options.BatchSize);
         Assert.AreEqual(0.1, options.TrainingRidge);
         Assert.IsTrue(options.AppendNormalScores);
+        Assert.AreEqual(KareRelevanceWeighting.Automatic, options.RelevanceWeighting);
         Assert.AreEqual(KareRidgeSelection.Automatic, options.RidgeSelection);
         Assert.AreEqual(5, options.NumberOfFolds);
         Assert.AreEqual(0.2, options.ValidationFraction);
@@ -66,8 +67,10 @@ public sealed class KareRegressionTrainerOptionsTests
             RidgeSelection = KareRidgeSelection.GeneralizedCrossValidation,
             ValidationFraction = 0.3,
             NumberOfThreads = 2,
+            RelevanceWeighting = KareRelevanceWeighting.AllInputs,
         };
         KareFitSettings settings = KareRegressionTrainer.CreateSettings(options, seed: 17);
+        Assert.AreEqual(KareRelevanceWeighting.AllInputs, settings.RelevanceWeighting);
         CollectionAssert.AreEqual(new[] { 32, 16 }, settings.HiddenWidths.ToArray());
         Assert.AreEqual(KareActivation.Tanh, settings.Activation);
         Assert.AreEqual(7, settings.Epochs);
