@@ -5,9 +5,9 @@ namespace Microsoft.ML.Kare.Training;
 /// <summary>
 /// Input weights from a univariate relevance screen (docs/maths.md, "Relevance-weighted inputs"): each standardised input
 /// column j is multiplied by w_j = √(a + (1 − a)·r_j / r̄), where r_j is the column's bias-adjusted correlation ratio
-/// with the targets and r̄ its mean over the columns, so that the network's kernel starts with longer length scales on
-/// columns that say little about the label and shorter ones on those that say much, while the mean of w² stays 1 (the
-/// inputs' total scale, which sets the kernel's bandwidth, is unchanged). The share a keeps every column in the kernel:
+/// with the targets and r̄ its mean over the weighted columns, so that the network's kernel starts with longer length
+/// scales on columns that say little about the label and shorter ones on those that say much, while the weighted columns'
+/// mean of w² stays 1 (their total scale, which sets the kernel's bandwidth, is kept). The share a keeps every column in the kernel:
 /// a column that matters only together with others keeps at least √a of its scale, and training can grow it back.
 /// </summary>
 internal static class InputRelevance
@@ -95,29 +95,8 @@ internal static class InputRelevance
     public static (double[] Ratios, int[] BinCounts) CorrelationRatios(double[] features, int rows, int columns, double[] targets, int targetCount,
         double[]? weights, bool[]? columnsToScreen = null)
     {
-        double totalWeight = 0;
-        for (int i = 0; i < rows; i++)
-            totalWeight += weights?[i] ?? 1.0;
         double effectiveRows = EffectiveRows(rows, weights);
-        var targetMeans = new double[targetCount];
-        var targetVariances = new double[targetCount];
-        for (int i = 0; i < rows; i++)
-        {
-            double w = weights?[i] ?? 1.0;
-            for (int k = 0; k < targetCount; k++)
-                targetMeans[k] += w * targets[(long)i * targetCount + k];
-        }
-        for (int k = 0; k < targetCount; k++)
-            targetMeans[k] /= totalWeight;
-        for (int i = 0; i < rows; i++)
-        {
-            double w = weights?[i] ?? 1.0;
-            for (int k = 0; k < targetCount; k++)
-            {
-                double centred = targets[(long)i * targetCount + k] - targetMeans[k];
-                targetVariances[k] += w * centred * centred;
-            }
-        }
+        var (targetMeans, targetVariances, _) = Standardization.WeightedMeansAndSquaredDeviations(targets, rows, targetCount, weights);
 
         var result = new double[columns];
         var binCounts = new int[columns];

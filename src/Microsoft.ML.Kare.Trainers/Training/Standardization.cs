@@ -19,9 +19,33 @@ internal static class Standardization
     /// </summary>
     public static (double[] Means, double[] Scales) ColumnStatistics(double[] values, int rows, int columns, double[]? weights)
     {
-        var means = new double[columns];
-        var scales = new double[columns];
+        var (means, squaredDeviations, totalWeight) = WeightedMeansAndSquaredDeviations(values, rows, columns, weights);
         var magnitudes = new double[columns];
+        for (int i = 0; i < rows; i++)
+        {
+            if (!((weights?[i] ?? 1.0) > 0))
+                continue;
+            for (int j = 0; j < columns; j++)
+                magnitudes[j] = Math.Max(magnitudes[j], Math.Abs(values[(long)i * columns + j]));
+        }
+        var scales = new double[columns];
+        for (int j = 0; j < columns; j++)
+        {
+            double sd = Math.Sqrt(squaredDeviations[j] / totalWeight);
+            scales[j] = sd > ConstantColumnRelativeSpread * magnitudes[j] && double.IsFinite(sd) ? sd : 1.0;
+        }
+        return (means, scales);
+    }
+
+    /// <summary>
+    /// Per column of a row-major rows×columns matrix: the weighted mean m_j = Σ w_i x_ij / W, the weighted sum of squared
+    /// deviations Σ w_i (x_ij − m_j)², and W = Σ w_i (weights null: all 1); throws when W is not positive.
+    /// </summary>
+    public static (double[] Means, double[] SquaredDeviations, double TotalWeight) WeightedMeansAndSquaredDeviations(double[] values, int rows, int columns,
+        double[]? weights)
+    {
+        var means = new double[columns];
+        var squaredDeviations = new double[columns];
         double totalWeight = 0;
         for (int i = 0; i < rows; i++)
             totalWeight += weights?[i] ?? 1.0;
@@ -32,12 +56,7 @@ internal static class Standardization
         {
             double w = weights?[i] ?? 1.0;
             for (int j = 0; j < columns; j++)
-            {
-                double value = values[(long)i * columns + j];
-                means[j] += w * value;
-                if (w > 0)
-                    magnitudes[j] = Math.Max(magnitudes[j], Math.Abs(value));
-            }
+                means[j] += w * values[(long)i * columns + j];
         }
         for (int j = 0; j < columns; j++)
             means[j] /= totalWeight;
@@ -48,15 +67,10 @@ internal static class Standardization
             for (int j = 0; j < columns; j++)
             {
                 double centred = values[(long)i * columns + j] - means[j];
-                scales[j] += w * centred * centred;
+                squaredDeviations[j] += w * centred * centred;
             }
         }
-        for (int j = 0; j < columns; j++)
-        {
-            double sd = Math.Sqrt(scales[j] / totalWeight);
-            scales[j] = sd > ConstantColumnRelativeSpread * magnitudes[j] && double.IsFinite(sd) ? sd : 1.0;
-        }
-        return (means, scales);
+        return (means, squaredDeviations, totalWeight);
     }
 
     /// <summary>

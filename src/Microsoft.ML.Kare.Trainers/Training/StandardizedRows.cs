@@ -42,8 +42,11 @@ internal sealed class StandardizedRows
             // folded into the scales: the model scores weighted inputs with no new field.
             InputWeights = InputRelevance.Weights(features, RowCount, FeatureCount, Targets, TargetCount, weights,
                 indicatorsOnly: relevanceWeighting == KareRelevanceWeighting.Indicators);
-            for (int j = 0; InputWeights is not null && j < FeatureCount; j++)
-                FeatureScales[j] /= InputWeights[j];
+            if (InputWeights is not null)
+            {
+                for (int j = 0; j < FeatureCount; j++)
+                    FeatureScales[j] /= InputWeights[j];
+            }
         }
         Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
     }
