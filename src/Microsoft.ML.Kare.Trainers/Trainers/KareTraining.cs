@@ -102,6 +102,7 @@ internal static class KareTraining
         CompressSkewedFeatures = options.CompressSkewedFeatures,
         ScaleIndicatorsByRange = options.ScaleIndicatorsByRange,
         RelevanceWeighting = options.RelevanceWeighting,
+        ClipInputsToTrainingRange = options.ClipInputsToTrainingRange,
         SinglePrecisionTraining = options.SinglePrecisionTraining,
         Folds = options.NumberOfFolds,
         MaximumKernelTrainingRows = options.MaximumKernelTrainingRows ?? FitPlan.AutomaticMaximumKernelTrainingRows,

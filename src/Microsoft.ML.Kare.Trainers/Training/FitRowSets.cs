@@ -77,6 +77,23 @@ internal sealed class FitRowSets : IDisposable
         return new FitRowSets(all, splits, Set(order), null, owned);
     }
 
+    /// <summary>
+    /// The row weights a screen of the labels may use (<see cref="StandardizedRows.WeighInputsByRelevance"/>):
+    /// <paramref name="weights"/> (null: 1 each) with 0 for the rows held out or kept to calibrate intervals, so that the
+    /// held-out errors that choose the epoch and λ̃, and the calibration, stay honest. Unchanged with cross-validation,
+    /// where every row trains some fold's network.
+    /// </summary>
+    public static double[]? ScreenWeights(double[]? weights, int[] order, FitPlan plan)
+    {
+        int kept = plan.CrossValidation ? 0 : plan.ValidationRows + plan.CalibrationRows;
+        if (kept == 0)
+            return weights;
+        double[] result = weights is null ? Enumerable.Repeat(1.0, order.Length).ToArray() : (double[])weights.Clone();
+        foreach (int row in order[..kept])
+            result[row] = 0;
+        return result;
+    }
+
     public void Dispose()
     {
         for (int i = _owned.Count - 1; i >= 0; i--)

@@ -35,7 +35,7 @@ internal static class InputRelevance
             : rows > AutomaticMinimumRows ? KareRelevanceWeighting.Indicators : KareRelevanceWeighting.None;
 
     /// <summary>
-    /// The weights w_j of the columns of row-major rows×columns features (the network's inputs before standardisation:
+    /// The weights w_j of the columns of row-major rows×columns features (the network's inputs, standardised or not:
     /// bins and two-valued columns do not change under it) for standardised row-major rows×targetCount targets: with
     /// <paramref name="indicatorsOnly"/> only two-valued columns (among rows of positive weight) are weighted and r̄ is
     /// their mean relevance, the others keep 1. The weighted columns' mean of w² is 1. All weights are 1 when r̄ is

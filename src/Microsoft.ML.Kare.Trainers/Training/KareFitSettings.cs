@@ -67,6 +67,9 @@ internal sealed record KareFitSettings
     /// <summary>The inputs multiplied by their relevance weights (<see cref="InputRelevance"/>), folded into the feature scales.</summary>
     public KareRelevanceWeighting RelevanceWeighting { get; init; } = KareRelevanceWeighting.None;
 
+    /// <summary>Store the training range of the standardised inputs, which the model clips a scored row's inputs to (<see cref="Scoring.InputRange"/>).</summary>
+    public bool ClipInputsToTrainingRange { get; init; }
+
     /// <summary>The kernel-path KARE step's n×n algebra in float32 (<see cref="KareStepEngine.Precision"/>).</summary>
     public bool SinglePrecisionTraining { get; init; }
 

@@ -33,14 +33,11 @@ internal static class KareFitter
         TorchRuntime.Initialize();
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(settings.Seed);
-        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange, settings.AppendNormalScores,
-            settings.RelevanceWeighting);
+        var rows = StandardizedRows.Create(data, settings.CompressSkewedFeatures, settings.ScaleIndicatorsByRange, settings.AppendNormalScores);
         if (rows.NormalScores is Scoring.NormalScores scores)
             monitor.Info(DescribeNormalScores(scores));
         if (rows.FeatureCompressionScales is double[] compression)
             monitor.Info(DescribeCompression(compression));
-        if (rows.InputWeights is double[] inputWeights)
-            monitor.Info(DescribeInputWeights(inputWeights));
         FitPlan plan = FitPlan.Create(data.RowCount, rows.FeatureCount, data.TargetCount, settings);
         foreach (FitMessage message in plan.Messages)
             (message.IsWarning ? (Action<string>)monitor.Warning : monitor.Info)(message.Text);
@@ -48,6 +45,9 @@ internal static class KareFitter
             throw new InsufficientMemoryException(plan.Memory.DescribeShortfall(settings.MemoryBudgetBytes, FitDescription(plan)));
 
         int[] order = Permutation(data.RowCount, random);
+        rows.WeighInputsByRelevance(settings.RelevanceWeighting, FitRowSets.ScreenWeights(rows.Weights, order, plan));
+        if (rows.InputWeights is double[] inputWeights)
+            monitor.Info(DescribeInputWeights(inputWeights));
         using var fitScope = TorchRuntime.BeginFit(plan.Threads, monitor.CheckAlive, monitor.Info);
         using var warnings = NumericalWarnings.RouteTo(monitor.Warning);
         using var sets = FitRowSets.Create(rows, order, plan);
@@ -73,7 +73,7 @@ internal static class KareFitter
         monitor.Info($"KARE ({plan.Method.Description()}): kept epoch {selector.BestEpoch}" + (plan.HoldOut ? $" (held-out MSE {selector.BestError:G4} in standardised units)" : string.Empty) +
                      (plan.Method.UsesKernelReadout() ? $", λ̃ = {final.RelativeRidge:G3} (λ = {final.Ridge:G3})" : string.Empty) +
                      (finals.Count > 1 ? $"; an ensemble of the {finals.Count} fold networks" : string.Empty) + $"; trained in {stopwatch.Elapsed.TotalSeconds:F1} s.");
-        return Result(plan, rows, runs, selector, finals, curve, interval);
+        return Result(plan, rows, runs, selector, finals, curve, interval, settings.ClipInputsToTrainingRange);
     }
 
     /// <summary>
@@ -144,7 +144,7 @@ internal static class KareFitter
     }
 
     private static KareFitResult Result(FitPlan plan, StandardizedRows rows, LockstepRuns runs, EpochSelector selector, List<FinalModel> finals,
-        List<KareEpochSummary> curve, KarePredictionInterval? interval)
+        List<KareEpochSummary> curve, KarePredictionInterval? interval, bool clipInputs)
     {
         var members = new List<KareModelMember>(finals.Count);
         for (int i = 0; i < finals.Count; i++)
@@ -165,6 +165,7 @@ internal static class KareFitter
             FeatureScales = rows.FeatureScales,
             FeatureCompressionScales = rows.FeatureCompressionScales,
             NormalScores = rows.NormalScores,
+            InputRange = clipInputs ? Scoring.InputRange.Of(rows.Features, rows.RowCount, rows.FeatureCount) : null,
             TargetMeans = rows.TargetMeans,
             TargetScales = rows.TargetScales,
             RelativeRidge = finals[0].RelativeRidge,
@@ -222,7 +223,8 @@ internal static class KareFitter
         => $"{plan.RowCount} rows, a {plan.Architecture} network with {plan.Architecture.ParameterCount} parameters, {plan.StepRows} rows per step, final fit in "
            + (plan.ParameterSpace ? "parameter space." : "kernel space.");
 
-    private static int[] Permutation(int n, Random random)
+    /// <summary>The random order of the rows that every split takes its parts from (the first draw of the fit's seed).</summary>
+    public static int[] Permutation(int n, Random random)
     {
         int[] order = Enumerable.Range(0, n).ToArray();
         for (int i = n - 1; i > 0; i--)

@@ -1,3 +1,4 @@
+using System;
 using Microsoft.ML.Kare.Scoring;
 
 namespace Microsoft.ML.Kare.Training;
@@ -10,8 +11,7 @@ namespace Microsoft.ML.Kare.Training;
 /// </summary>
 internal sealed class StandardizedRows
 {
-    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange, bool appendNormalScores,
-        KareRelevanceWeighting relevanceWeighting)
+    private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange, bool appendNormalScores)
     {
         RowCount = data.RowCount;
         FeatureCount = data.FeatureCount;
@@ -36,18 +36,6 @@ internal sealed class StandardizedRows
         (FeatureMeans, FeatureScales) = Standardization.FeatureStatistics(features, RowCount, FeatureCount, weights, scaleIndicatorsByRange);
         (TargetMeans, TargetScales) = Standardization.ColumnStatistics(data.Targets, RowCount, TargetCount, weights);
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
-        if (relevanceWeighting != KareRelevanceWeighting.None)
-        {
-            // The screen's bins do not change under standardisation, so it reads the inputs as they are. The weights are
-            // folded into the scales: the model scores weighted inputs with no new field.
-            InputWeights = InputRelevance.Weights(features, RowCount, FeatureCount, Targets, TargetCount, weights,
-                indicatorsOnly: relevanceWeighting == KareRelevanceWeighting.Indicators);
-            if (InputWeights is not null)
-            {
-                for (int j = 0; j < FeatureCount; j++)
-                    FeatureScales[j] /= InputWeights[j];
-            }
-        }
         Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
     }
 
@@ -68,8 +56,11 @@ internal sealed class StandardizedRows
     /// <summary>The normal scores appended to the features, or null for none.</summary>
     public NormalScores? NormalScores { get; }
 
-    /// <summary>The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="FeatureScales"/>; null when none differs from 1.</summary>
-    public double[]? InputWeights { get; }
+    /// <summary>
+    /// The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="Features"/> and
+    /// <see cref="FeatureScales"/>; null when none differs from 1 or <see cref="WeighInputsByRelevance"/> was not called.
+    /// </summary>
+    public double[]? InputWeights { get; private set; }
 
     /// <summary>Per-input compression scale (0: not compressed), or null when no input is compressed.</summary>
     public double[]? FeatureCompressionScales { get; }
@@ -82,14 +73,39 @@ internal sealed class StandardizedRows
     /// <summary>
     /// The rows of <paramref name="data"/> standardised; skewed feature columns compressed first when
     /// <paramref name="compressSkewedFeatures"/>, two-valued ones scaled by half their range when
-    /// <paramref name="scaleIndicatorsByRange"/>, normal scores appended when <paramref name="appendNormalScores"/>, and
-    /// the inputs that <paramref name="relevanceWeighting"/> names weighted by their relevance to the targets (resolved
-    /// for the data's row count when Automatic).
+    /// <paramref name="scaleIndicatorsByRange"/> and normal scores appended when <paramref name="appendNormalScores"/>.
     /// </summary>
     public static StandardizedRows Create(KareTrainingData data, bool compressSkewedFeatures = false, bool scaleIndicatorsByRange = false,
-        bool appendNormalScores = false, KareRelevanceWeighting relevanceWeighting = KareRelevanceWeighting.None)
-        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange, appendNormalScores,
-               InputRelevance.Resolve(relevanceWeighting, data.RowCount));
+        bool appendNormalScores = false)
+        => new(data, Standardization.NormalizedWeights(data.Weights), compressSkewedFeatures, scaleIndicatorsByRange, appendNormalScores);
+
+    /// <summary>
+    /// Multiplies the inputs that <paramref name="weighting"/> names (resolved for the row count when Automatic) by their
+    /// relevance to the targets, screened on the rows of positive <paramref name="screenWeights"/> only
+    /// (<see cref="FitRowSets.ScreenWeights"/>: the rows that choose the epoch and λ̃ or calibrate intervals take no part),
+    /// and folds the weights into <see cref="FeatureScales"/>, so the model scores weighted inputs with no new field.
+    /// Once per instance, before any row set is taken from <see cref="Features"/>.
+    /// </summary>
+    public void WeighInputsByRelevance(KareRelevanceWeighting weighting, double[]? screenWeights)
+    {
+        if (InputWeights is not null)
+            throw new InvalidOperationException("The inputs are already weighted by their relevance.");
+        weighting = InputRelevance.Resolve(weighting, RowCount);
+        if (weighting == KareRelevanceWeighting.None)
+            return;
+        // The screen's bins and two-valued test do not change under standardisation, so it reads the standardised inputs.
+        InputWeights = InputRelevance.Weights(Features, RowCount, FeatureCount, Targets, TargetCount, screenWeights,
+            indicatorsOnly: weighting == KareRelevanceWeighting.Indicators);
+        if (InputWeights is null)
+            return;
+        for (int j = 0; j < FeatureCount; j++)
+            FeatureScales[j] /= InputWeights[j];
+        for (int i = 0; i < RowCount; i++)
+        {
+            for (int j = 0; j < FeatureCount; j++)
+                Features[(long)i * FeatureCount + j] *= InputWeights[j];
+        }
+    }
 
     private static double[] Compress(double[] values, int rows, int columns, double[] scales)
     {

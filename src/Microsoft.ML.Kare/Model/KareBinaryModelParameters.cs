@@ -19,7 +19,8 @@ namespace Microsoft.ML.Kare;
 /// uncalibrated score (positive for the positive class); the trainer wraps it with a Platt calibrator for probabilities.
 /// </summary>
 /// <remarks>
-/// The score for a row x is <c>m + s · ∇θ f(z; θ)ᵀ β</c>, with z = (c(x) − FeatureMeans) / FeatureScales (c compresses the skewed features, FeatureCompressionScales), f the network
+/// The score for a row x is <c>m + s · ∇θ f(z; θ)ᵀ β</c>, with z = (c(x) − FeatureMeans) / FeatureScales (c compresses the skewed features, FeatureCompressionScales;
+/// each z_j clipped to [InputLowerBounds_j, InputUpperBounds_j] when the model stores them), f the network
 /// described by <see cref="KareModelParametersBase{TOutput}.Architecture"/>, θ = NetworkParameters, β = PrimalWeights,
 /// and m, s the mean and scale of the ±1 training targets. It estimates E[y | x] for y = +1 (true) and −1 (false).
 /// Scoring needs neither the training data nor libtorch. Pipelines that end in the model export to ONNX with ML.NET's
@@ -40,8 +41,9 @@ public sealed class KareBinaryModelParameters : KareModelParametersBase<float>, 
             //verWrittenCur: 0x00010003, // SHA-256 digests of the fields, θ and β (KarePrimalModel.IntegrityVersion)
             //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
             //verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales (0x00010006 unused)
-            verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
-            verReadableCur: KarePrimalModel.NormalScoresVersion,
+            //verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
+            verWrittenCur: KarePrimalModel.InputRangeVersion, // The training range the inputs are clipped to
+            verReadableCur: KarePrimalModel.InputRangeVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareBinaryModelParameters).Assembly.FullName);

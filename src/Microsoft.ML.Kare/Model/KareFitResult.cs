@@ -40,6 +40,9 @@ internal sealed class KareFitResult
     /// <summary>The normal scores appended to the features (the network's inputs beyond d); null for none.</summary>
     public NormalScores? NormalScores { get; init; }
 
+    /// <summary>The training range the standardised inputs are clipped to when scoring; null: none is clipped.</summary>
+    public InputRange? InputRange { get; init; }
+
     /// <summary>Per-output target mean and scale (length c).</summary>
     public required double[] TargetMeans { get; init; }
     public required double[] TargetScales { get; init; }

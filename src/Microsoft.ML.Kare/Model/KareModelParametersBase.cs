@@ -77,6 +77,16 @@ public abstract class KareModelParametersBase<TOutput> : ModelParametersBase<TOu
     /// </summary>
     public IReadOnlyList<double> FeatureCompressionScales => new ReadOnlyCollection<double>(Primal.FeatureCompressionScales);
 
+    /// <summary>
+    /// Per-input lower bounds, in standardised units (after <see cref="FeatureMeans"/> and <see cref="FeatureScales"/>), that
+    /// a scored row's inputs are clipped to: the smallest value of each input over the training rows
+    /// (KareTrainerOptionsBase.ClipInputsToTrainingRange); empty when the model clips no input.
+    /// </summary>
+    public IReadOnlyList<double> InputLowerBounds => new ReadOnlyCollection<double>(Primal.InputRange?.Lower ?? System.Array.Empty<double>());
+
+    /// <summary>Per-input upper bounds that a scored row's inputs are clipped to, as <see cref="InputLowerBounds"/>; empty when none.</summary>
+    public IReadOnlyList<double> InputUpperBounds => new ReadOnlyCollection<double>(Primal.InputRange?.Upper ?? System.Array.Empty<double>());
+
     /// <summary>Per-input means subtracted (after the compression of skewed inputs) before the network sees a row.</summary>
     public IReadOnlyList<double> FeatureMeans => new ReadOnlyCollection<double>(Primal.FeatureMeans);
 

@@ -22,7 +22,7 @@ namespace Microsoft.ML.Kare;
 /// with KARE, stored in primal form; the class scores are a softmax of the regression outputs.
 /// </summary>
 /// <remarks>
-/// For a row x, output k of the regression is <c>f_k = m_k + s_k · ∇θ f(z; θ)ᵀ β_k</c> (z the standardised row, m_k and
+/// For a row x, output k of the regression is <c>f_k = m_k + s_k · ∇θ f(z; θ)ᵀ β_k</c> (z the standardised row, clipped to the training range when the model stores one, m_k and
 /// s_k the mean and scale of the ±1 targets of class k). The score of class k is the probability
 /// <c>exp(T·f_k) / Σ_j exp(T·f_j)</c>, with the temperature T = <see cref="Temperature"/> fitted by maximum likelihood
 /// on the regression's leave-one-out predictions of the training rows. Scores sum to 1 and have the same order as the
@@ -49,8 +49,9 @@ public sealed class KareMulticlassModelParameters : KareModelParametersBase<VBuf
             //verWrittenCur: 0x00010004, // The softmax temperature in its own digested field block
             //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion)
             //verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales (0x00010006 unused)
-            verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
-            verReadableCur: KarePrimalModel.NormalScoresVersion,
+            //verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
+            verWrittenCur: KarePrimalModel.InputRangeVersion, // The training range the inputs are clipped to
+            verReadableCur: KarePrimalModel.InputRangeVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareMulticlassModelParameters).Assembly.FullName);

@@ -50,6 +50,12 @@ internal sealed class KarePrimalModel
     /// </summary>
     internal const uint NormalScoresVersion = 0x00010008;
 
+    /// <summary>
+    /// The first model version that stores the training range its inputs are clipped to (<see cref="Scoring.InputRange"/>);
+    /// older files clip none. Every KARE model parameters type writes it.
+    /// </summary>
+    internal const uint InputRangeVersion = 0x00010009;
+
     /// <summary>A normal score has at most this many knots (a guard against corrupted counts).</summary>
     private const int MaximumKnotCount = 1 << 20;
 
@@ -67,10 +73,12 @@ internal sealed class KarePrimalModel
 
     private KarePrimalModel(KareNetworkArchitecture architecture, KareModelMember[] members,
         double[] featureMeans, double[] featureScales, double[] featureCompressionScales, double[] targetMeans, double[] targetScales,
-        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method, NormalScores? normalScores)
+        double relativeRidge, double ridge, int selectedEpoch, KareEpochSummary[] trainingCurve, KareMethod method, NormalScores? normalScores,
+        InputRange? inputRange)
     {
         Method = method;
         NormalScores = normalScores;
+        InputRange = inputRange;
         Architecture = architecture;
         Members = members;
         FeatureMeans = featureMeans;
@@ -110,6 +118,9 @@ internal sealed class KarePrimalModel
     /// <summary>The number of features d a row has: the network's inputs without the normal scores.</summary>
     public int FeatureCount => NormalScores?.FeatureCount ?? Architecture.InputCount;
 
+    /// <summary>The training range each standardised network input is clipped to when scoring; null: none is clipped.</summary>
+    public InputRange? InputRange { get; }
+
     /// <summary>Per network input: the mean subtracted after the compression (the d features, then the normal scores).</summary>
     public double[] FeatureMeans { get; }
 
@@ -143,7 +154,7 @@ internal sealed class KarePrimalModel
 
     private PrimalScorer CreateScorer(KareModelMember member)
         => new(Architecture, member.Parameters, member.PrimalWeights, FeatureMeans, FeatureScales, TargetMeans, TargetScales, IncludesNetworkOutput,
-            FeatureCompressionScales, NormalScores);
+            FeatureCompressionScales, NormalScores, InputRange);
 
     /// <summary>
     /// Adds the model's c outputs for the rows <paramref name="features"/> ([N, d] float) to an ONNX graph
@@ -152,7 +163,7 @@ internal sealed class KarePrimalModel
     /// </summary>
     public string SaveAsOnnx(OnnxGraph graph, string features, string? output = null)
         => PrimalNetworkGraph.Predictions(graph, features, Architecture, Members.Select(m => m.Parameters).ToArray(),
-            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, FeatureCompressionScales, NormalScores, TargetMeans, TargetScales,
+            Members.Select(m => m.PrimalWeights).ToArray(), FeatureMeans, FeatureScales, FeatureCompressionScales, NormalScores, InputRange, TargetMeans, TargetScales,
             IncludesNetworkOutput, output);
 
     /// <summary>The input type: a known-size vector of Single, one per feature.</summary>
@@ -175,7 +186,7 @@ internal sealed class KarePrimalModel
         KareModelMember[] members = result.Members?.ToArray() ?? new[] { new KareModelMember(result.Parameters, result.PrimalWeights) };
         var model = new KarePrimalModel(result.Architecture, members, result.FeatureMeans,
             result.FeatureScales, result.FeatureCompressionScales ?? new double[result.Architecture.InputCount], result.TargetMeans!, result.TargetScales!, result.RelativeRidge, result.Ridge, result.SelectedEpoch, trainingCurve, result.Method,
-            result.NormalScores);
+            result.NormalScores, result.InputRange);
         string? problem = model.FindProblem();
         host.CheckParam(problem is null, nameof(result), problem);
         return model;
@@ -202,6 +213,8 @@ internal sealed class KarePrimalModel
     // from version 0x00010008 on: int: number of normal scores m (the network's d inputs are the d − m features, then the
     //   m scores; the vectors of length d above are per input); per score: int: feature column; int: knot count K;
     //   double[K]: knots; double[K]: scores. Older files append none
+    // from version 0x00010009 on: int: 1 when the inputs are clipped to their training range, else 0; when 1: double[d]:
+    //   lower bounds; double[d]: upper bounds (standardised units, per input). Older files clip none
     // from version 0x00010003 on: byte[32]: SHA-256 of the b bytes from d through the last field above
     // Stream NetworkParameters.bin: long: P; double[P]: θ; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P bytes before it
     // Stream PrimalWeights.bin: long: P·c; double[P·c]: β; from 0x00010003 on: byte[32]: SHA-256 of the 8 + 8·P·c bytes before it
@@ -261,6 +274,12 @@ internal sealed class KarePrimalModel
             writer.Write(NormalScores.Knots[k].Length);
             ModelIntegrity.WriteDoubles(writer, NormalScores.Knots[k]);
             ModelIntegrity.WriteDoubles(writer, NormalScores.Scores[k]);
+        }
+        writer.Write(InputRange is null ? 0 : 1);
+        if (InputRange is not null)
+        {
+            ModelIntegrity.WriteDoubles(writer, InputRange.Lower);
+            ModelIntegrity.WriteDoubles(writer, InputRange.Upper);
         }
     }
 
@@ -338,6 +357,7 @@ internal sealed class KarePrimalModel
             ? ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName)
             : new double[inputCount];
         NormalScores? normalScores = version >= NormalScoresVersion ? ReadNormalScores(host, reader, inputCount) : null;
+        InputRange? inputRange = version >= InputRangeVersion ? ReadInputRange(host, reader, inputCount) : null;
         if (hasDigests)
             ModelIntegrity.EndFields(host, reader, ModelName);
 
@@ -355,10 +375,23 @@ internal sealed class KarePrimalModel
         }
 
         var model = new KarePrimalModel(architecture, members, featureMeans, featureScales, compressionScales, targetMeans, targetScales,
-            relativeRidge, ridge, selectedEpoch, trainingCurve, method, normalScores);
+            relativeRidge, ridge, selectedEpoch, trainingCurve, method, normalScores, inputRange);
         string? problem = model.FindProblem();
         host.CheckDecode(problem is null, problem);
         return model;
+    }
+
+    /// <summary>The input range of the format above (null when the inputs are not clipped).</summary>
+    private static InputRange? ReadInputRange(IHost host, BinaryReader reader, int inputCount)
+    {
+        host.CheckDecode(4 <= ModelIntegrity.Remaining(reader), "The KARE model file ends early.");
+        int stored = reader.ReadInt32();
+        host.CheckDecode(stored is 0 or 1, $"The KARE model's input range flag ({stored}) is invalid.");
+        if (stored == 0)
+            return null;
+        double[] lower = ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName);
+        double[] upper = ModelIntegrity.ReadDoubles(host, reader, inputCount, ModelName);
+        return new InputRange(lower, upper);
     }
 
     /// <summary>The normal scores of the format above (null when there are none), every size checked against the bytes left.</summary>
@@ -478,6 +511,8 @@ internal sealed class KarePrimalModel
             return $"The KARE model {compression}.";
         if (Scoring.NormalScores.FindProblem(NormalScores, architecture.InputCount) is string scores)
             return $"The KARE model {scores}.";
+        if (Scoring.InputRange.FindProblem(InputRange, architecture.InputCount) is string range)
+            return $"The KARE model {range}.";
         int badMean = ModelIntegrity.FirstNonFinite(FeatureMeans);
         if (badMean >= 0)
             return $"The KARE model's mean of feature {badMean} is not finite.";

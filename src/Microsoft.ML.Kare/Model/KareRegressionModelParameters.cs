@@ -19,7 +19,8 @@ namespace Microsoft.ML.Kare;
 /// kernel of a network whose kernel was trained with KARE, stored in primal form.
 /// </summary>
 /// <remarks>
-/// The prediction for a row x is <c>LabelMean + LabelScale · ∇θ f(z; θ)ᵀ β</c>, with z = (c(x) − FeatureMeans) / FeatureScales (c compresses the skewed features, FeatureCompressionScales),
+/// The prediction for a row x is <c>LabelMean + LabelScale · ∇θ f(z; θ)ᵀ β</c>, with z = (c(x) − FeatureMeans) / FeatureScales (c compresses the skewed features, FeatureCompressionScales;
+/// each z_j clipped to [InputLowerBounds_j, InputUpperBounds_j] when the model stores them),
 /// f the network described by <see cref="KareModelParametersBase{TOutput}.Architecture"/> with parameters θ = <see cref="KareModelParametersBase{TOutput}.NetworkParameters"/>, and
 /// β = <see cref="KareModelParametersBase{TOutput}.PrimalWeights"/>. It is one forward-mode Jacobian-vector product of the network, computed in plain
 /// managed code: scoring a trained or loaded model needs neither the training data nor libtorch. Pipelines that end in
@@ -48,8 +49,9 @@ public sealed class KareRegressionModelParameters : KareModelParametersBase<floa
             //verWrittenCur: 0x00010005, // The number of networks, and their θ and β (KarePrimalModel.MembersVersion; 0x00010004 unused)
             //verWrittenCur: IntervalVersion, // Prediction intervals (KarePredictionInterval)
             //verWrittenCur: KarePrimalModel.CompressionVersion, // The features' compression scales
-            verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
-            verReadableCur: KarePrimalModel.NormalScoresVersion,
+            //verWrittenCur: KarePrimalModel.NormalScoresVersion, // The normal scores appended to the features
+            verWrittenCur: KarePrimalModel.InputRangeVersion, // The training range the inputs are clipped to
+            verReadableCur: KarePrimalModel.InputRangeVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(KareRegressionModelParameters).Assembly.FullName);

@@ -32,14 +32,15 @@ internal static class PrimalNetworkGraph
     /// <param name="featureScales">σ, one per network input.</param>
     /// <param name="featureCompressionScales">Per-input compression scale s (0: not compressed), one per network input.</param>
     /// <param name="normalScores">The normal scores appended to the features, or null.</param>
+    /// <param name="inputRange">The training range each standardised input is clipped to (Min, then Max), or null.</param>
     /// <param name="targetMeans">Per-output mean, length c.</param>
     /// <param name="targetScales">Per-output scale, length c.</param>
     /// <param name="includesNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
     /// <param name="output">The variable to write, or null for a fresh one.</param>
     public static string Predictions(OnnxGraph graph, string features, KareNetworkArchitecture architecture,
         IReadOnlyList<double[]> parameters, IReadOnlyList<double[]> primalWeights, double[] featureMeans, double[] featureScales,
-        double[] featureCompressionScales, NormalScores? normalScores, double[] targetMeans, double[] targetScales, bool includesNetworkOutput,
-        string? output = null)
+        double[] featureCompressionScales, NormalScores? normalScores, InputRange? inputRange, double[] targetMeans, double[] targetScales,
+        bool includesNetworkOutput, string? output = null)
     {
         int networks = parameters.Count, outputs = targetMeans.Length, d = architecture.InputCount;
         var stack = new ParameterStack(architecture, parameters, primalWeights, outputs);
@@ -48,6 +49,9 @@ internal static class PrimalNetworkGraph
         string z = graph.Apply("Div",
             graph.Apply("Sub", CompressedFeatures(graph, networkInputs, featureCompressionScales), graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
             graph.Constant("KareFeatureScales", ToFloats(featureScales), d));
+        if (inputRange is not null)
+            z = graph.Apply("Max", graph.Apply("Min", z, graph.Constant("KareInputUpper", ToFloats(inputRange.Upper), d)),
+                graph.Constant("KareInputLower", ToFloats(inputRange.Lower), d));
 
         // a: [m, 1, N, width] (z, [N, d], broadcasts as [1, 1, N, d]); da: [m, c, N, width], zero at the input.
         string a = z;

@@ -8,8 +8,8 @@ namespace Microsoft.ML.Kare.Scoring;
 /// Scores rows with a KARE model in primal form (docs/maths.md, "Primal form"), in plain managed code:
 /// ŷ_k(x) = mean_k + scale_k · ∇θ f(z; θ)ᵀ β_k, z = (c(x̃) − μ)/σ with x̃ the features followed by the normal scores of
 /// the scored ones (<see cref="NormalScores"/>, when the model has them) and c the compression of skewed inputs
-/// (<see cref="FeatureCompression"/>; the identity for the others),
-/// computed as one forward-mode Jacobian-vector product of the network at θ in direction β_k
+/// (<see cref="FeatureCompression"/>; the identity for the others), each z_j clipped to the training range when the
+/// model stores one (<see cref="InputRange"/>), computed as one forward-mode Jacobian-vector product of the network at θ in direction β_k
 /// (carry (h, dh) through each layer: dh = dW·a + W·da + db, da = φ′(h) ⊙ dh).
 /// Models that predict with the (linearised) network itself add its output: ŷ_k = mean_k + scale_k·(f(z; θ) + ∇θ f(z; θ)ᵀ β_k).
 /// </summary>
@@ -29,6 +29,7 @@ internal sealed class PrimalScorer : IRowScorer
     private readonly double[] _featureScales;
     private readonly double[]? _compressionScales;  // null when no feature is compressed
     private readonly NormalScores? _normalScores;     // null when no score is appended
+    private readonly InputRange? _inputRange;         // null: inputs are not clipped
     private readonly double[] _targetMeans;
     private readonly double[] _targetScales;
     private readonly bool _includeNetworkOutput;
@@ -61,9 +62,10 @@ internal sealed class PrimalScorer : IRowScorer
     /// <param name="includeNetworkOutput">Add the network's own output f(z; θ) to each output.</param>
     /// <param name="featureCompressionScales">Per-input compression scale s (0: not compressed), one per network input; null for none.</param>
     /// <param name="normalScores">The normal scores appended to the features (the network's inputs beyond d); null for none.</param>
+    /// <param name="inputRange">The training range each standardised input is clipped to; null to clip none.</param>
     public PrimalScorer(KareNetworkArchitecture architecture, double[] parameters, double[] primalWeights,
         double[] featureMeans, double[] featureScales, double[] targetMeans, double[] targetScales, bool includeNetworkOutput = false,
-        double[]? featureCompressionScales = null, NormalScores? normalScores = null)
+        double[]? featureCompressionScales = null, NormalScores? normalScores = null, InputRange? inputRange = null)
     {
         long p = architecture.ParameterCount;
         int outputs = targetMeans.Length;
@@ -79,12 +81,15 @@ internal sealed class PrimalScorer : IRowScorer
             throw new ArgumentException($"The scorer {problem}.", nameof(featureCompressionScales));
         if (NormalScores.FindProblem(normalScores, architecture.InputCount) is string scores)
             throw new ArgumentException($"The scorer {scores}.", nameof(normalScores));
+        if (InputRange.FindProblem(inputRange, architecture.InputCount) is string range)
+            throw new ArgumentException($"The scorer {range}.", nameof(inputRange));
 
         _architecture = architecture;
         _featureMeans = featureMeans;
         _featureScales = featureScales;
         _compressionScales = FeatureCompression.Any(featureCompressionScales) ? featureCompressionScales : null;
         _normalScores = normalScores;
+        _inputRange = inputRange;
         _targetMeans = targetMeans;
         _targetScales = targetScales;
         _includeNetworkOutput = includeNetworkOutput;
@@ -164,6 +169,8 @@ internal sealed class PrimalScorer : IRowScorer
             double x = _compressionScales is null ? value : FeatureCompression.Apply(value, _compressionScales[j]);
             z[j] = (x - _featureMeans[j]) / _featureScales[j];
             missing |= double.IsNaN(z[j]);
+            if (_inputRange is not null)
+                z[j] = _inputRange.Clip(z[j], j);
         }
         if (missing)
         {

@@ -95,13 +95,13 @@ public sealed class HostileModelFileTests
     }
 
     [TestMethod]
-    [DataRow(0x00010009u, 0x00010009u, "too new")]
+    [DataRow(0x0001000Au, 0x0001000Au, "too new")]
     [DataRow(0x7FFFFFFFu, 0x7FFFFFFFu, "too new")]
     [DataRow(0x00010000u, 0x00010000u, "too old")]
     [DataRow(0x00010002u, 0x00010003u, "Corrupt file header")]
     public void WrongVersionNumbersAreReported(uint written, uint readable, string expected)
     {
-        // (A larger written version with a readable version of 0x00010007 or less loads: by ML.NET's versioning contract
+        // (A larger written version with a readable version of 0x00010009 or less loads: by ML.NET's versioning contract
         // it is a newer file that this reader can still read.)
         var (mlContext, _, bytes) = SavedModel();
         byte[] corrupted = ModelZip.RewriteKareModelEntry(bytes, Signature, data =>
@@ -232,6 +232,7 @@ public sealed class HostileModelFileTests
     [DataRow(0x00010005u)]
     [DataRow(0x00010006u)]
     [DataRow(0x00010007u)]
+    [DataRow(0x00010008u)]
     public void OlderLayoutsStillLoadAndScoreIdentically(uint version)
     {
         var (mlContext, model, bytes) = SavedModel();
@@ -248,7 +249,7 @@ public sealed class HostileModelFileTests
 
         // Saving again writes the current version, with digests.
         byte[] resaved = ReliabilityFixtures.SaveToBytes<KareTestModels.FeatureRow>(mlContext, loaded);
-        Assert.AreEqual(KarePrimalModel.NormalScoresVersion, ModelZip.VersionWritten(ModelZip.ReadEntries(resaved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data));
+        Assert.AreEqual(KarePrimalModel.InputRangeVersion, ModelZip.VersionWritten(ModelZip.ReadEntries(resaved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data));
     }
 
     [TestMethod]

@@ -135,12 +135,19 @@ internal static class ModelZip
     /// </summary>
     public static byte[] Downgrade(byte[] zip, string signature, uint version)
     {
-        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005 or 0x00010007) && !(version == 0x00010006 && signature == "KAREREGR"))
+        if (version is not (0x00010001 or 0x00010002 or 0x00010003 or 0x00010005 or 0x00010007 or 0x00010008) && !(version == 0x00010006 && signature == "KAREREGR"))
             throw new ArgumentOutOfRangeException(nameof(version));
         zip = RewriteKareModelEntry(zip, signature, entry =>
         {
             byte[] result = RewriteModelBlock(entry, block =>
             {
+                // Before version 0x00010009 the fields end with the normal scores: the input range flag goes.
+                byte[] withRange = Fields(block);
+                if (BitConverter.ToInt32(withRange, withRange.Length - 4) != 0)
+                    throw new ArgumentException("Only a model without an input range has an older layout.", nameof(zip));
+                block = WithFields(block, withRange.AsSpan(0, withRange.Length - 4).ToArray());
+                if (version == 0x00010008)
+                    return block;
                 // Before version 0x00010008 the fields end with the compression scales: the normal score count goes.
                 byte[] withScores = Fields(block);
                 if (BitConverter.ToInt32(withScores, withScores.Length - 4) != 0)
@@ -173,7 +180,7 @@ internal static class ModelZip
             SetVersions(result, version, version);
             return result;
         });
-        if (version is 0x00010003 or 0x00010005 or 0x00010006 or 0x00010007)
+        if (version is 0x00010003 or 0x00010005 or 0x00010006 or 0x00010007 or 0x00010008)
             return zip;
         foreach (string stream in new[] { KarePrimalModel.NetworkParametersStreamName, KarePrimalModel.PrimalWeightsStreamName })
             zip = RewriteStream(zip, stream, data => data.AsSpan(0, data.Length - DigestSize).ToArray());

@@ -22,7 +22,7 @@ public sealed class MulticlassTemperatureIntegrityTests
         var mlContext = new MLContext(seed: 1);
         byte[] saved = SaveSmallModel(mlContext);
         byte[] entry = ModelZip.ReadEntries(saved).Single(e => ModelZip.IsModelEntry(e.Name, e.Data, Signature)).Data;
-        Assert.AreEqual(KarePrimalModel.NormalScoresVersion, ModelZip.VersionWritten(entry));
+        Assert.AreEqual(KarePrimalModel.InputRangeVersion, ModelZip.VersionWritten(entry));
         Assert.IsNotNull(ReliabilityFixtures.LoadFromBytes(mlContext, saved));
 
         // Each byte of the temperature's block: its length, the double, and the digest.
@@ -46,8 +46,8 @@ public sealed class MulticlassTemperatureIntegrityTests
     {
         var mlContext = new MLContext(seed: 1);
         byte[] saved = SaveSmallModel(mlContext);
-        // Rewrite into the 0x00010003 layout: no network count, compression scales (8·d bytes) or normal score count in the
-        // shared fields, the bare double after them.
+        // Rewrite into the 0x00010003 layout: no network count, compression scales (8·d bytes), normal score count or input
+        // range flag in the shared fields, the bare double after them.
         byte[] old = ModelZip.RewriteKareModelEntry(saved, Signature, e =>
         {
             byte[] result = ModelZip.RewriteModelBlock(e, block =>
@@ -56,7 +56,7 @@ public sealed class MulticlassTemperatureIntegrityTests
                 byte[] temperature = block.Skip(start + 8).Take(8).ToArray();
                 byte[] shared = block.Take(start).ToArray();
                 byte[] fields = ModelZip.Fields(shared);
-                return ModelZip.WithFields(shared, fields.AsSpan(0, fields.Length - 4 - 8 * BitConverter.ToInt32(fields, 0) - 4).ToArray()).Concat(temperature).ToArray();
+                return ModelZip.WithFields(shared, fields.AsSpan(0, fields.Length - 4 - 8 * BitConverter.ToInt32(fields, 0) - 4 - 4).ToArray()).Concat(temperature).ToArray();
             });
             ModelZip.SetVersions(result, 0x00010003, 0x00010003);
             return result;
@@ -77,11 +77,12 @@ public sealed class MulticlassTemperatureIntegrityTests
         return ReliabilityFixtures.SaveToBytes<MulticlassClassificationTests.BlobRow>(mlContext, model);
     }
 
-    /// <summary>One network (a hold-out) and no normal scores, so that the file can be rewritten into the older one-network layout.</summary>
+    /// <summary>One network (a hold-out), no normal scores and no input range, so that the file can be rewritten into the older one-network layout.</summary>
     private static KareMulticlassTrainer.Options OneNetwork(KareMulticlassTrainer.Options options)
     {
         options.RidgeSelection = KareRidgeSelection.HoldOut;
         options.AppendNormalScores = false;
+        options.ClipInputsToTrainingRange = false;
         return options;
     }
 

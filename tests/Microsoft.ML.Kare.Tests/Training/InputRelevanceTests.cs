@@ -237,7 +237,8 @@ public sealed class InputRelevanceTests
         var data = new KareTrainingData(features, rows, columns, targets, 1, null);
         foreach (KareRelevanceWeighting weighting in new[] { KareRelevanceWeighting.AllInputs, KareRelevanceWeighting.Automatic })
         {
-            StandardizedRows weighted = StandardizedRows.Create(data, compressSkewedFeatures: true, scaleIndicatorsByRange: true, appendNormalScores: true, weighting);
+            StandardizedRows weighted = StandardizedRows.Create(data, compressSkewedFeatures: true, scaleIndicatorsByRange: true, appendNormalScores: true);
+            weighted.WeighInputsByRelevance(weighting, screenWeights: null);
             StandardizedRows plain = StandardizedRows.Create(data, compressSkewedFeatures: true, scaleIndicatorsByRange: true, appendNormalScores: true);
             int inputs = weighted.FeatureCount;
             Assert.IsGreaterThan(columns, inputs, "normal scores are appended");
@@ -260,8 +261,8 @@ public sealed class InputRelevanceTests
                     Assert.AreEqual(1.0, weighted.InputWeights![j], $"input {j} has more than two values");
             }
         }
-        StandardizedRows thousand = StandardizedRows.Create(new KareTrainingData(features[..(1000 * columns)], 1000, columns, targets[..1000], 1, null),
-            relevanceWeighting: KareRelevanceWeighting.Automatic);
+        StandardizedRows thousand = StandardizedRows.Create(new KareTrainingData(features[..(1000 * columns)], 1000, columns, targets[..1000], 1, null));
+        thousand.WeighInputsByRelevance(KareRelevanceWeighting.Automatic, screenWeights: null);
         Assert.IsNull(thousand.InputWeights, "1,000 rows: Automatic weights nothing");
     }
 }

@@ -232,6 +232,34 @@ public sealed class KareFitterTests
         TestContext.WriteLine(string.Join(Environment.NewLine, result.TrainingCurve));
     }
 
+    /// <summary>
+    /// The relevance screen reads the labels of the rows that train the kernel only: new labels on the held-out rows
+    /// (the rows whose error chooses the epoch and λ̃) leave the model's scales as they were; new labels on as many
+    /// training rows move them.
+    /// </summary>
+    [TestMethod]
+    public void TheRelevanceScreenDoesNotReadTheHeldOutLabels()
+    {
+        const int n = 120;
+        var (x, y) = Simulation(n, seed: 21);
+        KareFitSettings settings = Settings(epochs: 0) with { RelevanceWeighting = KareRelevanceWeighting.AllInputs };
+        FitPlan plan = FitPlan.Create(n, FeatureCount, 1, settings);
+        int[] order = KareFitter.Permutation(n, new Random(settings.Seed));
+        Matrix<double> Relabelled(int[] rows)
+        {
+            Matrix<double> labels = y.Clone();
+            foreach (int row in rows)
+                labels[row, 0] = 5 * x[row, FeatureCount - 1]; // the last input's relevance changes with these rows
+            return labels;
+        }
+        double[] scales = Fit(x, y, null, settings).FeatureScales;
+        double[] heldOutRelabelled = Fit(x, Relabelled(order[..plan.ValidationRows]), null, settings).FeatureScales;
+        double[] trainingRelabelled = Fit(x, Relabelled(order[plan.ValidationRows..(2 * plan.ValidationRows)]), null, settings).FeatureScales;
+
+        CollectionAssert.AreEqual(scales, heldOutRelabelled);
+        Assert.AreNotEqual(scales[FeatureCount - 1], trainingRelabelled[FeatureCount - 1], 1e-3, "the control: training labels do move the weights");
+    }
+
     // ----- helpers -----
 
     private static KareFitSettings Settings(KareRidgeSelection selection = KareRidgeSelection.HoldOut, int epochs = 3) => new()
