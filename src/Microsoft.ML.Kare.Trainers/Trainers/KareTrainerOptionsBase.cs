@@ -140,7 +140,7 @@ public abstract class KareTrainerOptionsBase : TrainerInputBaseWithWeight
     /// tree's thresholds do, instead of extrapolating the network's kernel beyond every training row: a typo, a unit
     /// error or drift then scores like the nearest training extreme. The training rows lie inside the range, so the fit
     /// is the same either way; only rows outside it score differently. true (the default): on diamonds, three test rows
-    /// beyond the training range (y = 58.9, z = 31.8) cost R² 0.011 without it (README, "Inputs outside the training
+    /// beyond the training range (y = 58.9, z = 31.8) cost R² 0.009 without it (0.9720 against 0.9813) (README, "Inputs outside the training
     /// range"). false: the model extrapolates, and stores no range.
     /// </summary>
     public bool ClipInputsToTrainingRange = KareTrainerDefaults.ClipInputsToTrainingRange;

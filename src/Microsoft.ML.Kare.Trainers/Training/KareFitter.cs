@@ -45,7 +45,9 @@ internal static class KareFitter
             throw new InsufficientMemoryException(plan.Memory.DescribeShortfall(settings.MemoryBudgetBytes, FitDescription(plan)));
 
         int[] order = Permutation(data.RowCount, random);
-        rows.WeighInputsByRelevance(settings.RelevanceWeighting, FitRowSets.ScreenWeights(rows.Weights, order, plan));
+        KareRelevanceWeighting relevance = InputRelevance.Resolve(settings.RelevanceWeighting, data.RowCount);
+        if (relevance != KareRelevanceWeighting.None)
+            rows.WeighInputsByRelevance(relevance, FitRowSets.ScreenWeights(rows.Weights, order, plan));
         if (rows.InputWeights is double[] inputWeights)
             monitor.Info(DescribeInputWeights(inputWeights));
         using var fitScope = TorchRuntime.BeginFit(plan.Threads, monitor.CheckAlive, monitor.Info);

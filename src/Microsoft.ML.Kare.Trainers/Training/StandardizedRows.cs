@@ -36,16 +36,25 @@ internal sealed class StandardizedRows
         (FeatureMeans, FeatureScales) = Standardization.FeatureStatistics(features, RowCount, FeatureCount, weights, scaleIndicatorsByRange);
         (TargetMeans, TargetScales) = Standardization.ColumnStatistics(data.Targets, RowCount, TargetCount, weights);
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
-        Features = Standardization.Apply(features, RowCount, FeatureCount, FeatureMeans, FeatureScales);
+        _inputs = features;
     }
+
+    // The network's inputs before standardisation, kept until Features is first read (so that relevance weights can
+    // still be folded into the scales and the inputs standardised once, as the scorer computes them).
+    private double[]? _inputs;
+    private double[]? _features;
+    private bool _weighed;
 
     public int RowCount { get; }
     /// <summary>The network's inputs: the features, and their normal scores when some are appended.</summary>
     public int FeatureCount { get; }
     public int TargetCount { get; }
 
-    /// <summary>Standardised features, row-major n×d.</summary>
-    public double[] Features { get; }
+    /// <summary>
+    /// Standardised features, row-major n×d: (x − <see cref="FeatureMeans"/>) / <see cref="FeatureScales"/>, computed
+    /// when first read, after any relevance weighting.
+    /// </summary>
+    public double[] Features => _features ??= StandardizeInputs();
 
     /// <summary>Standardised targets, row-major n×c.</summary>
     public double[] Targets { get; }
@@ -57,8 +66,8 @@ internal sealed class StandardizedRows
     public NormalScores? NormalScores { get; }
 
     /// <summary>
-    /// The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="Features"/> and
-    /// <see cref="FeatureScales"/>; null when none differs from 1 or <see cref="WeighInputsByRelevance"/> was not called.
+    /// The inputs' relevance weights (<see cref="InputRelevance"/>), already folded into <see cref="FeatureScales"/>
+    /// (and so into <see cref="Features"/>); null when none differs from 1 or <see cref="WeighInputsByRelevance"/> was not called.
     /// </summary>
     public double[]? InputWeights { get; private set; }
 
@@ -84,27 +93,30 @@ internal sealed class StandardizedRows
     /// relevance to the targets, screened on the rows of positive <paramref name="screenWeights"/> only
     /// (<see cref="FitRowSets.ScreenWeights"/>: the rows that choose the epoch and λ̃ or calibrate intervals take no part),
     /// and folds the weights into <see cref="FeatureScales"/>, so the model scores weighted inputs with no new field.
-    /// Once per instance, before any row set is taken from <see cref="Features"/>.
+    /// Once per instance, before <see cref="Features"/> is first read.
     /// </summary>
     public void WeighInputsByRelevance(KareRelevanceWeighting weighting, double[]? screenWeights)
     {
-        if (InputWeights is not null)
-            throw new InvalidOperationException("The inputs are already weighted by their relevance.");
+        if (_weighed || _inputs is null)
+            throw new InvalidOperationException("The inputs are weighted once, before the standardised features are read.");
+        _weighed = true;
         weighting = InputRelevance.Resolve(weighting, RowCount);
         if (weighting == KareRelevanceWeighting.None)
             return;
-        // The screen's bins and two-valued test do not change under standardisation, so it reads the standardised inputs.
-        InputWeights = InputRelevance.Weights(Features, RowCount, FeatureCount, Targets, TargetCount, screenWeights,
+        // The screen's bins and two-valued test do not change under standardisation, so it reads the inputs as they are.
+        InputWeights = InputRelevance.Weights(_inputs, RowCount, FeatureCount, Targets, TargetCount, screenWeights,
             indicatorsOnly: weighting == KareRelevanceWeighting.Indicators);
         if (InputWeights is null)
             return;
         for (int j = 0; j < FeatureCount; j++)
             FeatureScales[j] /= InputWeights[j];
-        for (int i = 0; i < RowCount; i++)
-        {
-            for (int j = 0; j < FeatureCount; j++)
-                Features[(long)i * FeatureCount + j] *= InputWeights[j];
-        }
+    }
+
+    private double[] StandardizeInputs()
+    {
+        double[] features = Standardization.Apply(_inputs!, RowCount, FeatureCount, FeatureMeans, FeatureScales);
+        _inputs = null;
+        return features;
     }
 
     private static double[] Compress(double[] values, int rows, int columns, double[] scales)

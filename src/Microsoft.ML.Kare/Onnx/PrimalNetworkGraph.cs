@@ -50,8 +50,13 @@ internal static class PrimalNetworkGraph
             graph.Apply("Sub", CompressedFeatures(graph, networkInputs, featureCompressionScales), graph.Constant("KareFeatureMeans", ToFloats(featureMeans), d)),
             graph.Constant("KareFeatureScales", ToFloats(featureScales), d));
         if (inputRange is not null)
-            z = graph.Apply("Max", graph.Apply("Min", z, graph.Constant("KareInputUpper", ToFloats(inputRange.Upper), d)),
+        {
+            // Clipping would turn ±∞ into a bound and score it; the managed scorer scores a non-finite row NaN. z − z is 0
+            // for a finite z and NaN otherwise, so adding it keeps that (and does not rely on how Min and Max treat NaN).
+            string clipped = graph.Apply("Max", graph.Apply("Min", z, graph.Constant("KareInputUpper", ToFloats(inputRange.Upper), d)),
                 graph.Constant("KareInputLower", ToFloats(inputRange.Lower), d));
+            z = graph.Apply("Add", clipped, graph.Apply("Sub", z, z));
+        }
 
         // a: [m, 1, N, width] (z, [N, d], broadcasts as [1, 1, N, d]); da: [m, c, N, width], zero at the input.
         string a = z;

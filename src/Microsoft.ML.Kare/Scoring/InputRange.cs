@@ -61,7 +61,7 @@ internal sealed class InputRange
         for (int j = 0; j < inputCount; j++)
         {
             if (!double.IsFinite(range.Lower[j]) || !double.IsFinite(range.Upper[j]) || range.Lower[j] > range.Upper[j])
-                return $"training range of input {j} ([{range.Lower[j]}, {range.Upper[j]}]) is not a finite interval";
+                return $"has a training range of input {j} ([{range.Lower[j]}, {range.Upper[j]}]) that is not a finite interval";
         }
         return null;
     }

@@ -170,6 +170,40 @@ public sealed class KareOnnxExportTests
         AssertClose("Score", MlNetColumn(model.Transform(input), "Score"), onnxOutputs["Score.output"], ScoreTolerance * model.Model.LabelScale);
     }
 
+    /// <summary>
+    /// Inputs clipped to the training range (the default): rows far beyond it on either side score in the graph as in the
+    /// managed scorer, and a row with a NaN or infinite feature scores NaN in both.
+    /// </summary>
+    [TestMethod]
+    public void ClippedAndNonFiniteInputsScoreAsMlNet()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var model = mlContext.Regression.Trainers.Kare(Options(KareActivation.Gelu, 16)).Fit(mlContext.Data.LoadFromEnumerable(RegressionRow.Generate(200, seed: 1)));
+        Assert.IsNotEmpty(model.Model.InputUpperBounds, "the default clips");
+        float[] nonFinite = { float.NaN, float.PositiveInfinity, float.NegativeInfinity };
+        FeaturesInput[] rows = RegressionRow.Generate(60, seed: 9)
+            .Select((r, i) => new FeaturesInput
+            {
+                Features = i % 6 == 0 ? r.Features.Select(v => v * 1000).ToArray()
+                    : i % 6 == 1 ? r.Features.Select((v, j) => j == i % FeatureCount ? nonFinite[i % 3] : v).ToArray()
+                    : r.Features,
+            })
+            .ToArray();
+        IDataView input = mlContext.Data.LoadFromEnumerable(rows);
+        float[] expected = MlNetColumn(model.Transform(input), "Score");
+        float[] actual = OnnxTestSupport.Score(OnnxTestSupport.Export(mlContext, model, input), rows.Length,
+            ("Features", OnnxTestSupport.Flatten(rows.Select(r => r.Features)), FeatureCount))["Score.output"];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (i % 6 == 1)
+            {
+                Assert.IsTrue(float.IsNaN(expected[i]) && float.IsNaN(actual[i]), $"row {i}: ML.NET {expected[i]}, ONNX {actual[i]}");
+                continue;
+            }
+            Assert.AreEqual(expected[i], actual[i], ScoreTolerance * model.Model.LabelScale, $"row {i}");
+        }
+    }
+
     /// <summary>The row with its first feature mapped to 10·exp(5x₀): heavy-tailed, skewness about 4.</summary>
     private static RegressionRow SkewFirstFeature(RegressionRow row)
     {

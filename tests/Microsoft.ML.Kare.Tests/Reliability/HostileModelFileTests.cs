@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.IO;
 using System.IO.Compression;
@@ -158,6 +159,32 @@ public sealed class HostileModelFileTests
         Assert.IsInstanceOfType<FormatException>(named);
         StringAssert.Contains(named.Message, expected);
         Assert.IsLessThan(AllocationBound, allocated);
+    }
+
+    /// <summary>
+    /// The input range block at the end of the fields (digest recomputed, so the checks themselves are tested): a valid
+    /// range loads and clips; a flag other than 0 or 1, an upper bound below its lower bound and a NaN bound fail naming it.
+    /// </summary>
+    [TestMethod]
+    public void AnInvalidInputRangeIsReported()
+    {
+        var (mlContext, _, bytes) = SavedModel();
+        byte[] WithRange(int flag, double lower, double upper) => ModelZip.RewriteKareModelEntry(bytes, Signature, entry => ModelZip.RewriteModelBlock(entry, block =>
+        {
+            byte[] fields = ModelZip.Fields(block);
+            Assert.AreEqual(0, BitConverter.ToInt32(fields, fields.Length - 4), "layout self-check: the hand-made model clips nothing");
+            IEnumerable<byte> bounds = Enumerable.Repeat(lower, InputCount).Concat(Enumerable.Repeat(upper, InputCount)).SelectMany(BitConverter.GetBytes);
+            return ModelZip.WithFields(block, fields.Take(fields.Length - 4).Concat(BitConverter.GetBytes(flag)).Concat(flag == 1 ? bounds : []).ToArray());
+        }));
+
+        var loaded = (RegressionPredictionTransformer<KareRegressionModelParameters>)ReliabilityFixtures.LoadFromBytes(mlContext, WithRange(1, -1, 1));
+        CollectionAssert.AreEqual(Enumerable.Repeat(1.0, InputCount).ToArray(), loaded.Model.InputUpperBounds.ToArray());
+        foreach (var (flag, lower, upper, expected) in new[] { (2, -1.0, 1.0, "input range flag (2)"), (1, 1.0, -1.0, "training range of input 0"), (1, double.NaN, 1.0, "training range of input 0") })
+        {
+            Exception named = Named(CatchLoad(mlContext, WithRange(flag, lower, upper)));
+            Assert.IsInstanceOfType<FormatException>(named, expected);
+            StringAssert.Contains(named.Message, expected);
+        }
     }
 
     [TestMethod]

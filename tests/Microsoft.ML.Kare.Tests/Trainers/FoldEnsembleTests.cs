@@ -70,8 +70,12 @@ public sealed class FoldEnsembleTests
         byte[] fewer = ModelZip.RewriteKareModelEntry(saved, Signature, entry => ModelZip.RewriteModelBlock(entry, block =>
         {
             byte[] fields = ModelZip.Fields(block);
-            // The network count precedes the d compression scales: claim a fourth network the file does not hold.
-            BitConverter.TryWriteBytes(fields.AsSpan(fields.Length - 4 - 8 * BitConverter.ToInt32(fields, 0)), 4);
+            // The fields end with the network count, the d compression scales, the normal score count (0), the input range
+            // flag (1) and the 2d range bounds: claim a fourth network the file does not hold.
+            int d = BitConverter.ToInt32(fields, 0);
+            int networkCount = fields.Length - 16 * d - 4 - 4 - 8 * d - 4;
+            Assert.AreEqual(3, BitConverter.ToInt32(fields, networkCount), "layout self-check: three fold networks");
+            BitConverter.TryWriteBytes(fields.AsSpan(networkCount), 4);
             return ModelZip.WithFields(block, fields);
         }));
         ex = Assert.ThrowsExactly<InvalidOperationException>(() => ReliabilityFixtures.LoadFromBytes(mlContext, fewer));
@@ -85,6 +89,7 @@ public sealed class FoldEnsembleTests
         options.NumberOfFolds = 3;
         options.NumberOfEpochs = 15;
         options.HiddenLayerWidths = new[] { 16 };
+        options.AppendNormalScores = false; // a fixed layout at the end of the fields (the network count test above)
         return ReliabilityFixtures.TrainRegression(mlContext, options, rows: 150);
     }
 

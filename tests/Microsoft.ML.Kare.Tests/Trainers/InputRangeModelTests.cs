@@ -65,6 +65,35 @@ public sealed class InputRangeModelTests
         CollectionAssert.AreEqual(scores, Scores(mlContext, loaded, inside, beyond, extreme));
     }
 
+    /// <summary>
+    /// With a compressed column, normal scores and relevance weights all on, the range is of the inputs the network
+    /// sees: every training row scores as it does without clipping (to rounding), and the range is not empty.
+    /// </summary>
+    [TestMethod]
+    public void NoTrainingRowIsClippedWhateverTheInputsPreprocessing()
+    {
+        var mlContext = new MLContext(seed: 0);
+        ReliabilityFixtures.RegressionRow[] training = ReliabilityFixtures.RegressionRows(Rows, seed: 1)
+            .Select(r => new ReliabilityFixtures.RegressionRow { Label = r.Label, Features = r.Features.Select((v, j) => j == 0 ? MathF.Exp(3 * v) : v).ToArray() })
+            .ToArray();
+        float[][] scores = new[] { true, false }.Select(clip =>
+        {
+            KareRegressionTrainer.Options options = ReliabilityFixtures.TinyRegressionOptions();
+            options.RelevanceWeighting = KareRelevanceWeighting.AllInputs;
+            options.ClipInputsToTrainingRange = clip;
+            var model = mlContext.Regression.Trainers.Kare(options).Fit(mlContext.Data.LoadFromEnumerable(training));
+            if (clip)
+            {
+                Assert.IsGreaterThan(0.0, model.Model.FeatureCompressionScales[0], "the exponential column is compressed");
+                Assert.IsNotEmpty(model.Model.NormalScoreColumns);
+                Assert.IsTrue(model.Model.InputUpperBounds.Zip(model.Model.InputLowerBounds, (u, l) => u > l).All(b => b));
+            }
+            return Scores(mlContext, model, training.Select(r => r.Features).ToArray());
+        }).ToArray();
+        for (int i = 0; i < Rows; i++)
+            Assert.AreEqual(scores[1][i], scores[0][i], 1e-6f * (1 + Math.Abs(scores[1][i])), $"training row {i}");
+    }
+
     private static RegressionPredictionTransformer<KareRegressionModelParameters> Train(MLContext mlContext, bool clip)
     {
         KareRegressionTrainer.Options options = ReliabilityFixtures.TinyRegressionOptions();
