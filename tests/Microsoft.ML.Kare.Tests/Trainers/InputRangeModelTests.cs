@@ -94,6 +94,25 @@ public sealed class InputRangeModelTests
             Assert.AreEqual(scores[1][i], scores[0][i], 1e-6f * (1 + Math.Abs(scores[1][i])), $"training row {i}");
     }
 
+    /// <summary>The multiclass model clips too: a row far beyond the blobs gets the class scores of the training extreme.</summary>
+    [TestMethod]
+    public void AMulticlassModelClipsToo()
+    {
+        var mlContext = new MLContext(seed: 0);
+        MulticlassClassificationTests.BlobRow[] training = MulticlassClassificationTests.BlobRow.Generate(90, seed: 1).ToArray();
+        KareMulticlassTrainer.Options options = MulticlassClassificationTests.FastOptions();
+        options.AppendNormalScores = false;
+        options.CompressSkewedFeatures = false;
+        var model = mlContext.Transforms.Conversion.MapValueToKey("Label", nameof(MulticlassClassificationTests.BlobRow.Species))
+            .Append(mlContext.MulticlassClassification.Trainers.Kare(options))
+            .Fit(mlContext.Data.LoadFromEnumerable(training));
+        float largest = training.Max(r => r.Features[2]);
+        var rows = new[] { 60f, largest }.Select(v => new MulticlassClassificationTests.BlobRow { Species = "alpha", Features = new[] { 0.2f, -0.1f, v } });
+        float[][] scores = model.Transform(mlContext.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToArray();
+        for (int k = 0; k < scores[0].Length; k++)
+            Assert.AreEqual(scores[1][k], scores[0][k], 1e-5f, $"class {k}");
+    }
+
     private static RegressionPredictionTransformer<KareRegressionModelParameters> Train(MLContext mlContext, bool clip)
     {
         KareRegressionTrainer.Options options = ReliabilityFixtures.TinyRegressionOptions();
