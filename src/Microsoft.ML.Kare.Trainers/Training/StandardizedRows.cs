@@ -11,6 +11,12 @@ namespace Microsoft.ML.Kare.Training;
 /// </summary>
 internal sealed class StandardizedRows
 {
+    // The network's inputs before standardisation, kept until Features is first read (so that relevance weights can
+    // still be folded into the scales and the inputs standardised once, as the scorer computes them).
+    private double[]? _inputs;
+    private double[]? _features;
+    private bool _weighed;
+
     private StandardizedRows(KareTrainingData data, double[]? weights, bool compressSkewedFeatures, bool scaleIndicatorsByRange, bool appendNormalScores)
     {
         RowCount = data.RowCount;
@@ -38,12 +44,6 @@ internal sealed class StandardizedRows
         Targets = Standardization.Apply(data.Targets, RowCount, TargetCount, TargetMeans, TargetScales);
         _inputs = features;
     }
-
-    // The network's inputs before standardisation, kept until Features is first read (so that relevance weights can
-    // still be folded into the scales and the inputs standardised once, as the scorer computes them).
-    private double[]? _inputs;
-    private double[]? _features;
-    private bool _weighed;
 
     public int RowCount { get; }
     /// <summary>The network's inputs: the features, and their normal scores when some are appended.</summary>
